@@ -1,0 +1,294 @@
+"""The loan rules of ``shared/spec/loan-rules.md`` as pure functions.
+
+Each function names the section it implements. Nothing here reads a clock, a database or a
+float; amounts are :class:`~decimal.Decimal` and are rounded only where the spec says, with
+:func:`ledger.money.round_to` and the product's rounding mode.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_CEILING, Decimal
+
+from ledger.domain.terms import DayCount, Method
+from ledger.money import FEN, ONE, ZERO, Rounding, round_to
+
+# --------------------------------------------------------------------------- section 2
+
+
+def due_date(disbursed_on: date, k: int) -> date:
+    """Section 2: installment ``k`` is due on ``D0 + k months``, day clamped to month's end.
+
+    Computed from ``D0`` for every ``k`` (never from the previous due date), so a loan
+    disbursed on Jan 31 is due Feb 28/29, Mar 31, Apr 30, ...
+    """
+    if k < 0:
+        raise ValueError("installment number must be >= 0")
+    months = disbursed_on.month - 1 + k
+    year = disbursed_on.year + months // 12
+    month = months % 12 + 1
+    day = min(disbursed_on.day, calendar.monthrange(year, month)[1])
+    return date(year, month, day)
+
+
+# --------------------------------------------------------------------------- section 4
+
+
+def days_30_360(start: date, end: date) -> int:
+    """Section 4: the 30/360 day count from ``start`` to ``end``.
+
+    ``360*(Y2-Y1) + 30*(M2-M1) + (D2-D1)`` with ``D1 = min(D1, 30)``, and ``D2 = 30`` when
+    ``D2 = 31`` and ``D1 = 30``.
+    """
+    d1 = min(start.day, 30)
+    d2 = end.day
+    if d2 == 31 and d1 == 30:
+        d2 = 30
+    return 360 * (end.year - start.year) + 30 * (end.month - start.month) + (d2 - d1)
+
+
+@dataclass(frozen=True)
+class DayRate:
+    """The rate of one business day: interest = base x ``rate`` x ``days``.
+
+    ``days`` is 1 except under 30/360, where day ``d`` counts ``days_30_360(d, d+1)``
+    (0 on the 30th of a 31-day month, 3 on Feb 28 of a common year, ...).
+    """
+
+    rate: Decimal
+    days: int
+
+    @property
+    def factor(self) -> Decimal:
+        return self.rate * self.days
+
+
+def day_rate(
+    on: date,
+    *,
+    daily_rate: Decimal | None,
+    annual_rate: Decimal | None,
+    day_count: DayCount | None,
+) -> DayRate:
+    """Section 4: the daily rate of day ``on``.
+
+    ``daily_rate``; or ``annual_rate/360`` (ACT/360 and 30/360), ``/365`` (ACT/365),
+    ``/365`` or ``/366`` by the day's year (ACT/ACT); 30/360 counts the days of
+    ``days_30_360(on, on + 1 day)``.
+    """
+    if daily_rate is not None:
+        return DayRate(daily_rate, 1)
+    if annual_rate is None or day_count is None:
+        raise ValueError("either daily_rate or annual_rate with day_count is required")
+    if day_count is DayCount.ACT_360:
+        return DayRate(annual_rate / 360, 1)
+    if day_count is DayCount.ACT_365:
+        return DayRate(annual_rate / 365, 1)
+    if day_count is DayCount.ACT_ACT:
+        return DayRate(annual_rate / (366 if calendar.isleap(on.year) else 365), 1)
+    return DayRate(annual_rate / 360, days_30_360(on, on + timedelta(days=1)))
+
+
+def normal_interest(base: Decimal, rate: DayRate) -> Decimal:
+    """Section 4: normal interest of one day = ``base x rate(d)``, exact (no rounding)."""
+    return base * rate.rate * rate.days
+
+
+def penalty_interest(overdue_base: Decimal, rate: DayRate, multiplier: Decimal) -> Decimal:
+    """Section 4: penalty of one day = ``(overdue principal + overdue interest) x rate(d) x
+    penalty_multiplier``, exact. Penalty does not bear penalty."""
+    return overdue_base * rate.rate * rate.days * multiplier
+
+
+# --------------------------------------------------------------------------- section 5
+
+
+def monthly_rate(daily_rate: Decimal | None, annual_rate: Decimal | None) -> Decimal:
+    """Section 5: ``r = daily_rate * 30`` or ``annual_rate / 12``."""
+    if daily_rate is not None:
+        return daily_rate * 30
+    if annual_rate is None:
+        raise ValueError("either daily_rate or annual_rate is required")
+    return annual_rate / 12
+
+
+def emi(
+    principal: Decimal,
+    rate: Decimal,
+    periods: int,
+    multiple: Decimal = FEN,
+    rounding: Rounding = Rounding.HALF_UP,
+) -> Decimal:
+    """Section 5: ``EMI = round_to(installment_multiple, P*r / (1 - (1+r)^-n))``."""
+    if periods < 1:
+        raise ValueError("an EMI needs at least one period")
+    if rate == ZERO:
+        return round_to(principal / periods, multiple, rounding)
+    return round_to(principal * rate / (ONE - (ONE + rate) ** -periods), multiple, rounding)
+
+
+def principal_per_installment(
+    principal: Decimal, periods: int, rounding: Rounding = Rounding.HALF_UP
+) -> Decimal:
+    """Section 5: the principal part of ``equal_principal`` and ``flat``: ``round(P/n)``."""
+    return round_to(principal / periods, FEN, rounding)
+
+
+@dataclass(frozen=True)
+class InstallmentParts:
+    principal: Decimal
+    interest: Decimal
+
+
+def installment_parts(
+    *,
+    method: Method,
+    is_last: bool,
+    emi_amount: Decimal,
+    principal_step: Decimal,
+    remaining_principal: Decimal,
+    interest_accrued: Decimal,
+    rounding: Rounding,
+) -> InstallmentParts:
+    """Section 5: fix installment ``k`` on its due date from what actually accrued.
+
+    - interest part = ``round(normal interest accrued since the previous due date)``;
+    - principal part: ``equal_installment``: ``EMI - interest`` (at least 0, at most the
+      remaining principal); ``equal_principal`` and ``flat``: ``round(P/n)`` (here
+      ``principal_step``, at most the remaining principal); ``interest_first``: 0;
+    - the last installment always takes all the remaining principal.
+    """
+    interest = round_to(interest_accrued, FEN, rounding)
+    if is_last:
+        principal = remaining_principal
+    elif method is Method.EQUAL_INSTALLMENT:
+        principal = min(max(emi_amount - interest, ZERO), remaining_principal)
+    elif method in (Method.EQUAL_PRINCIPAL, Method.FLAT):
+        principal = min(principal_step, remaining_principal)
+    else:
+        principal = ZERO
+    return InstallmentParts(principal=principal, interest=interest)
+
+
+# --------------------------------------------------------------------------- section 6
+
+
+@dataclass(frozen=True)
+class Owed:
+    """What is still owed on one installment (section 6: penalty, interest, principal)."""
+
+    k: int
+    penalty: Decimal
+    interest: Decimal
+    principal: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.penalty + self.interest + self.principal
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """The part of a payment that went to one installment."""
+
+    k: int
+    penalty: Decimal
+    interest: Decimal
+    principal: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.penalty + self.interest + self.principal
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "k": self.k,
+            "penalty": self.penalty,
+            "interest": self.interest,
+            "principal": self.principal,
+        }
+
+
+def unpaid_penalty(
+    accrued: Decimal, paid: Decimal, rounding: Rounding = Rounding.HALF_UP
+) -> Decimal:
+    """Section 6: penalty of an installment = ``round(penalty accrued on it) - paid``."""
+    return max(round_to(accrued, FEN, rounding) - paid, ZERO)
+
+
+def allocate(amount: Decimal, owed: Sequence[Owed]) -> tuple[list[Allocation], Decimal]:
+    """Section 6: money received pays installments oldest first, and inside one installment
+    penalty, then interest, then principal.
+
+    Returns the allocations (installments that received nothing are left out) and what
+    is left of ``amount``.
+    """
+    if amount < ZERO:
+        raise ValueError("cannot allocate a negative amount")
+    left = amount
+    allocations: list[Allocation] = []
+    for item in sorted(owed, key=lambda o: o.k):
+        if left <= ZERO:
+            break
+        penalty = min(left, item.penalty)
+        left -= penalty
+        interest = min(left, item.interest)
+        left -= interest
+        principal = min(left, item.principal)
+        left -= principal
+        if penalty or interest or principal:
+            allocations.append(Allocation(item.k, penalty, interest, principal))
+    return allocations, left
+
+
+# --------------------------------------------------------------------------- section 7
+
+
+def prepayment_fee(
+    principal: Decimal, fee_rate: Decimal, rounding: Rounding = Rounding.HALF_UP
+) -> Decimal:
+    """Section 7 (payoff): ``round(prepayment_fee_rate x remaining principal)``."""
+    return round_to(fee_rate * principal, FEN, rounding)
+
+
+def split_partial_prepayment(
+    left: Decimal, fee_rate: Decimal, rounding: Rounding = Rounding.HALF_UP
+) -> tuple[Decimal, Decimal]:
+    """Section 7 (partial): with ``X`` left after what is due and the accrued interest,
+    principal part ``= round(X / (1 + fee_rate))`` and fee ``= X - principal part``."""
+    principal = round_to(left / (ONE + fee_rate), FEN, rounding)
+    return principal, left - principal
+
+
+def periods_to_repay(
+    principal: Decimal,
+    *,
+    method: Method,
+    rate: Decimal,
+    emi_amount: Decimal,
+    principal_step: Decimal,
+) -> int:
+    """Section 7, ``reduce_term``: how many periods the same installment needs to repay
+    ``principal``.
+
+    ``equal_installment``: the fewest ``m`` with ``EMI * (1 - (1+r)^-m) / r >= P``, that is
+    ``m = ceil(-ln(1 - P*r/EMI) / ln(1+r))``; ``equal_principal`` and ``flat``:
+    ``ceil(P / principal step)``.
+    """
+    if principal <= ZERO:
+        return 0
+    if method is Method.EQUAL_INSTALLMENT:
+        if rate == ZERO:
+            return int((principal / emi_amount).to_integral_value(rounding=ROUND_CEILING))
+        ratio = principal * rate / emi_amount
+        if ratio >= ONE:
+            raise ValueError("the installment does not even cover the interest")
+        periods = -(ONE - ratio).ln() / (ONE + rate).ln()
+        # Guard against the last digit of ln(): accept an integer within 1e-20 of the bound.
+        return max(1, int((periods - Decimal("1e-20")).to_integral_value(rounding=ROUND_CEILING)))
+    if method in (Method.EQUAL_PRINCIPAL, Method.FLAT):
+        return int((principal / principal_step).to_integral_value(rounding=ROUND_CEILING))
+    raise ValueError(f"reduce_term does not apply to {method.value}")

@@ -1,0 +1,89 @@
+"""Money: one constructor, named constants, rounding only where the spec says.
+
+Money is :class:`decimal.Decimal`, never float (loan-rules, preamble). Currency CNY, two
+places (fen). ``round()`` in the spec means: to the product's rounding increment with the
+product's rounding mode; :func:`round_to` is that function and the only place that rounds.
+"""
+
+from __future__ import annotations
+
+import decimal
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from enum import Enum
+
+# Arithmetic uses Python's default decimal context (28 significant digits, half-even for
+# inexact results). The only inexact operations the rules make are annual_rate / 365 (or 366)
+# and the EMI's power: an auditor redoing an event's arithmetic with a default context gets the
+# same digits.
+
+ZERO = Decimal("0")
+ONE = Decimal("1")
+FEN = Decimal("0.01")
+CURRENCY = "CNY"
+
+
+class Rounding(str, Enum):
+    """Rounding modes a product may use (loan-rules section 1, `rounding`)."""
+
+    HALF_UP = "half_up"
+    HALF_EVEN = "half_even"
+
+    @property
+    def decimal_mode(self) -> str:
+        return ROUND_HALF_UP if self is Rounding.HALF_UP else ROUND_HALF_EVEN
+
+
+class FloatRefused(TypeError):
+    """A float was offered where money or a rate is expected."""
+
+
+def to_decimal(value: object, what: str = "amount") -> Decimal:
+    """Build a Decimal from an ``int``, ``str`` or ``Decimal``; refuse floats and garbage.
+
+    Floats are refused because ``0.1`` is not one tenth: money must never pass through
+    binary floating point.
+    """
+    if isinstance(value, bool):
+        raise TypeError(f"{what}: a boolean is not a number")
+    if isinstance(value, float):
+        raise FloatRefused(f"{what}: floats are refused, pass a string such as '12.34'")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, str):
+        text = value.strip().replace(",", "").replace("_", "")
+        try:
+            result = Decimal(text)
+        except decimal.InvalidOperation:
+            raise ValueError(f"{what}: {value!r} is not a decimal number") from None
+    else:
+        raise TypeError(f"{what}: {type(value).__name__} is not a decimal number")
+    if not result.is_finite():
+        raise ValueError(f"{what}: {value!r} is not a finite number")
+    return result
+
+
+def money(value: object, what: str = "amount") -> Decimal:
+    """An amount of money: a finite Decimal with at most two decimal places (fen)."""
+    amount = to_decimal(value, what)
+    if amount != amount.quantize(FEN, rounding=ROUND_CEILING):
+        raise ValueError(f"{what}: {value} has more than two decimal places (fen)")
+    return amount.quantize(FEN)
+
+
+def round_to(
+    amount: Decimal, increment: Decimal = FEN, mode: Rounding = Rounding.HALF_UP
+) -> Decimal:
+    """``round()`` of the spec: to ``increment`` (0.01 by default) with ``mode``.
+
+    The result is always expressed in fen (two places), e.g. ``round_to(1100.157, 1)``
+    is ``Decimal("1100.00")``.
+    """
+    steps = (amount / increment).quantize(ONE, rounding=mode.decimal_mode)
+    return (steps * increment).quantize(FEN)
+
+
+def fmt(amount: Decimal) -> str:
+    """Two decimals, as the CLI contract prints amounts (``"1100.16"``)."""
+    return str(amount.quantize(FEN))
