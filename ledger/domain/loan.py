@@ -628,6 +628,10 @@ class Loan(Aggregate):
 
     def _require_day_open(self, on: date) -> None:
         self._require_open()
+        if on < self.terms.disbursed_on:
+            raise CommandRefused(
+                f"loan {self.label}: {on} is before its disbursement on {self.terms.disbursed_on}"
+            )
         if on <= self.closed_through:
             raise CommandRefused(
                 f"loan {self.label}: business day {on} is already closed "

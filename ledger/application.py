@@ -1,0 +1,350 @@
+"""The application service: load, command, save.
+
+``LedgerApp`` is an eventsourcing ``Application``. Every use case loads the aggregates it
+needs, runs domain commands, and saves all of them in one transaction, so a refused command
+(an exception before ``save``) writes nothing. Close-of-business works in batches: many loans
+per read (:class:`~ledger.persistence.BatchReader`) and per save.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import Snapshot
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+
+from ledger.directory import LoanDirectory
+from ledger.domain.account import LinkedAccount, account_id_for
+from ledger.domain.calendar import BusinessCalendar, calendar_id_for
+from ledger.domain.errors import CommandRefused, NotFound
+from ledger.domain.loan import Loan, PrepaymentQuote
+from ledger.domain.rules import Allocation
+from ledger.domain.terms import Replan, Terms
+from ledger.gateway import SimulatedBank
+from ledger.persistence import (
+    APP_NAME,
+    BatchReader,
+    ensure_postgres_schema,
+    parse_database_url,
+    register_transcodings,
+)
+
+LOAN_NAMESPACE = uuid5(NAMESPACE_URL, "ledger:loan")
+DEFAULT_BATCH_SIZE = 1000
+LOAN_SNAPSHOT_INTERVAL = 40
+
+
+def loan_id_for(reference: str) -> UUID:
+    """A loan is named by its UUID or by the reference it was opened with."""
+    try:
+        return UUID(reference)
+    except ValueError:
+        return uuid5(LOAN_NAMESPACE, reference)
+
+
+@dataclass
+class CloseReport:
+    """What one close-of-business pass did."""
+
+    through: date
+    days: list[date] = field(default_factory=list)
+    loans: int = 0
+    events: int = 0
+    seconds: float = 0.0
+    failures: list[dict[str, str]] = field(default_factory=list)
+    last_closed: date | None = None
+
+    @property
+    def loans_per_second(self) -> float:
+        return self.loans / self.seconds if self.seconds else 0.0
+
+
+ProgressCallback = Callable[[str, int, int], None]
+
+
+class LedgerApp(Application[UUID]):
+    name = APP_NAME
+    is_snapshotting_enabled = True
+
+    def __init__(
+        self, env: dict[str, str] | None = None, *, batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> None:
+        super().__init__(env)
+        self.batch_size = batch_size
+        self.reader = BatchReader(self)
+        self.directory = LoanDirectory(self)
+
+    @classmethod
+    def from_url(cls, url: str, *, batch_size: int = DEFAULT_BATCH_SIZE) -> LedgerApp:
+        db = parse_database_url(url)
+        ensure_postgres_schema(db)
+        return cls(env={**db.env, "CREATE_TABLE": "y"}, batch_size=batch_size)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_transcodings(transcoder)
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
+        """Snapshot loans whose version crossed a multiple of the interval, from the saved
+        in-memory state (no re-read), all in one insert."""
+        if self.snapshots is None:
+            return
+        crossed = {
+            e.originator_id
+            for e in processing_event.events
+            if e.originator_version % LOAN_SNAPSHOT_INTERVAL == 0
+        }
+        snapshots = [
+            Snapshot.take(a)
+            for i, a in processing_event.aggregates.items()
+            if i in crossed and isinstance(a, Loan)
+        ]
+        if snapshots:
+            self.snapshots.put(snapshots)
+
+    # ------------------------------------------------------------------ loading
+
+    def get_loan(self, reference: str | UUID) -> Loan:
+        loan_id = reference if isinstance(reference, UUID) else loan_id_for(reference)
+        try:
+            loan = self.repository.get(loan_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"unknown loan {reference}") from None
+        if not isinstance(loan, Loan):
+            raise NotFound(f"unknown loan {reference}")
+        return loan
+
+    def _bank_for(self, loan_ids: Sequence[UUID]) -> SimulatedBank:
+        found = self.reader.load_many([account_id_for(i) for i in loan_ids])
+        return SimulatedBank({i: a for i, a in found.items() if isinstance(a, LinkedAccount)})
+
+    def get_calendar(self, partition: int = 0, partitions: int = 1) -> BusinessCalendar:
+        try:
+            calendar = self.repository.get(calendar_id_for(partition, partitions))
+        except AggregateNotFoundError:
+            calendar = BusinessCalendar.start(partition, partitions)
+        assert isinstance(calendar, BusinessCalendar)
+        return calendar
+
+    # ------------------------------------------------------------------ the business day
+
+    @staticmethod
+    def _run_morning(loan: Loan, day: date, bank: SimulatedBank) -> None:
+        """Section 3, morning: fix what falls due, then one deduction of everything due."""
+        loan.fix_due_installments(day)
+        if loan.last_deduction_on != day and not loan.is_closed:
+            due = loan.amount_due
+            if due > 0:
+                loan.deduct(day, requested=due, collected=bank.collect(loan.id, day, due))
+
+    @classmethod
+    def _run_day(cls, loan: Loan, day: date, bank: SimulatedBank) -> None:
+        cls._run_morning(loan, day, bank)
+        if not loan.is_closed:
+            loan.close_day(day)
+
+    @classmethod
+    def _advance_to(cls, loan: Loan, on: date, bank: SimulatedBank) -> None:
+        """Inline catch-up: close the loan's missing days before ``on``, run the morning of
+        ``on``. A date already closed is refused by the loan."""
+        if loan.is_closed:
+            return
+        if on < loan.next_open_day:
+            loan.fix_due_installments(on)  # raises the loan's "already closed" refusal
+        while not loan.is_closed and loan.next_open_day < on:
+            cls._run_day(loan, loan.next_open_day, bank)
+        if not loan.is_closed and loan.next_open_day == on:
+            cls._run_morning(loan, on, bank)
+
+    # ------------------------------------------------------------------ commands
+
+    def open_loan(self, terms: Terms, reference: str | None = None) -> Loan:
+        loan_id = loan_id_for(reference) if reference else uuid4()
+        try:
+            self.repository.get(loan_id)
+        except AggregateNotFoundError:
+            pass
+        else:
+            raise CommandRefused(f"loan {reference or loan_id} already exists")
+        last_closed = self.get_calendar().last_closed
+        if last_closed is not None and terms.disbursed_on <= last_closed:
+            raise CommandRefused(
+                f"disbursed_on {terms.disbursed_on} is not after the last closed business day "
+                f"{last_closed}"
+            )
+        loan = Loan.disburse(terms, loan_id=loan_id, reference=reference)
+        self.save(loan)
+        return loan
+
+    def set_balance(self, reference: str, balance: Decimal | None) -> LinkedAccount:
+        loan = self.get_loan(reference)
+        try:
+            account = self.repository.get(account_id_for(loan.id))
+            assert isinstance(account, LinkedAccount)
+            account.set_balance(balance)
+        except AggregateNotFoundError:
+            account = LinkedAccount.open(loan.id, balance)
+        self.save(account)
+        return account
+
+    def repay(self, reference: str, amount: Decimal, on: date) -> tuple[Loan, list[Allocation]]:
+        loan = self.get_loan(reference)
+        bank = self._bank_for([loan.id])
+        self._advance_to(loan, on, bank)
+        allocations = loan.repay(on, amount)
+        self.save(loan, *bank.changed())
+        return loan, allocations
+
+    def prepay(
+        self,
+        reference: str,
+        on: date,
+        *,
+        amount: Decimal | None = None,
+        replan: Replan = Replan.REDUCE_INSTALLMENT,
+        quote_only: bool = False,
+    ) -> tuple[Loan, PrepaymentQuote]:
+        loan = self.get_loan(reference)
+        bank = self._bank_for([loan.id])
+        self._advance_to(loan, on, bank)
+        if quote_only:
+            return loan, loan.quote_prepayment(on, amount=amount, replan=replan)
+        quote = loan.prepay(on, amount=amount, replan=replan)
+        self.save(loan, *bank.changed())
+        return loan, quote
+
+    def loan_as_of(self, reference: str, as_of: date | None = None) -> Loan:
+        """The loan at the end of business day ``as_of`` (default: everything recorded)."""
+        loan = self.get_loan(reference)
+        if as_of is None:
+            return loan
+        if as_of < loan.terms.disbursed_on:
+            raise CommandRefused(
+                f"loan {loan.label}: {as_of} is before its disbursement on "
+                f"{loan.terms.disbursed_on}"
+            )
+        if as_of > loan.closed_through and not loan.is_closed:
+            raise CommandRefused(
+                f"loan {loan.label}: business day {as_of} is not closed yet "
+                f"(closed through {loan.closed_through}); run close-day --through {as_of}"
+            )
+        version = 0
+        for event in self.events.get(loan.id):
+            if event.on > as_of:
+                break
+            version = event.originator_version
+        historical = self.repository.get(loan.id, version=version)
+        assert isinstance(historical, Loan)
+        return historical
+
+    # ------------------------------------------------------------------ close of business
+
+    def close_days(
+        self,
+        through: date,
+        *,
+        partition: int = 0,
+        partitions: int = 1,
+        progress: ProgressCallback | None = None,
+    ) -> CloseReport:
+        """Run every business day not yet run, up to and including ``through``, for every
+        open loan of the partition, in batches. Each day is recorded in the partition's
+        calendar once every loan ran it; loans that already ran a day skip it."""
+        started = time.perf_counter()
+        report = CloseReport(through=through)
+        self.directory.catch_up()
+        calendar = self.get_calendar(partition, partitions)
+        entries = self.directory.open_loans(partition, partitions)
+        if calendar.last_closed is not None:
+            day = calendar.last_closed + timedelta(days=1)
+        elif entries:
+            day = min(e.opened_on for e in entries)
+        else:
+            day = through + timedelta(days=1)
+        while day <= through:
+            ids = [e.loan_id for e in entries if e.opened_on <= day]
+            with_account = {e.loan_id for e in entries if e.has_account}
+            done = 0
+            day_events = 0
+            day_failures = 0
+            closed_today: set[UUID] = set()
+            for batch in _chunks(ids, self.batch_size):
+                ran, events, failures, closed = self._close_batch(batch, day, with_account)
+                done += len(batch)
+                report.loans += ran
+                report.events += events
+                day_events += events
+                report.failures += failures
+                day_failures += len(failures)
+                closed_today |= closed
+                if progress:
+                    progress(day.isoformat(), done, len(ids))
+            if day_failures:
+                break  # the day stays open; the next pass retries the failed loans
+            calendar.close_day(day, loans=len(ids), events=day_events)
+            self.save(calendar)
+            report.days.append(day)
+            entries = [e for e in entries if e.loan_id not in closed_today]
+            day += timedelta(days=1)
+        report.last_closed = calendar.last_closed
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _close_batch(
+        self, batch: Sequence[UUID], day: date, with_account: set[UUID]
+    ) -> tuple[int, int, list[dict[str, str]], set[UUID]]:
+        for attempt in range(5):
+            loaded = self.reader.load_many(batch)
+            bank = self._bank_for([i for i in batch if i in with_account])
+            loans: list[Loan] = []
+            failures: list[dict[str, str]] = []
+            for loan_id in batch:
+                loan = loaded.get(loan_id)
+                if not isinstance(loan, Loan) or loan.is_closed or loan.closed_through >= day:
+                    continue
+                try:
+                    while not loan.is_closed and loan.next_open_day <= day:
+                        self._run_day(loan, loan.next_open_day, bank)
+                except Exception as error:  # one bad loan must not stop the others
+                    failures.append(
+                        {"loan_id": str(loan_id), "day": day.isoformat(), "error": repr(error)}
+                    )
+                    continue
+                loans.append(loan)
+            try:
+                recordings = self.save(*loans, *bank.changed())
+            except IntegrityError:
+                if attempt == 4:
+                    raise
+                continue  # someone else wrote to one of these loans: reload and redo
+            closed = {loan.id for loan in loans if loan.is_closed}
+            return len(loans), len(recordings), failures, closed
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # ------------------------------------------------------------------ reading
+
+    def loan_events(self, reference: str) -> list[Any]:
+        loan = self.get_loan(reference)
+        return list(self.events.get(loan.id))
+
+    def portfolio(self) -> Iterator[Loan]:
+        """Every loan, in batches (for the demo's summary)."""
+        self.directory.catch_up()
+        rows = self.directory.sql.query(f"SELECT loan_id FROM {self.directory.t_dir}")
+        ids = [UUID(r[0]) for r in rows]
+        for batch in _chunks(ids, self.batch_size):
+            for aggregate in self.reader.load_many(batch).values():
+                if isinstance(aggregate, Loan):
+                    yield aggregate
+
+
+def _chunks(items: Sequence[UUID], size: int) -> Iterator[Sequence[UUID]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

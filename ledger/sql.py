@@ -1,0 +1,52 @@
+"""A few statements of our own beside the library's tables, on SQLite or PostgreSQL.
+
+Statements are written with ``?`` placeholders and run on the application's own datastore
+(its connection pool), so they share its database, schema and credentials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+
+class Sql:
+    def __init__(self, app: Any) -> None:
+        recorder = app.recorder
+        self.datastore = recorder.datastore
+        self.is_postgres = type(recorder).__module__ == "eventsourcing.postgres"
+        schema = getattr(self.datastore, "schema", "") or "public"
+        self.prefix = f'"{schema}".' if self.is_postgres else ""
+
+    def table(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("?", "%s") if self.is_postgres else statement
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        with self.datastore.transaction(commit=True) as curs:
+            yield Cursor(curs, self)
+
+    def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._sql(statement), list(params))
+            return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in curs.fetchall()]
+
+
+class Cursor:
+    def __init__(self, curs: Any, sql: Sql) -> None:
+        self.curs = curs
+        self.sql = sql
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+        self.curs.execute(self.sql._sql(statement), list(params))
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self.curs.executemany(self.sql._sql(statement), [list(r) for r in rows])
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in self.curs.fetchall()]
