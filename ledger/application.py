@@ -55,7 +55,8 @@ class CloseReport:
 
     through: date
     days: list[date] = field(default_factory=list)
-    loans: int = 0
+    loans: int = 0  # distinct loans that ran at least one day
+    loan_days: int = 0  # (loan, business day) pairs run
     events: int = 0
     seconds: float = 0.0
     failures: list[dict[str, str]] = field(default_factory=list)
@@ -63,7 +64,7 @@ class CloseReport:
 
     @property
     def loans_per_second(self) -> float:
-        return self.loans / self.seconds if self.seconds else 0.0
+        return self.loan_days / self.seconds if self.seconds else 0.0
 
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -259,6 +260,7 @@ class LedgerApp(Application[UUID]):
         calendar once every loan ran it; loans that already ran a day skip it."""
         started = time.perf_counter()
         report = CloseReport(through=through)
+        seen: set[UUID] = set()
         self.directory.catch_up()
         calendar = self.get_calendar(partition, partitions)
         entries = self.directory.open_loans(partition, partitions)
@@ -278,7 +280,8 @@ class LedgerApp(Application[UUID]):
             for batch in _chunks(ids, self.batch_size):
                 ran, events, failures, closed = self._close_batch(batch, day, with_account)
                 done += len(batch)
-                report.loans += ran
+                seen.update(ran)
+                report.loan_days += len(ran)
                 report.events += events
                 day_events += events
                 report.failures += failures
@@ -293,13 +296,14 @@ class LedgerApp(Application[UUID]):
             report.days.append(day)
             entries = [e for e in entries if e.loan_id not in closed_today]
             day += timedelta(days=1)
+        report.loans = len(seen)
         report.last_closed = calendar.last_closed
         report.seconds = time.perf_counter() - started
         return report
 
     def _close_batch(
         self, batch: Sequence[UUID], day: date, with_account: set[UUID]
-    ) -> tuple[int, int, list[dict[str, str]], set[UUID]]:
+    ) -> tuple[list[UUID], int, list[dict[str, str]], set[UUID]]:
         for attempt in range(5):
             loaded = self.reader.load_many(batch)
             bank = self._bank_for([i for i in batch if i in with_account])
@@ -325,7 +329,7 @@ class LedgerApp(Application[UUID]):
                     raise
                 continue  # someone else wrote to one of these loans: reload and redo
             closed = {loan.id for loan in loans if loan.is_closed}
-            return len(loans), len(recordings), failures, closed
+            return [loan.id for loan in loans], len(recordings), failures, closed
         raise AssertionError("unreachable")  # pragma: no cover
 
     # ------------------------------------------------------------------ reading

@@ -1,0 +1,400 @@
+"""The ``ledger`` command line (contract: shared/spec/cli.md).
+
+Every command that takes ``--json`` prints one JSON document on stdout and nothing else
+there. Errors print one line on stderr and exit with status 2; a refused command writes no
+event (the application saves only after every check has passed).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ledger import views
+from ledger.application import LedgerApp, ProgressCallback
+from ledger.config import open_app
+from ledger.domain.errors import LedgerError
+from ledger.domain.terms import PRESETS, DayCount, Method, Replan
+from ledger.money import FloatRefused, Rounding, money
+from ledger.products import terms_from_input
+
+F = TypeVar("F", bound=Callable[..., Any])
+out = Console()
+err = Console(stderr=True)
+
+
+class CliError(click.ClickException):
+    exit_code = 2
+
+
+def _date(value: str, what: str = "date") -> date:
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise CliError(f"{what}: {value!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def _amount(value: str, what: str = "amount") -> Decimal:
+    try:
+        return money(value, what)
+    except (ValueError, TypeError, FloatRefused) as error:
+        raise CliError(str(error)) from None
+
+
+def _emit(payload: Any) -> None:
+    click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+
+
+def db_option(f: F) -> F:
+    return click.option(
+        "--db",
+        "db",
+        default=None,
+        metavar="URL",
+        help="sqlite:///path/ledger.db or postgresql://user@host:port/db "
+        "(default: $LEDGER_DATABASE_URL or sqlite:///./ledger.db)",
+    )(f)
+
+
+def json_option(f: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")(f)
+
+
+def _app(ctx: click.Context, db: str | None) -> LedgerApp:
+    url = db or (ctx.obj or {}).get("db")
+    return open_app(url)
+
+
+def _table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    table = Table(title=title)
+    for c in columns:
+        table.add_column(c, justify="right" if c not in ("status", "type", "data") else "left")
+    for r in rows:
+        table.add_row(*[str(r.get(c, "")) if r.get(c) is not None else "" for c in columns])
+    out.print(table)
+
+
+def _kv(title: str, data: dict[str, Any]) -> None:
+    table = Table(title=title, show_header=False)
+    table.add_column("field")
+    table.add_column("value", justify="right")
+    for k, v in data.items():
+        if isinstance(v, (list, dict)):
+            continue
+        table.add_row(k, "" if v is None else str(v))
+    out.print(table)
+
+
+@click.group()
+@click.option("--db", "db", default=None, metavar="URL", help="The store (see any command).")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None) -> None:
+    """An event-sourced ledger for consumer loans."""
+    ctx.obj = {"db": db}
+
+
+# --------------------------------------------------------------------------- loan
+
+
+@cli.group()
+def loan() -> None:
+    """Open, repay, prepay and inspect loans."""
+
+
+@loan.command("open")
+@click.option("--product", required=True, type=click.Choice(sorted(PRESETS)))
+@click.option("--principal", required=True)
+@click.option("--term", required=True, type=int)
+@click.option("--disbursed-on", required=True)
+@click.option("--daily-rate")
+@click.option("--annual-rate")
+@click.option("--day-count", type=click.Choice([d.value for d in DayCount]))
+@click.option("--method", type=click.Choice([m.value for m in Method]))
+@click.option("--prepayment-fee-rate")
+@click.option("--penalty-multiplier")
+@click.option("--grace-days", type=int)
+@click.option("--installment-multiple")
+@click.option("--rounding", type=click.Choice([r.value for r in Rounding]))
+@click.option("--loan-id", help="Your reference for the loan (default: a new UUID).")
+@db_option
+@json_option
+@click.pass_context
+def loan_open(ctx: click.Context, db: str | None, as_json: bool, **flags: Any) -> None:
+    """Disburse a loan; flags override the preset."""
+    reference = flags.pop("loan_id")
+    flags["disbursed_on"] = _date(flags["disbursed_on"], "--disbursed-on")
+    terms = terms_from_input(**flags)
+    app = _app(ctx, db)
+    opened = app.open_loan(terms, reference)
+    state = views.loan_state(opened, terms.disbursed_on)
+    result = {
+        "loan_id": opened.label,
+        "uuid": str(opened.id),
+        "product": terms.product,
+        "principal": state["principal_outstanding"],
+        "term": terms.term,
+        "disbursed_on": terms.disbursed_on.isoformat(),
+        "method": terms.method.value,
+        "emi": str(opened.emi) if terms.method is Method.EQUAL_INSTALLMENT else None,
+        "monthly_rate": str(opened.monthly_rate),
+        "prepayment_fee_rate": str(terms.prepayment_fee_rate),
+    }
+    if as_json:
+        _emit(result)
+    else:
+        _kv(f"Loan {opened.label} opened", result)
+
+
+@loan.command("repay")
+@click.argument("loan_id")
+@click.argument("amount")
+@click.option("--on", "on", required=True, help="Business date of the repayment.")
+@db_option
+@json_option
+@click.pass_context
+def loan_repay(
+    ctx: click.Context, loan_id: str, amount: str, on: str, db: str | None, as_json: bool
+) -> None:
+    """A repayment on business date D, allocated oldest installment first."""
+    value = _amount(amount)
+    day = _date(on, "--on")
+    app = _app(ctx, db)
+    repaid, items = app.repay(loan_id, value, day)
+    result = views.repayment(repaid, day, value, items)
+    if as_json:
+        _emit(result)
+    else:
+        _table(f"Repayment of {result['amount']} on {day}", result["allocations"],
+               ["k", "penalty", "interest", "principal", "total"])
+        out.print(f"status: {result['status']}, still due: {result['amount_due']}")
+
+
+@loan.command("prepay")
+@click.argument("loan_id")
+@click.option("--on", "on", required=True)
+@click.option("--full", is_flag=True, help="Pay the loan off.")
+@click.option("--amount", help="A partial prepayment of this amount.")
+@click.option("--quote", is_flag=True, help="Only show what it would pay; write nothing.")
+@click.option(
+    "--replan",
+    type=click.Choice([r.value for r in Replan]),
+    default=Replan.REDUCE_INSTALLMENT.value,
+    show_default=True,
+)
+@db_option
+@json_option
+@click.pass_context
+def loan_prepay(
+    ctx: click.Context,
+    loan_id: str,
+    on: str,
+    full: bool,
+    amount: str | None,
+    quote: bool,
+    replan: str,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """A prepayment (full or partial); --quote only shows it."""
+    if full == (amount is not None):
+        raise CliError("give exactly one of --full and --amount")
+    value = _amount(amount, "--amount") if amount is not None else None
+    day = _date(on, "--on")
+    app = _app(ctx, db)
+    prepaid, result = app.prepay(
+        loan_id, day, amount=value, replan=Replan(replan), quote_only=quote
+    )
+    payload = views.prepayment(prepaid, result, executed=not quote)
+    if as_json:
+        _emit(payload)
+    else:
+        _kv(f"{'Quote for' if quote else ''} {result.kind} prepayment on {day}".strip(), payload)
+
+
+@loan.command("show")
+@click.argument("loan_id")
+@click.option("--as-of", "as_of", help="End of this business day (default: latest).")
+@db_option
+@json_option
+@click.pass_context
+def loan_show(
+    ctx: click.Context, loan_id: str, as_of: str | None, db: str | None, as_json: bool
+) -> None:
+    """The loan's balance at the end of a business day."""
+    day = _date(as_of, "--as-of") if as_of else None
+    app = _app(ctx, db)
+    state = views.loan_state(app.loan_as_of(loan_id, day), day)
+    if as_json:
+        _emit(state)
+    else:
+        _kv(f"Loan {state['loan_id']} as of {state['as_of']}", state)
+
+
+@loan.command("schedule")
+@click.argument("loan_id")
+@db_option
+@json_option
+@click.pass_context
+def loan_schedule(ctx: click.Context, loan_id: str, db: str | None, as_json: bool) -> None:
+    """Installments, fixed (actual) and upcoming (planned)."""
+    app = _app(ctx, db)
+    rows = views.schedule(app.get_loan(loan_id))
+    if as_json:
+        _emit(rows)
+    else:
+        _table(f"Schedule of {loan_id}", rows,
+               ["k", "due_date", "principal", "interest", "penalty", "paid", "status"])
+
+
+@loan.command("events")
+@click.argument("loan_id")
+@db_option
+@json_option
+@click.pass_context
+def loan_events(ctx: click.Context, loan_id: str, db: str | None, as_json: bool) -> None:
+    """The loan's events in order."""
+    app = _app(ctx, db)
+    rows = views.events(app.loan_events(loan_id))
+    if as_json:
+        _emit(rows)
+    else:
+        _print_events(rows)
+
+
+def _print_events(rows: list[dict[str, Any]]) -> None:
+    table = Table(title="Events")
+    for c in ("version", "effective_date", "type", "data"):
+        table.add_column(c)
+    for r in rows:
+        data = ", ".join(
+            f"{k}={v}" for k, v in r["data"].items() if v not in (None, [], {}) and k != "terms"
+        )
+        table.add_row(str(r["version"]), r["effective_date"], r["type"], data)
+    out.print(table)
+
+
+# --------------------------------------------------------------------------- bank
+
+
+@cli.group()
+def bank() -> None:
+    """The simulated bank behind the borrowers' linked accounts."""
+
+
+@bank.command("set-balance")
+@click.argument("loan_id")
+@click.argument("amount")
+@db_option
+@json_option
+@click.pass_context
+def bank_set_balance(
+    ctx: click.Context, loan_id: str, amount: str, db: str | None, as_json: bool
+) -> None:
+    """Set the borrower's linked account balance (AMOUNT or 'unlimited')."""
+    balance = None if amount.lower() == "unlimited" else _amount(amount)
+    app = _app(ctx, db)
+    account = app.set_balance(loan_id, balance)
+    shown = "unlimited" if account.balance is None else str(account.balance)
+    if as_json:
+        _emit({"loan_id": loan_id, "balance": shown})
+    else:
+        out.print(f"linked account of {loan_id}: balance {shown}")
+
+
+# --------------------------------------------------------------------------- close-day
+
+
+@cli.command("close-day")
+@click.option("--through", required=True, help="Last business date to run.")
+@db_option
+@json_option
+@click.pass_context
+def close_day(ctx: click.Context, through: str, db: str | None, as_json: bool) -> None:
+    """Run every business day not yet run, up to and including D, for all loans."""
+    day = _date(through, "--through")
+    app = _app(ctx, db)
+    report = _close_with_progress(app, day, show=not as_json and sys.stderr.isatty())
+    payload = views.close_report(report)
+    if as_json:
+        _emit(payload)
+    else:
+        _kv(f"Close of business through {day}", payload)
+    if report.failures:
+        for f in report.failures:
+            err.print(f"failed: loan {f['loan_id']} on {f['day']}: {f['error']}")
+        sys.exit(1)
+
+
+def _close_with_progress(app: LedgerApp, through: date, *, show: bool) -> Any:
+    if not show:
+        return app.close_days(through)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("closing", total=None)
+
+        def progress(day: str, done: int, total: int) -> None:
+            bar.update(task, description=f"business day {day}", completed=done, total=total)
+
+        callback: ProgressCallback = progress
+        return app.close_days(through, progress=callback)
+
+
+# --------------------------------------------------------------------------- demo
+
+
+@cli.command("demo")
+@db_option
+@click.pass_context
+def demo(ctx: click.Context, db: str | None) -> None:
+    """A self-contained tour on a fresh store (a temporary SQLite file by default)."""
+    from ledger.demo import run_demo
+
+    run_demo(db, out)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI; return the exit status. Every error is one line on stderr."""
+    from eventsourcing.persistence import PersistenceError
+
+    try:
+        result = cli.main(args=argv, prog_name="ledger", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("error: aborted", err=True)
+        return 130
+    except click.ClickException as error:
+        click.echo(f"error: {error.format_message()}", err=True)
+        return 2
+    except LedgerError as error:
+        click.echo(f"error: {error}", err=True)
+        return 2
+    except PersistenceError as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        click.echo(f"error: database: {first}", err=True)
+        return 3
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    return result if isinstance(result, int) else 0
+
+
+def main() -> None:
+    sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()

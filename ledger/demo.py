@@ -1,0 +1,174 @@
+"""``ledger demo``: a self-contained tour of the ledger on a fresh store."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from ledger import views
+from ledger.application import LedgerApp
+from ledger.domain.terms import Replan
+from ledger.money import ZERO, fmt
+from ledger.products import terms_from_input
+
+LOANS = [
+    # reference, product, principal, term, disbursed_on, rate flags
+    ("DEMO-BR", "borrow_and_return", "10000.00", 6, "2026-01-01", {"daily_rate": "0.0005"}),
+    ("DEMO-RS", "repay_on_schedule", "12000.00", 12, "2026-01-15", {"daily_rate": "0.0005"}),
+    (
+        "DEMO-IF",
+        "interest_first",
+        "20000.00",
+        12,
+        "2026-01-10",
+        {"annual_rate": "0.18", "day_count": "ACT/365"},
+    ),
+    ("DEMO-EP", "equal_principal", "6000.00", 6, "2026-01-20", {"daily_rate": "0.0005"}),
+    (
+        "DEMO-MALL",
+        "mall_installment",
+        "3600.00",
+        12,
+        "2026-01-05",
+        {"daily_rate": "0.0004", "installment_multiple": "1"},
+    ),
+]
+
+
+def run_demo(db: str | None, out: Console) -> None:
+    if db is None:
+        folder = Path(tempfile.mkdtemp(prefix="ledger-demo-"))
+        db = f"sqlite:///{folder / 'ledger.db'}"
+    out.rule("[bold]Loan ledger demo")
+    out.print(f"store: {db}\n")
+    app = LedgerApp.from_url(db)
+    for reference, product, principal, term, disbursed_on, rate in LOANS:
+        terms = terms_from_input(
+            product=product,
+            principal=principal,
+            term=term,
+            disbursed_on=date.fromisoformat(disbursed_on),
+            **rate,
+        )
+        loan = app.open_loan(terms, reference)
+        plan = (
+            f"EMI {fmt(loan.emi)}"
+            if terms.method.value == "equal_installment"
+            else f"principal {fmt(loan.principal_step)} a month"
+            if terms.method.value in ("equal_principal", "flat")
+            else "interest monthly, principal at the end"
+        )
+        out.print(
+            f"opened {reference:10} {product:18} {principal:>10} over {term:2} months "
+            f"from {disbursed_on} ({plan})"
+        )
+    out.print("\nDEMO-EP's borrower has an empty account; DEMO-MALL's holds only 250.00.")
+    app.set_balance("DEMO-EP", ZERO)
+    app.set_balance("DEMO-MALL", Decimal("250.00"))
+
+    stages = [
+        date(2026, 2, 28),
+        date(2026, 3, 9),
+    ]
+    for through in stages:
+        report = app.close_days(through)
+        out.print(
+            f"close of business through {through}: {len(report.days)} days, "
+            f"{report.loan_days} loan-days, {report.events} events"
+        )
+    _, quote = app.prepay("DEMO-BR", date(2026, 3, 10))
+    out.print(f"\nDEMO-BR pays off on 2026-03-10: total {fmt(quote.total)} "
+              f"(principal {fmt(quote.principal)}, interest {fmt(quote.interest)}, "
+              f"fee {fmt(quote.fee)})")
+    _, quote = app.prepay(
+        "DEMO-RS", date(2026, 3, 20), amount=Decimal("3000.00"), replan=Replan.REDUCE_TERM
+    )
+    out.print(f"DEMO-RS prepays 3000.00 on 2026-03-20: principal {fmt(quote.principal)}, "
+              f"fee {fmt(quote.fee)}; now {quote.last_k} installments instead of 12")
+    out.print("DEMO-EP's borrower finds 1500.00 on 2026-03-25.")
+    app.close_days(date(2026, 3, 24))
+    app.set_balance("DEMO-EP", Decimal("1500.00"))
+    report = app.close_days(date(2026, 4, 30))
+    out.print(
+        f"close of business through 2026-04-30: {len(report.days)} days, "
+        f"{report.loan_days} loan-days, {report.events} events\n"
+    )
+
+    table = Table(title="Portfolio at the end of 2026-04-30")
+    for column in ("loan", "product", "status", "principal", "interest acc.", "penalty",
+                   "overdue", "dpd"):
+        table.add_column(column, justify="left" if column in ("loan", "product", "status")
+                         else "right")
+    totals: dict[str, Decimal] = {}
+    for loan in sorted(app.portfolio(), key=lambda x: x.label):
+        s = views.loan_state(loan)
+        totals[s["status"]] = totals.get(s["status"], ZERO) + loan.principal_outstanding
+        table.add_row(loan.label, s["product"], s["status"], s["principal_outstanding"],
+                      s["interest_accrued"], s["penalty_accrued"], s["overdue_amount"],
+                      str(s["days_past_due"]))
+    out.print(table)
+    out.print("principal outstanding by status: "
+              + ", ".join(f"{k} {fmt(v)}" for k, v in sorted(totals.items())) + "\n")
+
+    story = "DEMO-EP"
+    out.rule(f"[bold]The story of {story}")
+    rows = views.events(app.loan_events(story))
+    table = Table()
+    for column in ("v", "date", "event", "what"):
+        table.add_column(column)
+    routine = ("InterestAccrued", "DeductionFailed")
+    run: list[dict[str, object]] = []
+
+    def flush() -> None:
+        if run:
+            first, last = run[0], run[-1]
+            table.add_row(
+                f"{first['version']}-{last['version']}",
+                f"{first['effective_date']}..{last['effective_date']}",
+                f"{len(run)} routine events",
+                "daily accruals and failed deductions (see `ledger loan events`)",
+            )
+            run.clear()
+
+    for r in rows:
+        if r["type"] in routine:
+            run.append(r)
+            continue
+        flush()
+        table.add_row(str(r["version"]), r["effective_date"], r["type"], _what(r))
+    flush()
+    out.print(table)
+    state = views.loan_state(app.get_loan(story))
+    out.print(
+        f"\n{story} at the end of {state['as_of']}: {state['status']}, principal "
+        f"{state['principal_outstanding']}, interest accrued {state['interest_accrued']}, "
+        f"penalty {state['penalty_accrued']}, overdue {state['overdue_amount']}, "
+        f"{state['days_past_due']} days past due"
+    )
+    out.print(f"\nTry: ledger --db {db} loan schedule {story}")
+
+
+def _what(row: dict[str, object]) -> str:
+    d = row["data"]
+    assert isinstance(d, dict)
+    t = row["type"]
+    if t == "Disbursed":
+        return f"principal {d['terms']['principal']}, {d['terms']['term']} months"
+    if t == "InstallmentFellDue":
+        return f"#{d['k']}: principal {d['principal']} + interest {d['interest']}"
+    if t == "DeductionFailed":
+        return f"asked {d['requested']}, collected nothing"
+    if t in ("InstallmentDeducted",):
+        return f"asked {d['requested']}, collected {d['collected']}"
+    if t == "Overdue":
+        return f"#{d['k']} overdue from {d['overdue_from']}"
+    if t == "InterestAccrued":
+        return f"normal {d['normal']}, penalty {d['penalty']}"
+    if t == "Closed":
+        return str(d["reason"])
+    return ""

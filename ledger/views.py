@@ -1,0 +1,214 @@
+"""What the CLI (and later the API) shows: JSON-ready dicts built from aggregates and events.
+
+Amounts are strings with exactly two decimals; dates are ISO (shared/spec/cli.md). Event data
+is shown as recorded: unrounded accruals keep all their digits, so an auditor can redo them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from ledger.application import CloseReport
+from ledger.domain import rules
+from ledger.domain.loan import Loan, PrepaymentQuote
+from ledger.domain.terms import Method
+from ledger.money import FEN, ZERO, fmt, round_to
+
+EVENT_BASE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic"}
+
+
+def loan_state(loan: Loan, as_of: date | None = None) -> dict[str, Any]:
+    """``ledger loan show``: the balance at the end of a business day."""
+    t = loan.terms
+    owed = loan.owed()
+    overdue_ks = {i.k for i in loan.overdue_installments}
+    penalty = sum((o.penalty for o in owed), ZERO)
+    overdue_amount = sum((o.interest + o.principal for o in owed if o.k in overdue_ks), ZERO)
+    next_k = len(loan.installments) + 1
+    upcoming = None if loan.is_closed or next_k > loan.last_k else next_k
+    return {
+        "loan_id": loan.label,
+        "uuid": str(loan.id),
+        "product": t.product,
+        "status": loan.loan_status,
+        "as_of": (as_of or loan.closed_through).isoformat(),
+        "principal_outstanding": fmt(loan.principal_outstanding),
+        "interest_accrued": fmt(round_to(loan.interest_accrued, FEN, t.rounding)),
+        "penalty_accrued": fmt(penalty),
+        "overdue_amount": fmt(overdue_amount),
+        "days_past_due": loan.days_past_due(as_of),
+        "amount_due": fmt(loan.amount_due),
+        "principal_repaid": fmt(loan.principal_repaid),
+        "interest_paid": fmt(loan.interest_paid),
+        "penalty_paid": fmt(loan.penalty_paid),
+        "fees_paid": fmt(loan.fees_paid),
+        "next_due_date": (
+            rules.due_date(t.disbursed_on, upcoming).isoformat() if upcoming else None
+        ),
+        "closed_on": loan.closed_on.isoformat() if loan.closed_on else None,
+    }
+
+
+def schedule(loan: Loan) -> list[dict[str, Any]]:
+    """``ledger loan schedule``: fixed installments as they are, later ones as planned
+    (estimated with the monthly rate, section 5; ``"estimated": true``)."""
+    t = loan.terms
+    rows: list[dict[str, Any]] = []
+    for inst in loan.installments:
+        owed = inst.owed(t)
+        paid = inst.principal_paid + inst.interest_paid + inst.penalty_paid
+        if inst.settled_on is not None:
+            status = "paid"
+        elif inst.overdue_from is not None:
+            status = "overdue"
+        elif paid > ZERO:
+            status = "partly_paid"
+        else:
+            status = "due"
+        rows.append(
+            {
+                "k": inst.k,
+                "due_date": inst.due_date.isoformat(),
+                "principal": fmt(inst.principal),
+                "interest": fmt(owed.interest + inst.interest_paid),
+                "penalty": fmt(owed.penalty + inst.penalty_paid),
+                "paid": fmt(paid),
+                "status": status,
+                "estimated": False,
+                "settled_on": inst.settled_on.isoformat() if inst.settled_on else None,
+            }
+        )
+    if loan.is_closed:
+        return rows
+    remaining = loan.principal_not_due
+    for k in range(len(loan.installments) + 1, loan.last_k + 1):
+        base = t.principal if t.method is Method.FLAT else remaining
+        parts = rules.installment_parts(
+            method=t.method,
+            is_last=k == loan.last_k,
+            emi_amount=loan.emi,
+            principal_step=loan.principal_step,
+            remaining_principal=remaining,
+            interest_accrued=base * loan.monthly_rate,
+            rounding=t.rounding,
+        )
+        remaining -= parts.principal
+        rows.append(
+            {
+                "k": k,
+                "due_date": rules.due_date(t.disbursed_on, k).isoformat(),
+                "principal": fmt(parts.principal),
+                "interest": fmt(parts.interest),
+                "penalty": "0.00",
+                "paid": "0.00",
+                "status": "upcoming",
+                "estimated": True,
+                "settled_on": None,
+            }
+        )
+    return rows
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def events(loan_events: Iterable[Any]) -> list[dict[str, Any]]:
+    """``ledger loan events``: every event in order, with its data as recorded."""
+    return [
+        {
+            "version": e.originator_version,
+            "type": type(e).__name__,
+            "effective_date": e.on.isoformat(),
+            "recorded_at": e.timestamp.isoformat(),
+            "data": {k: _plain(v) for k, v in vars(e).items() if k not in EVENT_BASE_FIELDS},
+        }
+        for e in loan_events
+    ]
+
+
+def allocations(items: Sequence[rules.Allocation]) -> list[dict[str, Any]]:
+    return [
+        {
+            "k": a.k,
+            "penalty": fmt(a.penalty),
+            "interest": fmt(a.interest),
+            "principal": fmt(a.principal),
+            "total": fmt(a.total),
+        }
+        for a in items
+    ]
+
+
+def repayment(loan: Loan, on: date, amount: Decimal, items: Sequence[rules.Allocation]) -> dict[
+    str, Any
+]:
+    return {
+        "loan_id": loan.label,
+        "on": on.isoformat(),
+        "amount": fmt(amount),
+        "allocations": allocations(items),
+        "penalty": fmt(sum((a.penalty for a in items), ZERO)),
+        "interest": fmt(sum((a.interest for a in items), ZERO)),
+        "principal": fmt(sum((a.principal for a in items), ZERO)),
+        "status": loan.loan_status,
+        "amount_due": fmt(loan.amount_due),
+    }
+
+
+def prepayment(loan: Loan, quote: PrepaymentQuote, *, executed: bool) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "loan_id": loan.label,
+        "on": quote.on.isoformat(),
+        "kind": quote.kind,
+        "executed": executed,
+        "principal": fmt(quote.principal),
+        "interest": fmt(quote.interest),
+        "overdue": fmt(quote.overdue),
+        "penalty": fmt(quote.penalty),
+        "fee": fmt(quote.fee),
+        "total": fmt(quote.total),
+        "fee_rate": str(quote.fee_rate),
+        "remaining_principal": fmt(quote.remaining_principal),
+        "allocations": allocations(quote.allocations),
+        "status": loan.loan_status,
+    }
+    if quote.kind == "partial":
+        result["replan"] = quote.replan
+        result["emi"] = fmt(quote.emi) if quote.emi is not None else None
+        result["principal_step"] = (
+            fmt(quote.principal_step) if quote.principal_step is not None else None
+        )
+        result["last_installment"] = quote.last_k if quote.last_k is not None else loan.last_k
+    return result
+
+
+def close_report(report: CloseReport) -> dict[str, Any]:
+    return {
+        "through": report.through.isoformat(),
+        "last_closed": report.last_closed.isoformat() if report.last_closed else None,
+        "days": len(report.days),
+        "loans": report.loans,
+        "loan_days": report.loan_days,
+        "events": report.events,
+        "seconds": round(report.seconds, 3),
+        "loans_per_second": round(report.loans_per_second, 1),
+        "failures": report.failures,
+    }
