@@ -153,7 +153,7 @@ def loan_open(ctx: click.Context, db: str | None, as_json: bool, **flags: Any) -
         _kv(f"Loan {opened.label} opened", result)
 
 
-@loan.command("repay")
+@loan.command("repay", context_settings={"ignore_unknown_options": True})
 @click.argument("loan_id")
 @click.argument("amount")
 @click.option("--on", "on", required=True, help="Business date of the repayment.")
@@ -289,7 +289,7 @@ def bank() -> None:
     """The simulated bank behind the borrowers' linked accounts."""
 
 
-@bank.command("set-balance")
+@bank.command("set-balance", context_settings={"ignore_unknown_options": True})
 @click.argument("loan_id")
 @click.argument("amount")
 @db_option

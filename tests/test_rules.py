@@ -606,10 +606,18 @@ def test_periods_to_repay_at_zero_rate_is_principal_over_emi_rounded_up() -> Non
 
 @pytest.mark.parametrize(("method"), [Method.EQUAL_PRINCIPAL, Method.FLAT])
 def test_periods_to_repay_by_principal_step_rounds_up(method: Method) -> None:
-    kwargs = {"method": method, "rate": D("0.015"), "emi_amount": D("0")}
-    assert rules.periods_to_repay(D("1000.00"), principal_step=D("500.00"), **kwargs) == 2
-    assert rules.periods_to_repay(D("1000.01"), principal_step=D("500.00"), **kwargs) == 3
-    assert rules.periods_to_repay(D("0.01"), principal_step=D("500.00"), **kwargs) == 1
+    def periods(principal: str) -> int:
+        return rules.periods_to_repay(
+            D(principal),
+            method=method,
+            rate=D("0.015"),
+            emi_amount=ZERO,
+            principal_step=D("500.00"),
+        )
+
+    assert periods("1000.00") == 2
+    assert periods("1000.01") == 3
+    assert periods("0.01") == 1
 
 
 def test_periods_to_repay_nothing_is_zero() -> None:
