@@ -875,17 +875,9 @@ def test_every_amount_in_every_event_is_a_decimal() -> None:
                         assert not any(isinstance(v, float) for v in item.values())
 
 
-# --------------------------------------------------------------------------- known bugs
+# --------------------------------------------------------------------------- found by review, fixed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "close_day only requires the morning once an installment has been fixed "
-        "(`if self.installments and ...`): on the FIRST due date the day can be closed "
-        "without fixing installment 1, whose interest then includes the due date (32 days)"
-    ),
-)
 def test_closing_the_first_due_date_before_its_morning_has_run_is_refused() -> None:
     loan = example_5_loan()
     run(loan, date(2026, 3, 1), date(2026, 3, 31))
@@ -895,14 +887,6 @@ def test_closing_the_first_due_date_before_its_morning_has_run_is_refused() -> N
         loan.close_day(date(2026, 4, 1))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "penalty base uses Installment.interest_due = interest - interest_paid, which ignores "
-        "the last installment's interest_after_due: paying that interest makes interest_due "
-        "negative and lowers the principal's penalty base (999.50 instead of 1000.00)"
-    ),
-)
 def test_penalty_base_of_the_last_installment_is_its_overdue_principal_and_interest() -> None:
     loan = disburse(
         make_terms(
@@ -924,13 +908,6 @@ def test_penalty_base_of_the_last_installment_is_its_overdue_principal_and_inter
     assert accrued.penalties == [{"k": 1, "base": D("1000.00"), "amount": D("0.750000")}]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Overdue.interest is inst.interest_due (interest - interest_paid): when the interest "
-        "after the last due date was paid during the grace days it is negative (-0.50)"
-    ),
-)
 def test_the_overdue_event_of_the_last_installment_never_records_negative_interest() -> None:
     loan = disburse(
         make_terms(
@@ -949,14 +926,6 @@ def test_the_overdue_event_of_the_last_installment_never_records_negative_intere
     assert overdue.interest >= ZERO
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "when the principal is used up before installment n (whole-yuan EMI rounded up), the "
-        "remaining installments are fixed at 0.00 + 0.00, never get settled_on, and "
-        "_close_if_settled is never reached: the loan stays active forever with nothing owed"
-    ),
-)
 def test_a_loan_whose_principal_is_repaid_before_its_last_installment_still_closes() -> None:
     loan = disburse(
         make_terms(

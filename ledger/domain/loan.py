@@ -58,10 +58,6 @@ class Installment:
     def principal_due(self) -> Decimal:
         return self.principal - self.principal_paid
 
-    @property
-    def interest_due(self) -> Decimal:
-        return self.interest - self.interest_paid
-
     def as_dict(self) -> dict[str, Any]:
         return dict(vars(self))
 
@@ -124,9 +120,10 @@ class Loan(Aggregate):
         is_last: bool
 
         def apply(self, loan: Loan) -> None:
-            loan.installments.append(
-                Installment(self.k, self.due_date, self.principal, self.interest)
-            )
+            installment = Installment(self.k, self.due_date, self.principal, self.interest)
+            if self.principal == ZERO and self.interest == ZERO:
+                installment.settled_on = self.on  # nothing to pay: settled as it falls due
+            loan.installments.append(installment)
             loan.principal_not_due -= self.principal
             loan.interest_accrued = ZERO
 
@@ -345,6 +342,7 @@ class Loan(Aggregate):
                 remaining_principal_before=self.principal_not_due,
                 is_last=is_last,
             )
+        self._close_if_settled(on)
 
     def deduct(self, on: date, *, requested: Decimal, collected: Decimal) -> None:
         """Morning of ``on``, step 2: record the one deduction of the day (section 3)."""
@@ -395,10 +393,8 @@ class Loan(Aggregate):
         """End of day ``on`` (section 3): accrue interest for ``on`` on the balances as they
         stand (section 4), then mark overdue every installment unpaid at the end of its
         ``due + grace_days`` (section 6)."""
-        self._require_day_open(on)
+        self._require_morning_done(on)
         t = self.terms
-        if self.installments and self.installments[-1].due_date <= on:
-            self._require_morning_done(on)
         rate = rules.day_rate(
             on, daily_rate=t.daily_rate, annual_rate=t.annual_rate, day_count=t.day_count
         )
@@ -411,7 +407,8 @@ class Loan(Aggregate):
         penalties = []
         for inst in self.installments:
             if inst.overdue_from is not None and inst.overdue_from <= on:
-                overdue_base = inst.principal_due + inst.interest_due
+                owed = inst.owed(t)
+                overdue_base = owed.principal + owed.interest
                 if overdue_base > ZERO:
                     amount = rules.penalty_interest(overdue_base, rate, t.penalty_multiplier)
                     penalties.append({"k": inst.k, "base": overdue_base, "amount": amount})
@@ -428,19 +425,20 @@ class Loan(Aggregate):
             into="last_installment" if len(self.installments) == self.last_k else "period",
         )
         for inst in self.installments:
+            owed = inst.owed(t)
             if (
                 inst.overdue_from is None
                 and inst.settled_on is None
                 and inst.due_date + timedelta(days=t.grace_days) <= on
-                and inst.owed(t).total > ZERO
+                and owed.total > ZERO
             ):
                 self.trigger_event(
                     self.Overdue,
                     on=on,
                     k=inst.k,
                     overdue_from=on + timedelta(days=1),
-                    principal=inst.principal_due,
-                    interest=inst.interest_due,
+                    principal=owed.principal,
+                    interest=owed.interest,
                 )
 
     def quote_prepayment(
@@ -663,13 +661,19 @@ class Loan(Aggregate):
                 inst.settled_on = on
 
     def _close_if_settled(self, on: date) -> None:
+        """Close once no principal is left and nothing is owed: normally when the last
+        installment is paid; earlier if rounding (e.g. a whole-yuan EMI) used the principal
+        up before the last installment. Sub-fen remainders of accrued interest are recorded."""
         if (
-            len(self.installments) == self.last_k
+            self.status != CLOSED
             and self.principal_not_due == ZERO
             and all(i.settled_on is not None for i in self.installments)
+            and round_to(self.interest_accrued, FEN, self.terms.rounding) == ZERO
         ):
-            last = self.installments[-1]
-            residual = last.interest_after_due - round_to(
-                last.interest_after_due, FEN, self.terms.rounding
-            )
+            residual = self.interest_accrued
+            if self.installments:
+                last = self.installments[-1]
+                residual += last.interest_after_due - round_to(
+                    last.interest_after_due, FEN, self.terms.rounding
+                )
             self.trigger_event(self.Closed, on=on, reason="repaid", residual_interest=residual)
