@@ -115,7 +115,7 @@ class LedgerApp(Application[UUID]):
     def get_loan(self, reference: str | UUID) -> Loan:
         loan_id = reference if isinstance(reference, UUID) else loan_id_for(reference)
         try:
-            loan = self.repository.get(loan_id)
+            loan: Any = self.repository.get(loan_id)
         except AggregateNotFoundError:
             raise NotFound(f"unknown loan {reference}") from None
         if not isinstance(loan, Loan):
@@ -128,7 +128,7 @@ class LedgerApp(Application[UUID]):
 
     def get_calendar(self, partition: int = 0, partitions: int = 1) -> BusinessCalendar:
         try:
-            calendar = self.repository.get(calendar_id_for(partition, partitions))
+            calendar: Any = self.repository.get(calendar_id_for(partition, partitions))
         except AggregateNotFoundError:
             calendar = BusinessCalendar.start(partition, partitions)
         assert isinstance(calendar, BusinessCalendar)
@@ -187,7 +187,7 @@ class LedgerApp(Application[UUID]):
     def set_balance(self, reference: str, balance: Decimal | None) -> LinkedAccount:
         loan = self.get_loan(reference)
         try:
-            account = self.repository.get(account_id_for(loan.id))
+            account: LinkedAccount = self.repository.get(account_id_for(loan.id))
             assert isinstance(account, LinkedAccount)
             account.set_balance(balance)
         except AggregateNotFoundError:
@@ -238,10 +238,11 @@ class LedgerApp(Application[UUID]):
             )
         version = 0
         for event in self.events.get(loan.id):
-            if event.on > as_of:
+            event_on: date = event.on  # type: ignore[attr-defined]  # every loan event has 'on'
+            if event_on > as_of:
                 break
             version = event.originator_version
-        historical = self.repository.get(loan.id, version=version)
+        historical: Any = self.repository.get(loan.id, version=version)
         assert isinstance(historical, Loan)
         return historical
 

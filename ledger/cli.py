@@ -127,7 +127,7 @@ def loan() -> None:
 @db_option
 @json_option
 @click.pass_context
-def loan_open(ctx: click.Context, db: str | None, as_json: bool, **flags: Any) -> None:
+def loan_open(ctx: click.Context, /, db: str | None, as_json: bool, **flags: Any) -> None:
     """Disburse a loan; flags override the preset."""
     reference = flags.pop("loan_id")
     flags["disbursed_on"] = _date(flags["disbursed_on"], "--disbursed-on")
@@ -172,8 +172,11 @@ def loan_repay(
     if as_json:
         _emit(result)
     else:
-        _table(f"Repayment of {result['amount']} on {day}", result["allocations"],
-               ["k", "penalty", "interest", "principal", "total"])
+        _table(
+            f"Repayment of {result['amount']} on {day}",
+            result["allocations"],
+            ["k", "penalty", "interest", "principal", "total"],
+        )
         out.print(f"status: {result['status']}, still due: {result['amount_due']}")
 
 
@@ -250,8 +253,11 @@ def loan_schedule(ctx: click.Context, loan_id: str, db: str | None, as_json: boo
     if as_json:
         _emit(rows)
     else:
-        _table(f"Schedule of {loan_id}", rows,
-               ["k", "due_date", "principal", "interest", "penalty", "paid", "status"])
+        _table(
+            f"Schedule of {loan_id}",
+            rows,
+            ["k", "due_date", "principal", "interest", "penalty", "paid", "status"],
+        )
 
 
 @loan.command("events")

@@ -82,14 +82,18 @@ def run_demo(db: str | None, out: Console) -> None:
             f"{report.loan_days} loan-days, {report.events} events"
         )
     _, quote = app.prepay("DEMO-BR", date(2026, 3, 10))
-    out.print(f"\nDEMO-BR pays off on 2026-03-10: total {fmt(quote.total)} "
-              f"(principal {fmt(quote.principal)}, interest {fmt(quote.interest)}, "
-              f"fee {fmt(quote.fee)})")
+    out.print(
+        f"\nDEMO-BR pays off on 2026-03-10: total {fmt(quote.total)} "
+        f"(principal {fmt(quote.principal)}, interest {fmt(quote.interest)}, "
+        f"fee {fmt(quote.fee)})"
+    )
     _, quote = app.prepay(
         "DEMO-RS", date(2026, 3, 20), amount=Decimal("3000.00"), replan=Replan.REDUCE_TERM
     )
-    out.print(f"DEMO-RS prepays 3000.00 on 2026-03-20: principal {fmt(quote.principal)}, "
-              f"fee {fmt(quote.fee)}; now {quote.last_k} installments instead of 12")
+    out.print(
+        f"DEMO-RS prepays 3000.00 on 2026-03-20: principal {fmt(quote.principal)}, "
+        f"fee {fmt(quote.fee)}; now {quote.last_k} installments instead of 12"
+    )
     out.print("DEMO-EP's borrower finds 1500.00 on 2026-03-25.")
     app.close_days(date(2026, 3, 24))
     app.set_balance("DEMO-EP", Decimal("1500.00"))
@@ -100,20 +104,39 @@ def run_demo(db: str | None, out: Console) -> None:
     )
 
     table = Table(title="Portfolio at the end of 2026-04-30")
-    for column in ("loan", "product", "status", "principal", "interest acc.", "penalty",
-                   "overdue", "dpd"):
-        table.add_column(column, justify="left" if column in ("loan", "product", "status")
-                         else "right")
+    for column in (
+        "loan",
+        "product",
+        "status",
+        "principal",
+        "interest acc.",
+        "penalty",
+        "overdue",
+        "dpd",
+    ):
+        table.add_column(
+            column, justify="left" if column in ("loan", "product", "status") else "right"
+        )
     totals: dict[str, Decimal] = {}
     for loan in sorted(app.portfolio(), key=lambda x: x.label):
         s = views.loan_state(loan)
         totals[s["status"]] = totals.get(s["status"], ZERO) + loan.principal_outstanding
-        table.add_row(loan.label, s["product"], s["status"], s["principal_outstanding"],
-                      s["interest_accrued"], s["penalty_accrued"], s["overdue_amount"],
-                      str(s["days_past_due"]))
+        table.add_row(
+            loan.label,
+            s["product"],
+            s["status"],
+            s["principal_outstanding"],
+            s["interest_accrued"],
+            s["penalty_accrued"],
+            s["overdue_amount"],
+            str(s["days_past_due"]),
+        )
     out.print(table)
-    out.print("principal outstanding by status: "
-              + ", ".join(f"{k} {fmt(v)}" for k, v in sorted(totals.items())) + "\n")
+    out.print(
+        "principal outstanding by status: "
+        + ", ".join(f"{k} {fmt(v)}" for k, v in sorted(totals.items()))
+        + "\n"
+    )
 
     story = "DEMO-EP"
     out.rule(f"[bold]The story of {story}")

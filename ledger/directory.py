@@ -84,7 +84,9 @@ class LoanDirectory:
                     opened,
                 )
                 c.executemany(f"UPDATE {self.t_dir} SET closed_on = ? WHERE loan_id = ?", closed)
-                c.executemany(f"UPDATE {self.t_dir} SET has_account = 1 WHERE loan_id = ?", accounts)
+                c.executemany(
+                    f"UPDATE {self.t_dir} SET has_account = 1 WHERE loan_id = ?", accounts
+                )
                 c.execute(
                     f"INSERT INTO {self.t_pos} (name, position) VALUES (?, ?) ON CONFLICT (name) "
                     "DO UPDATE SET position = excluded.position "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import decimal
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
-from enum import Enum
+from enum import StrEnum
 
 # Arithmetic uses Python's default decimal context (28 significant digits, half-even for
 # inexact results). The only inexact operations the rules make are annual_rate / 365 (or 366)
@@ -22,7 +22,7 @@ FEN = Decimal("0.01")
 CURRENCY = "CNY"
 
 
-class Rounding(str, Enum):
+class Rounding(StrEnum):
     """Rounding modes a product may use (loan-rules section 1, `rounding`)."""
 
     HALF_UP = "half_up"

@@ -171,10 +171,7 @@ class BatchReader:
                 ]
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(sql, params)
-            return [
-                (UUID(r[0]), r[1], r[2], r[3])
-                for r in curs.fetchall()
-            ]
+            return [(UUID(r[0]), r[1], r[2], r[3]) for r in curs.fetchall()]
 
     def _table(self, name: str) -> str:
         return f'"{self.schema}"."{name}"' if self.is_postgres else name
@@ -187,7 +184,7 @@ class BatchReader:
         versions: dict[UUID, int] = dict.fromkeys(ids, 0)
         if self.snapshots_table is not None:
             for row in self._select_snapshots(ids):
-                snapshot = self.mapper.to_domain_event(StoredEvent(*row))
+                snapshot: Any = self.mapper.to_domain_event(StoredEvent(*row))
                 if row[1] > versions[row[0]]:
                     versions[row[0]] = row[1]
                     states[row[0]] = snapshot.mutate(None)
@@ -198,7 +195,8 @@ class BatchReader:
             rows.sort(key=lambda r: r[1])
             aggregate = states.get(aggregate_id)
             for row in rows:
-                aggregate = self.mapper.to_domain_event(StoredEvent(*row)).mutate(aggregate)
+                event: Any = self.mapper.to_domain_event(StoredEvent(*row))
+                aggregate = event.mutate(aggregate)
             if aggregate is not None:
                 states[aggregate_id] = aggregate
         return states

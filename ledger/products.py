@@ -29,9 +29,9 @@ MAX_ANNUAL_RATE = Decimal("3.65")
 MAX_PRINCIPAL = Decimal("100000000")
 
 
-def _decimal(value: Any) -> Decimal:
+def _decimal(value: Any) -> Decimal | None:
     if value is None:
-        return value  # type: ignore[no-any-return]
+        return None
     try:
         return to_decimal(value, "value")
     except (TypeError, ValueError) as error:

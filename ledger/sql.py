@@ -49,4 +49,6 @@ class Cursor:
             self.curs.executemany(self.sql._sql(statement), [list(r) for r in rows])
 
     def fetchall(self) -> list[tuple[Any, ...]]:
-        return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in self.curs.fetchall()]
+        return [
+            tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in self.curs.fetchall()
+        ]

@@ -157,9 +157,9 @@ def allocations(items: Sequence[rules.Allocation]) -> list[dict[str, Any]]:
     ]
 
 
-def repayment(loan: Loan, on: date, amount: Decimal, items: Sequence[rules.Allocation]) -> dict[
-    str, Any
-]:
+def repayment(
+    loan: Loan, on: date, amount: Decimal, items: Sequence[rules.Allocation]
+) -> dict[str, Any]:
     return {
         "loan_id": loan.label,
         "on": on.isoformat(),

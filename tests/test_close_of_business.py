@@ -21,11 +21,20 @@ from ledger.products import terms_from_input
 def open_loans(app: LedgerApp, count: int, start: str = "2026-01-01", **extra: Any) -> list[str]:
     refs = []
     for i in range(count):
-        products = ["borrow_and_return", "repay_on_schedule", "interest_first",
-                    "equal_principal", "mall_installment"]
+        products = [
+            "borrow_and_return",
+            "repay_on_schedule",
+            "interest_first",
+            "equal_principal",
+            "mall_installment",
+        ]
         terms = terms_from_input(
-            product=products[i % 5], principal=f"{1000 + 137 * i}.00", term=3,
-            disbursed_on=date.fromisoformat(start), daily_rate="0.0005", **extra,
+            product=products[i % 5],
+            principal=f"{1000 + 137 * i}.00",
+            term=3,
+            disbursed_on=date.fromisoformat(start),
+            daily_rate="0.0005",
+            **extra,
         )
         refs.append(app.open_loan(terms, f"L{i}").label)
     return refs

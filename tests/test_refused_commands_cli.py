@@ -6,8 +6,20 @@ import pytest
 
 from tests.conftest import Ledger
 
-OPEN = ["loan", "open", "--product", "borrow_and_return", "--principal", "10000.00", "--term",
-        "6", "--disbursed-on", "2026-01-01", "--daily-rate", "0.0005"]
+OPEN = [
+    "loan",
+    "open",
+    "--product",
+    "borrow_and_return",
+    "--principal",
+    "10000.00",
+    "--term",
+    "6",
+    "--disbursed-on",
+    "2026-01-01",
+    "--daily-rate",
+    "0.0005",
+]
 
 
 @pytest.fixture
@@ -84,8 +96,13 @@ def test_repaying_more_than_is_due_is_refused_and_points_to_prepayment(opened: L
     opened.ok("bank", "set-balance", "L1", "0")
     opened.ok("close-day", "--through", "2026-02-01")
     due = opened.ok("loan", "show", "L1")["amount_due"]
-    assert_refused(opened, ["loan", "repay", "L1", "5000.00", "--on", "2026-02-02"],
-                   "exceeds", due, "prepayment")
+    assert_refused(
+        opened,
+        ["loan", "repay", "L1", "5000.00", "--on", "2026-02-02"],
+        "exceeds",
+        due,
+        "prepayment",
+    )
 
 
 def test_a_repayment_that_needs_catch_up_but_is_refused_writes_nothing(opened: Ledger) -> None:
@@ -101,24 +118,30 @@ def test_prepaying_a_closed_loan_is_refused(opened: Ledger) -> None:
 def test_a_back_dated_repayment_is_refused(opened: Ledger) -> None:
     opened.ok("bank", "set-balance", "L1", "0")
     opened.ok("close-day", "--through", "2026-02-05")
-    assert_refused(opened, ["loan", "repay", "L1", "10.00", "--on", "2026-02-03"],
-                   "already closed")
+    assert_refused(opened, ["loan", "repay", "L1", "10.00", "--on", "2026-02-03"], "already closed")
 
 
 def test_a_date_before_disbursement_is_refused(opened: Ledger) -> None:
-    assert_refused(opened, ["loan", "prepay", "L1", "--on", "2025-12-31", "--full"],
-                   "before its disbursement")
+    assert_refused(
+        opened, ["loan", "prepay", "L1", "--on", "2025-12-31", "--full"], "before its disbursement"
+    )
 
 
 def test_a_disbursement_on_an_already_closed_day_is_refused(opened: Ledger) -> None:
     opened.ok("close-day", "--through", "2026-01-10")
-    assert_refused(opened, [*OPEN[:-4], "--disbursed-on", "2026-01-09", "--daily-rate", "0.0005"],
-                   "last closed business day")
+    assert_refused(
+        opened,
+        [*OPEN[:-4], "--disbursed-on", "2026-01-09", "--daily-rate", "0.0005"],
+        "last closed business day",
+    )
 
 
 def test_a_partial_prepayment_that_would_pay_everything_is_refused(opened: Ledger) -> None:
-    assert_refused(opened, ["loan", "prepay", "L1", "--on", "2026-01-04", "--amount", "20000"],
-                   "full prepayment")
+    assert_refused(
+        opened,
+        ["loan", "prepay", "L1", "--on", "2026-01-04", "--amount", "20000"],
+        "full prepayment",
+    )
 
 
 def test_prepay_needs_exactly_one_of_full_and_amount(opened: Ledger) -> None:

@@ -7,11 +7,32 @@ from decimal import Decimal
 from tests.conftest import Ledger
 
 
-def open_loan(ledger: Ledger, loan_id: str, product: str, principal: str, term: str,
-              disbursed_on: str, *extra: str) -> None:
-    ledger.ok("loan", "open", "--product", product, "--principal", principal, "--term", term,
-              "--disbursed-on", disbursed_on, "--daily-rate", "0.0005", "--loan-id", loan_id,
-              *extra)
+def open_loan(
+    ledger: Ledger,
+    loan_id: str,
+    product: str,
+    principal: str,
+    term: str,
+    disbursed_on: str,
+    *extra: str,
+) -> None:
+    ledger.ok(
+        "loan",
+        "open",
+        "--product",
+        product,
+        "--principal",
+        principal,
+        "--term",
+        term,
+        "--disbursed-on",
+        disbursed_on,
+        "--daily-rate",
+        "0.0005",
+        "--loan-id",
+        loan_id,
+        *extra,
+    )
 
 
 def test_example_1_borrow_and_return_payoff_after_three_days_pays_15_interest_and_no_fee(
@@ -35,16 +56,33 @@ def test_example_2_repay_on_schedule_payoff_charges_three_percent_fee(ledger: Le
 def test_example_3_equal_installment_first_installment_is_186_interest_and_914_16_principal(
     ledger: Ledger,
 ) -> None:
-    opened = ledger.ok("loan", "open", "--product", "repay_on_schedule", "--method",
-                       "equal_installment", "--principal", "12000.00", "--term", "12",
-                       "--disbursed-on", "2026-01-15", "--daily-rate", "0.0005",
-                       "--loan-id", "E3")
+    opened = ledger.ok(
+        "loan",
+        "open",
+        "--product",
+        "repay_on_schedule",
+        "--method",
+        "equal_installment",
+        "--principal",
+        "12000.00",
+        "--term",
+        "12",
+        "--disbursed-on",
+        "2026-01-15",
+        "--daily-rate",
+        "0.0005",
+        "--loan-id",
+        "E3",
+    )
     assert opened["emi"] == "1100.16"
     assert opened["monthly_rate"] == "0.0150"
     ledger.ok("close-day", "--through", "2026-02-15")
     first = ledger.ok("loan", "schedule", "E3")[0]
     assert (first["due_date"], first["interest"], first["principal"]) == (
-        "2026-02-15", "186.00", "914.16")
+        "2026-02-15",
+        "186.00",
+        "914.16",
+    )
     assert first["status"] == "paid"  # the default linked account has unlimited funds
 
 

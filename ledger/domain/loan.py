@@ -11,7 +11,7 @@ the day, ``close_day(d)`` at the end of the day (accrual, then overdue marking).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -404,7 +404,8 @@ class Loan(Aggregate):
             base = self.principal_not_due + sum(
                 (i.principal_due for i in self.installments if i.overdue_from is None), ZERO
             )
-        penalties = []
+        penalties: list[dict[str, Any]] = []
+        penalty_total = ZERO
         for inst in self.installments:
             if inst.overdue_from is not None and inst.overdue_from <= on:
                 owed = inst.owed(t)
@@ -412,6 +413,7 @@ class Loan(Aggregate):
                 if overdue_base > ZERO:
                     amount = rules.penalty_interest(overdue_base, rate, t.penalty_multiplier)
                     penalties.append({"k": inst.k, "base": overdue_base, "amount": amount})
+                    penalty_total += amount
         self.trigger_event(
             self.InterestAccrued,
             on=on,
@@ -421,7 +423,7 @@ class Loan(Aggregate):
             normal=rules.normal_interest(base, rate),
             penalty_multiplier=t.penalty_multiplier,
             penalties=penalties,
-            penalty=sum((p["amount"] for p in penalties), ZERO),
+            penalty=penalty_total,
             into="last_installment" if len(self.installments) == self.last_k else "period",
         )
         for inst in self.installments:
@@ -595,9 +597,7 @@ class Loan(Aggregate):
 
     @property
     def overdue_installments(self) -> list[Installment]:
-        return [
-            i for i in self.installments if i.overdue_from is not None and i.settled_on is None
-        ]
+        return [i for i in self.installments if i.overdue_from is not None and i.settled_on is None]
 
     @property
     def loan_status(self) -> str:

@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 from ledger.money import Rounding
 
 
-class DayCount(str, Enum):
+class DayCount(StrEnum):
     """Day-count conventions of loan-rules section 4."""
 
     ACT_360 = "ACT/360"
@@ -24,7 +24,7 @@ class DayCount(str, Enum):
     THIRTY_360 = "30/360"
 
 
-class Method(str, Enum):
+class Method(StrEnum):
     """Repayment methods of loan-rules section 1."""
 
     EQUAL_INSTALLMENT = "equal_installment"
@@ -33,7 +33,7 @@ class Method(str, Enum):
     FLAT = "flat"
 
 
-class Replan(str, Enum):
+class Replan(StrEnum):
     """How a partial prepayment re-plans the remaining installments (loan-rules section 7)."""
 
     REDUCE_INSTALLMENT = "reduce_installment"
@@ -138,13 +138,13 @@ class Terms:
             annual_rate=(
                 _dec(fields["annual_rate"]) if fields["annual_rate"] is not None else None
             ),
-            day_count=DayCount(day_count) if day_count is not None else None,
-            method=Method(fields["method"]),
+            day_count=DayCount(str(day_count)) if day_count is not None else None,
+            method=Method(str(fields["method"])),
             prepayment_fee_rate=_dec(fields["prepayment_fee_rate"]),
             penalty_multiplier=_dec(fields["penalty_multiplier"]),
             grace_days=int(str(fields["grace_days"])),
             installment_multiple=_dec(fields["installment_multiple"]),
-            rounding=Rounding(fields["rounding"]),
+            rounding=Rounding(str(fields["rounding"])),
         )
 
 
