@@ -371,7 +371,7 @@ def demo(ctx: click.Context, db: str | None) -> None:
     """A self-contained tour on a fresh store (a temporary SQLite file by default)."""
     from ledger.demo import run_demo
 
-    run_demo(db, out)
+    run_demo(db or (ctx.obj or {}).get("db"), out)
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -45,6 +45,7 @@ def accruals_per_loan_day(app: LedgerApp) -> Counter[tuple[UUID, date]]:
     counts: Counter[tuple[UUID, date]] = Counter()
     for n in app.recorder.select_notifications(start=None, limit=10**9, topics=[topic]):
         event = app.mapper.to_domain_event(n)
+        assert isinstance(event, Loan.InterestAccrued) and isinstance(n.originator_id, UUID)
         counts[(n.originator_id, event.on)] += 1
     return counts
 

@@ -59,8 +59,11 @@ AMOUNT_FIELDS = {
 # --------------------------------------------------------------------------- strategies
 
 
+WHOLE_YUAN = Decimal("1")
+
+
 @st.composite
-def loan_terms(draw: st.DrawFn) -> Terms:
+def loan_terms(draw: st.DrawFn, multiples: tuple[Decimal, ...] = (FEN, WHOLE_YUAN)) -> Terms:
     principal = Decimal(draw(st.integers(100_00, 1_000_000_00))) / 100
     method = draw(st.sampled_from(list(Method)))
     return Terms(
@@ -75,7 +78,7 @@ def loan_terms(draw: st.DrawFn) -> Terms:
         prepayment_fee_rate=draw(st.sampled_from([Decimal("0"), Decimal("0.03")])),
         penalty_multiplier=Decimal("1.5"),
         grace_days=draw(st.integers(0, 3)),
-        installment_multiple=FEN,
+        installment_multiple=draw(st.sampled_from(multiples)),
         rounding=draw(st.sampled_from(list(Rounding))),
     )
 
@@ -155,6 +158,24 @@ def assert_accrual_is_never_negative(events: Any) -> None:
             assert event.penalty >= ZERO
             assert event.base >= ZERO
             assert all(p["amount"] >= ZERO for p in event.penalties)
+            assert all(p["base"] > ZERO for p in event.penalties)
+
+
+def assert_no_event_amount_is_negative(value: Any, where: str) -> None:
+    """Every amount an event records is >= 0, except ``residual_interest``: the signed
+    sub-fen remainder that rounding the accrued interest left behind."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "residual_interest":
+                assert isinstance(item, Decimal), where
+                assert abs(item) < FEN, f"{where}.{key} = {item!r}"
+            else:
+                assert_no_event_amount_is_negative(item, f"{where}.{key}")
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            assert_no_event_amount_is_negative(item, f"{where}[{i}]")
+    elif isinstance(value, Decimal):
+        assert value >= ZERO, f"{where} = {value!r}"
 
 
 # --------------------------------------------------------------------------- the run
@@ -173,6 +194,9 @@ class Borrower:
         events = self.loan.collect_events()
         assert_event_amounts_are_decimals(events)
         assert_accrual_is_never_negative(events)
+        for event in events:
+            fields = {k: v for k, v in vars(event).items() if k != "timestamp"}
+            assert_no_event_amount_is_negative(fields, type(event).__name__)
         self.events.extend(events)
         assert_invariants(self.loan)
 
@@ -282,7 +306,7 @@ def test_every_event_amount_is_a_decimal_and_no_accrual_is_negative(
 
 
 @PROPERTY_SETTINGS
-@given(terms=loan_terms())
+@given(terms=loan_terms(multiples=(FEN,)))
 def test_a_loan_paid_on_schedule_never_becomes_overdue_and_closes_on_its_last_due_date(
     terms: Terms,
 ) -> None:
@@ -296,6 +320,18 @@ def test_a_loan_paid_on_schedule_never_becomes_overdue_and_closes_on_its_last_du
     if terms.method is Method.EQUAL_INSTALLMENT:
         # every installment but the last is the EMI (principal never goes negative)
         assert all(i.principal + i.interest >= loan.emi for i in loan.installments[:-1])
+
+
+@PROPERTY_SETTINGS
+@given(terms=loan_terms(multiples=(WHOLE_YUAN,)))
+def test_a_whole_yuan_loan_paid_on_schedule_closes_by_its_last_due_date(terms: Terms) -> None:
+    borrower = live_the_whole_loan(terms, [100], None, 0)
+    loan = borrower.loan
+    assert loan.emi == loan.emi.to_integral_value()
+    assert loan.closed_on is not None
+    assert loan.closed_on <= rules.due_date(terms.disbursed_on, terms.term)
+    assert not any(isinstance(e, Loan.Overdue) for e in borrower.events)
+    assert sum((i.principal for i in loan.installments), ZERO) == terms.principal
 
 
 @PROPERTY_SETTINGS
