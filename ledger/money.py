@@ -67,9 +67,14 @@ def to_decimal(value: object, what: str = "amount") -> Decimal:
 def money(value: object, what: str = "amount") -> Decimal:
     """An amount of money: a finite Decimal with at most two decimal places (fen)."""
     amount = to_decimal(value, what)
-    if amount != amount.quantize(FEN, rounding=ROUND_CEILING):
+    try:
+        in_fen = amount.quantize(FEN)
+        exact = amount == amount.quantize(FEN, rounding=ROUND_CEILING)
+    except decimal.InvalidOperation:
+        raise ValueError(f"{what}: {value} is too large") from None
+    if not exact:
         raise ValueError(f"{what}: {value} has more than two decimal places (fen)")
-    return amount.quantize(FEN)
+    return in_fen
 
 
 def round_to(

@@ -179,3 +179,8 @@ def test_fmt_prints_two_decimals() -> None:
     assert fmt(Decimal("1100.16")) == "1100.16"
     assert fmt(Decimal("5")) == "5.00"
     assert fmt(Decimal("0.5")) == "0.50"
+
+
+def test_an_amount_too_large_for_fen_precision_is_refused_with_a_value_error() -> None:
+    with pytest.raises(ValueError, match="too large"):
+        money("1e30")
