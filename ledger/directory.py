@@ -8,6 +8,7 @@ rows, so catching it up applies every event exactly once and a crash loses nothi
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -16,11 +17,19 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from ledger.domain.account import LinkedAccount
+from ledger.domain.errors import LedgerError
 from ledger.domain.loan import Loan
 from ledger.sql import Sql
 
-TOPICS = [get_topic(Loan.Disbursed), get_topic(Loan.Closed), get_topic(LinkedAccount.Opened)]
+DISBURSED = get_topic(Loan.Disbursed)
+CLOSED = get_topic(Loan.Closed)
+ACCOUNT_OPENED = get_topic(LinkedAccount.Opened)
+TOPICS = [DISBURSED, CLOSED, ACCOUNT_OPENED]
 POSITION_NAME = "loan_directory"
+# A loan's bucket is its id modulo lcm(1..16): bucket % p == id % p for any p up to 16, so
+# partitions can be selected in SQL.
+BUCKETS = 720720
+MAX_PARTITIONS = 16
 
 
 @dataclass(frozen=True)
@@ -44,7 +53,8 @@ class LoanDirectory:
         with self.sql.transaction() as c:
             c.execute(
                 f"CREATE TABLE IF NOT EXISTS {self.t_dir} (loan_id TEXT PRIMARY KEY, "
-                "opened_on TEXT NOT NULL, closed_on TEXT, has_account INTEGER NOT NULL DEFAULT 0)"
+                "bucket INTEGER NOT NULL, opened_on TEXT NOT NULL, closed_on TEXT, "
+                "has_account INTEGER NOT NULL DEFAULT 0)"
             )
             c.execute(
                 f"CREATE TABLE IF NOT EXISTS {self.t_pos} "
@@ -66,20 +76,23 @@ class LoanDirectory:
             )
             if not notifications:
                 return applied
-            opened: list[tuple[str, str]] = []
+            opened: list[tuple[str, int, str]] = []
             closed: list[tuple[str, str]] = []
             accounts: list[tuple[str]] = []
             for n in notifications:
-                event = self.app.mapper.to_domain_event(n)
-                if isinstance(event, Loan.Disbursed):
-                    opened.append((str(n.originator_id), event.on.isoformat()))
-                elif isinstance(event, Loan.Closed):
-                    closed.append((event.on.isoformat(), str(n.originator_id)))
-                elif isinstance(event, LinkedAccount.Opened):
-                    accounts.append((str(event.loan_id),))
+                # Only two fields are needed: read them from the stored JSON instead of
+                # rebuilding whole events (a Disbursed event carries all the terms).
+                data = json.loads(n.state)
+                if n.topic == DISBURSED:
+                    loan_id = UUID(str(n.originator_id))
+                    opened.append((str(loan_id), loan_id.int % BUCKETS, data["on"]["_data_"]))
+                elif n.topic == CLOSED:
+                    closed.append((data["on"]["_data_"], str(n.originator_id)))
+                elif n.topic == ACCOUNT_OPENED:
+                    accounts.append((str(UUID(data["loan_id"]["_data_"])),))
             with self.sql.transaction() as c:
                 c.executemany(
-                    f"INSERT INTO {self.t_dir} (loan_id, opened_on) VALUES (?, ?) "
+                    f"INSERT INTO {self.t_dir} (loan_id, bucket, opened_on) VALUES (?, ?, ?) "
                     "ON CONFLICT (loan_id) DO NOTHING",
                     opened,
                 )
@@ -95,15 +108,43 @@ class LoanDirectory:
                 )
             applied += len(notifications)
 
-    def open_loans(self, partition: int = 0, partitions: int = 1) -> list[DirectoryEntry]:
+    def _partition_filter(self, partition: int, partitions: int) -> tuple[str, list[Any]]:
+        if not 1 <= partitions <= MAX_PARTITIONS or not 0 <= partition < partitions:
+            raise LedgerError(
+                f"partition {partition} of {partitions}: need 0 <= partition < partitions <= "
+                f"{MAX_PARTITIONS}"
+            )
+        if partitions == 1:
+            return "", []
+        return " AND bucket % ? = ?", [partitions, partition]
+
+    def first_open_day(self, partition: int = 0, partitions: int = 1) -> date | None:
+        where, params = self._partition_filter(partition, partitions)
+        rows = self.sql.query(
+            f"SELECT MIN(opened_on) FROM {self.t_dir} WHERE closed_on IS NULL{where}", params
+        )
+        return date.fromisoformat(rows[0][0]) if rows and rows[0][0] else None
+
+    def count_open(self, day: date, partition: int = 0, partitions: int = 1) -> int:
+        where, params = self._partition_filter(partition, partitions)
+        rows = self.sql.query(
+            f"SELECT COUNT(*) FROM {self.t_dir} WHERE closed_on IS NULL AND opened_on <= ?{where}",
+            [day.isoformat(), *params],
+        )
+        return int(rows[0][0])
+
+    def open_loans_page(
+        self, day: date, *, after: str, limit: int, partition: int = 0, partitions: int = 1
+    ) -> list[DirectoryEntry]:
+        """Open loans disbursed by ``day``, in id order after ``after``, at most ``limit``."""
+        where, params = self._partition_filter(partition, partitions)
         rows = self.sql.query(
             f"SELECT loan_id, opened_on, has_account FROM {self.t_dir} "
-            "WHERE closed_on IS NULL ORDER BY opened_on, loan_id"
+            f"WHERE closed_on IS NULL AND opened_on <= ? AND loan_id > ?{where} "
+            "ORDER BY loan_id LIMIT ?",
+            [day.isoformat(), after, *params, limit],
         )
-        entries = [DirectoryEntry(UUID(r[0]), date.fromisoformat(r[1]), bool(r[2])) for r in rows]
-        if partitions > 1:
-            entries = [e for e in entries if partition_of(e.loan_id, partitions) == partition]
-        return entries
+        return [DirectoryEntry(UUID(r[0]), date.fromisoformat(r[1]), bool(r[2])) for r in rows]
 
     def counts(self) -> dict[str, int]:
         rows = self.sql.query(

@@ -23,7 +23,9 @@ class Sql:
         return f"{self.prefix}{name}"
 
     def _sql(self, statement: str) -> str:
-        return statement.replace("?", "%s") if self.is_postgres else statement
+        if self.is_postgres:
+            return statement.replace("%", "%%").replace("?", "%s")
+        return statement
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:

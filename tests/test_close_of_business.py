@@ -227,3 +227,11 @@ def test_events_are_stored_as_json_a_person_can_read(app: LedgerApp) -> None:
     data = json.loads(notification.state)
     assert data["on"] == {"_type_": "date_iso", "_data_": "2026-01-01"}
     assert data["base"] == {"_type_": "decimal_str", "_data_": "1000.00"}
+
+
+def test_partitions_together_cover_every_loan_exactly_once(app: LedgerApp) -> None:
+    open_loans(app, 9)
+    reports = [app.close_days(date(2026, 1, 3), partition=p, partitions=3) for p in range(3)]
+    assert sum(r.loans for r in reports) == 9
+    counts = accruals_per_loan_day(app)
+    assert len(counts) == 9 * 3 and set(counts.values()) == {1}

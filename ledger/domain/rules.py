@@ -8,6 +8,7 @@ float; amounts are :class:`~decimal.Decimal` and are rounded only where the spec
 from __future__ import annotations
 
 import calendar
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -19,6 +20,7 @@ from ledger.money import FEN, ONE, ZERO, Rounding, round_to
 # --------------------------------------------------------------------------- section 2
 
 
+@functools.lru_cache(maxsize=65536)
 def due_date(disbursed_on: date, k: int) -> date:
     """Section 2: installment ``k`` is due on ``D0 + k months``, day clamped to month's end.
 
