@@ -34,6 +34,7 @@ from ledger.persistence import (
     ensure_postgres_schema,
     parse_database_url,
     register_transcodings,
+    startup_lock,
 )
 
 LOAN_NAMESPACE = uuid5(NAMESPACE_URL, "ledger:loan")
@@ -61,10 +62,23 @@ class CloseReport:
     seconds: float = 0.0
     failures: list[dict[str, str]] = field(default_factory=list)
     last_closed: date | None = None
+    stopped: bool = False
 
     @property
     def loans_per_second(self) -> float:
         return self.loan_days / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class DayReport:
+    """One pass over the open loans for one business day."""
+
+    day: date
+    loans: int = 0
+    events: int = 0
+    seconds: float = 0.0
+    failures: list[dict[str, str]] = field(default_factory=list)
+    stopped: bool = False
 
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -85,8 +99,9 @@ class LedgerApp(Application[UUID]):
     @classmethod
     def from_url(cls, url: str, *, batch_size: int = DEFAULT_BATCH_SIZE) -> LedgerApp:
         db = parse_database_url(url)
-        ensure_postgres_schema(db)
-        return cls(env={**db.env, "CREATE_TABLE": "y"}, batch_size=batch_size)
+        with startup_lock(db):
+            ensure_postgres_schema(db)
+            return cls(env={**db.env, "CREATE_TABLE": "y"}, batch_size=batch_size)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -213,6 +228,7 @@ class LedgerApp(Application[UUID]):
         self._advance_to(loan, on, bank)
         allocations = loan.repay(on, amount)
         self.save(loan, *bank.changed())
+        self.directory.set_statuses([(loan.loan_status, loan.id)])
         return loan, allocations
 
     def prepay(
@@ -231,6 +247,7 @@ class LedgerApp(Application[UUID]):
             return loan, loan.quote_prepayment(on, amount=amount, replan=replan)
         quote = loan.prepay(on, amount=amount, replan=replan)
         self.save(loan, *bank.changed())
+        self.directory.set_statuses([(loan.loan_status, loan.id)])
         return loan, quote
 
     def loan_as_of(self, reference: str, as_of: date | None = None) -> Loan:
@@ -267,10 +284,14 @@ class LedgerApp(Application[UUID]):
         partition: int = 0,
         partitions: int = 1,
         progress: ProgressCallback | None = None,
+        on_day: Callable[[DayReport], None] | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> CloseReport:
         """Run every business day not yet run, up to and including ``through``, for every
-        open loan of the partition, in batches. Each day is recorded in the partition's
-        calendar once every loan ran it; loans that already ran a day skip it."""
+        open loan of the partition, in batches, one day at a time and in order. Each day is
+        recorded in the partition's calendar once every loan ran it; loans that already ran a
+        day skip it. ``stop()`` is asked between batches: a stopped pass leaves its day open
+        and the next pass resumes it. ``on_day`` hears about every day closed."""
         started = time.perf_counter()
         report = CloseReport(through=through)
         self.directory.catch_up()
@@ -281,46 +302,87 @@ class LedgerApp(Application[UUID]):
             first = self.directory.first_open_day(partition, partitions)
             day = first if first is not None else through + timedelta(days=1)
         while day <= through:
-            total = self.directory.count_open(day, partition, partitions)
-            done = day_events = day_loans = day_failures = 0
-            after = ""
-            while True:  # pages of the directory, so memory stays one batch whatever N is
-                page = self.directory.open_loans_page(
-                    day,
-                    after=after,
-                    limit=self.batch_size,
-                    partition=partition,
-                    partitions=partitions,
-                )
-                if not page:
-                    break
-                after = str(page[-1].loan_id)
-                batch = [e.loan_id for e in page]
-                with_account = {e.loan_id for e in page if e.has_account}
-                ran, events, failures = self._close_batch(batch, day, with_account)
-                done += len(batch)
-                day_loans += ran
-                day_events += events
-                report.failures += failures
-                day_failures += len(failures)
-                if progress:
-                    progress(day.isoformat(), done, total)
-            report.loan_days += day_loans
-            report.loans = max(report.loans, day_loans)
-            report.events += day_events
-            if day_failures:
-                break  # the day stays open; the next pass retries the failed loans
-            calendar.close_day(day, loans=day_loans, events=day_events)
+            result = self._pass(day, self._run_through_day, partition, partitions, progress, stop)
+            report.loan_days += result.loans
+            report.loans = max(report.loans, result.loans)
+            report.events += result.events
+            report.failures += result.failures
+            if result.failures or result.stopped:
+                report.stopped = result.stopped
+                break  # the day stays open; the next pass retries it
+            calendar.close_day(day, loans=result.loans, events=result.events)
             self.save(calendar)
             report.days.append(day)
+            if on_day:
+                on_day(result)
             self.directory.catch_up()  # loans that closed today leave the directory
             day += timedelta(days=1)
         report.last_closed = calendar.last_closed
         report.seconds = time.perf_counter() - started
         return report
 
-    def _close_batch(
-        self, batch: Sequence[UUID], day: date, with_account: set[UUID]
+    def run_mornings(
+        self,
+        day: date,
+        *,
+        partition: int = 0,
+        partitions: int = 1,
+        progress: ProgressCallback | None = None,
+        stop: Callable[[], bool] | None = None,
+    ) -> DayReport:
+        """The morning pass of ``day`` (section 3): installments due on ``day`` are fixed and
+        one deduction collects what is due, for every open loan of the partition. A loan whose
+        earlier days are not closed catches them up first. Running it again is a no-op."""
+        self.directory.catch_up()
+        return self._pass(day, self._advance_to, partition, partitions, progress, stop)
+
+    @classmethod
+    def _run_through_day(cls, loan: Loan, day: date, bank: SimulatedBank) -> None:
+        while not loan.is_closed and loan.next_open_day <= day:
+            cls._run_day(loan, loan.next_open_day, bank)
+
+    def _pass(
+        self,
+        day: date,
+        action: Callable[[Loan, date, SimulatedBank], None],
+        partition: int,
+        partitions: int,
+        progress: ProgressCallback | None,
+        stop: Callable[[], bool] | None,
+    ) -> DayReport:
+        started = time.perf_counter()
+        result = DayReport(day=day)
+        total = self.directory.count_open(day, partition, partitions)
+        done = 0
+        after = ""
+        while True:  # pages of the directory, so memory stays one batch whatever N is
+            if stop is not None and stop():
+                result.stopped = True
+                break
+            page = self.directory.open_loans_page(
+                day, after=after, limit=self.batch_size, partition=partition, partitions=partitions
+            )
+            if not page:
+                break
+            after = str(page[-1].loan_id)
+            batch = [e.loan_id for e in page]
+            with_account = {e.loan_id for e in page if e.has_account}
+            ran, events, failures = self._run_batch(batch, day, with_account, action)
+            done += len(batch)
+            result.loans += ran
+            result.events += events
+            result.failures += failures
+            if progress:
+                progress(day.isoformat(), done, total)
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def _run_batch(
+        self,
+        batch: Sequence[UUID],
+        day: date,
+        with_account: set[UUID],
+        action: Callable[[Loan, date, SimulatedBank], None],
     ) -> tuple[int, int, list[dict[str, str]]]:
         for attempt in range(5):
             loaded = self.reader.load_many(batch)
@@ -332,20 +394,21 @@ class LedgerApp(Application[UUID]):
                 if not isinstance(loan, Loan) or loan.is_closed or loan.closed_through >= day:
                     continue
                 try:
-                    while not loan.is_closed and loan.next_open_day <= day:
-                        self._run_day(loan, loan.next_open_day, bank)
+                    action(loan, day, bank)
                 except Exception as error:  # one bad loan must not stop the others
                     failures.append(
                         {"loan_id": str(loan_id), "day": day.isoformat(), "error": repr(error)}
                     )
                     continue
-                loans.append(loan)
+                if loan.pending_events:
+                    loans.append(loan)
             try:
                 recordings = self.save_batch([*loans, *bank.changed()])
             except IntegrityError:
                 if attempt == 4:
                     raise
                 continue  # someone else wrote to one of these loans: reload and redo
+            self.directory.set_statuses([(loan.loan_status, loan.id) for loan in loans])
             return len(loans), len(recordings), failures
         raise AssertionError("unreachable")  # pragma: no cover
 

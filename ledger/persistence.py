@@ -9,7 +9,8 @@ queries (latest snapshots, then the events after them) instead of one query per 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -24,6 +25,7 @@ from ledger.domain.loan import Installment
 from ledger.domain.terms import Terms
 
 DEFAULT_DATABASE_URL = "sqlite:///./ledger.db"
+STARTUP_LOCK_KEY = 7_310_420_512  # any constant: the advisory lock held while tables are created
 APP_NAME = "Ledger"  # tables: ledger_events, ledger_snapshots
 
 
@@ -130,6 +132,27 @@ def postgres_conninfo(db: Database) -> str:
     if e.get("POSTGRES_PASSWORD"):
         parts.append(f"password={e['POSTGRES_PASSWORD']}")
     return " ".join(parts)
+
+
+@contextmanager
+def startup_lock(db: Database) -> Iterator[None]:
+    """Serialise start-up across processes on PostgreSQL.
+
+    The library runs ``CREATE ... IF NOT EXISTS`` / ``CREATE OR REPLACE FUNCTION`` whenever an
+    application starts; two sessions doing that at once fail with "tuple concurrently
+    updated". A session-level advisory lock makes workers that start together take turns.
+    """
+    if not db.is_postgres:
+        yield
+        return
+    import psycopg
+
+    with psycopg.connect(postgres_conninfo(db), autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", [STARTUP_LOCK_KEY])
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", [STARTUP_LOCK_KEY])
 
 
 def ensure_postgres_schema(db: Database) -> None:

@@ -81,7 +81,7 @@ def test_a_pass_stopped_half_way_resumes_without_duplicating_or_skipping_a_loan(
     open_loans(app, 5)
     app.batch_size = 2
     app.close_days(date(2026, 1, 5))
-    real = app._close_batch
+    real = app._run_batch
     calls = {"n": 0}
 
     def crash_on_second_batch(*args: Any, **kwargs: Any) -> Any:
@@ -90,10 +90,10 @@ def test_a_pass_stopped_half_way_resumes_without_duplicating_or_skipping_a_loan(
             raise KeyboardInterrupt("killed half-way")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(app, "_close_batch", crash_on_second_batch)
+    monkeypatch.setattr(app, "_run_batch", crash_on_second_batch)
     with pytest.raises(KeyboardInterrupt):
         app.close_days(date(2026, 1, 10))
-    monkeypatch.setattr(app, "_close_batch", real)
+    monkeypatch.setattr(app, "_run_batch", real)
     assert app.get_calendar().last_closed == date(2026, 1, 5)
     report = app.close_days(date(2026, 1, 10))
     assert report.days[0] == date(2026, 1, 6)
