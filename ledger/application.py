@@ -40,6 +40,7 @@ from ledger.persistence import (
 LOAN_NAMESPACE = uuid5(NAMESPACE_URL, "ledger:loan")
 DEFAULT_BATCH_SIZE = 1000
 LOAN_SNAPSHOT_INTERVAL = 40
+BATCH_ATTEMPTS = 10  # a batch that met a concurrent writer is reloaded and redone
 
 
 def loan_id_for(reference: str) -> UUID:
@@ -152,6 +153,14 @@ class LedgerApp(Application[UUID]):
     def _bank_for(self, loan_ids: Sequence[UUID]) -> SimulatedBank:
         found = self.reader.load_many([account_id_for(i) for i in loan_ids])
         return SimulatedBank({i: a for i, a in found.items() if isinstance(a, LinkedAccount)})
+
+    def find_calendar(self, partition: int = 0, partitions: int = 1) -> BusinessCalendar | None:
+        try:
+            calendar: Any = self.repository.get(calendar_id_for(partition, partitions))
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(calendar, BusinessCalendar)
+        return calendar
 
     def get_calendar(self, partition: int = 0, partitions: int = 1) -> BusinessCalendar:
         try:
@@ -384,7 +393,7 @@ class LedgerApp(Application[UUID]):
         with_account: set[UUID],
         action: Callable[[Loan, date, SimulatedBank], None],
     ) -> tuple[int, int, list[dict[str, str]]]:
-        for attempt in range(5):
+        for attempt in range(BATCH_ATTEMPTS):
             loaded = self.reader.load_many(batch)
             bank = self._bank_for([i for i in batch if i in with_account])
             loans: list[Loan] = []
@@ -405,7 +414,7 @@ class LedgerApp(Application[UUID]):
             try:
                 recordings = self.save_batch([*loans, *bank.changed()])
             except IntegrityError:
-                if attempt == 4:
+                if attempt == BATCH_ATTEMPTS - 1:
                     raise
                 continue  # someone else wrote to one of these loans: reload and redo
             self.directory.set_statuses([(loan.loan_status, loan.id) for loan in loans])

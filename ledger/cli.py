@@ -70,7 +70,9 @@ def json_option(f: F) -> F:
 
 def _app(ctx: click.Context, db: str | None) -> LedgerApp:
     url = db or (ctx.obj or {}).get("db")
-    return open_app(url)
+    app = open_app(url)
+    ctx.call_on_close(app.close)
+    return app
 
 
 def _table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
@@ -372,6 +374,16 @@ def demo(ctx: click.Context, db: str | None) -> None:
     from ledger.demo import run_demo
 
     run_demo(db or (ctx.obj or {}).get("db"), out)
+
+
+def _register_worker_commands() -> None:
+    from ledger.cli_worker import status, worker
+
+    cli.add_command(worker)
+    cli.add_command(status)
+
+
+_register_worker_commands()
 
 
 def run(argv: list[str] | None = None) -> int:

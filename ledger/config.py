@@ -18,6 +18,8 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     batch_size: int = 1000
     timezone: str = "Asia/Shanghai"
+    morning_at: str = "06:00"
+    end_of_day_at: str = "00:05"
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -32,6 +34,8 @@ class Settings:
             database_url=database_url or env.get("LEDGER_DATABASE_URL") or DEFAULT_DATABASE_URL,
             batch_size=batch_size,
             timezone=env.get("LEDGER_TIMEZONE", "Asia/Shanghai"),
+            morning_at=env.get("LEDGER_MORNING_AT", "06:00"),
+            end_of_day_at=env.get("LEDGER_END_OF_DAY_AT", "00:05"),
         )
 
 

@@ -1,0 +1,255 @@
+"""``ledger worker`` and ``ledger status``: the scheduler's side of the command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import date, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import click
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from ledger.application import LedgerApp
+from ledger.config import Settings, open_app
+from ledger.directory import MAX_PARTITIONS
+from scheduler.clock import SystemClock
+from scheduler.status import WorkerStatusStore
+from scheduler.worker import Worker, WorkerSettings
+
+err = Console(stderr=True)
+
+
+class CliError(click.ClickException):
+    exit_code = 2
+
+
+def _time(value: str, what: str) -> time:
+    try:
+        return time.fromisoformat(value)
+    except ValueError:
+        raise CliError(f"{what}: {value!r} is not a time of day (expected HH:MM)") from None
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CliError(f"--timezone: unknown timezone {name!r}") from None
+    return name
+
+
+def _configure_logging(interactive: bool) -> None:
+    handler: logging.Handler
+    if interactive:
+        handler = RichHandler(console=err, show_path=False, markup=False)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("ledger")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+@click.command("worker")
+@click.option("--through", help="Catch up every business day through D, then exit.")
+@click.option("--once", is_flag=True, help="Run what is due now, then exit.")
+@click.option("--partitions", type=int, default=1, show_default=True)
+@click.option("--partition", type=int, default=0, show_default=True)
+@click.option("--timezone", help="Business timezone (default $LEDGER_TIMEZONE or Asia/Shanghai).")
+@click.option("--morning-at", help="Morning pass time, HH:MM (default 06:00).")
+@click.option("--end-of-day-at", help="End-of-day pass time, HH:MM (default 00:05).")
+@click.option("--db", "db", default=None, metavar="URL", help="The store.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (batch modes).")
+@click.pass_context
+def worker(
+    ctx: click.Context,
+    through: str | None,
+    once: bool,
+    partitions: int,
+    partition: int,
+    timezone: str | None,
+    morning_at: str | None,
+    end_of_day_at: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Run close-of-business every business day (APScheduler), catching up after downtime."""
+    if through and once:
+        raise CliError("give at most one of --through and --once")
+    if not 1 <= partitions <= MAX_PARTITIONS:
+        raise CliError(f"--partitions must be 1..{MAX_PARTITIONS}")
+    if not 0 <= partition < partitions:
+        raise CliError(f"--partition must be 0..{partitions - 1}")
+    until = None
+    if through:
+        try:
+            until = date.fromisoformat(through)
+        except ValueError:
+            raise CliError(f"--through: {through!r} is not a date (expected YYYY-MM-DD)") from None
+    url = db or (ctx.obj or {}).get("db")
+    env = Settings.from_env(url)
+    settings = WorkerSettings(
+        timezone=_zone(timezone or env.timezone),
+        morning_at=_time(morning_at or env.morning_at, "--morning-at"),
+        end_of_day_at=_time(end_of_day_at or env.end_of_day_at, "--end-of-day-at"),
+        partition=partition,
+        partitions=partitions,
+    )
+    interactive = sys.stderr.isatty() and not as_json
+    _configure_logging(interactive)
+
+    def factory() -> LedgerApp:
+        return open_app(url)
+
+    with _progress(interactive) as progress:
+        w = Worker(factory, settings, clock=SystemClock(), progress=progress)
+        if until is None and not once:
+            w.run_forever()
+            return
+        w.install_signal_handlers()
+        if until is not None:
+            report = w.catch_up(until)
+            result: dict[str, Any] = {
+                "through": until.isoformat(),
+                "partition": f"{partition}/{partitions}",
+                "last_closed": report.last_closed.isoformat() if report.last_closed else None,
+                "days": len(report.days),
+                "loans": report.loans,
+                "events": report.events,
+                "failures": report.failures,
+                "stopped": report.stopped,
+            }
+        else:
+            w.run_due()
+            cal = w.app.find_calendar(partition, partitions)
+            result = {
+                "partition": f"{partition}/{partitions}",
+                "last_closed": cal.last_closed.isoformat() if cal and cal.last_closed else None,
+                "stopped": w.stopping,
+            }
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        click.echo(" ".join(f"{k}={v}" for k, v in result.items() if not isinstance(v, list)))
+    if result.get("failures"):
+        sys.exit(1)
+
+
+class _progress:
+    """A rich progress bar on a terminal; nothing otherwise."""
+
+    def __init__(self, interactive: bool) -> None:
+        self.bar: Progress | None = None
+        if interactive:
+            self.bar = Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+            )
+        self.task: Any = None
+
+    def __enter__(self) -> Any:
+        if self.bar is None:
+            return None
+        self.bar.__enter__()
+        self.task = self.bar.add_task("waiting", total=None)
+
+        def update(day: str, done: int, total: int) -> None:
+            assert self.bar is not None
+            self.bar.update(
+                self.task, description=f"business day {day}", completed=done, total=total
+            )
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+@click.command("status")
+@click.option("--timezone", help="Business timezone (default $LEDGER_TIMEZONE or Asia/Shanghai).")
+@click.option("--db", "db", default=None, metavar="URL", help="The store.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+def status(ctx: click.Context, timezone: str | None, db: str | None, as_json: bool) -> None:
+    """Last closed business day per partition, loans by status, and who is behind."""
+    url = db or (ctx.obj or {}).get("db")
+    env = Settings.from_env(url)
+    tz = _zone(timezone or env.timezone)
+    app = open_app(url)
+    result = status_report(app, SystemClock().now().astimezone(ZoneInfo(tz)).date())
+    result["timezone"] = tz
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    out = Console()
+    loans = result["loans"]
+    out.print(
+        f"business today: {result['business_today']} ({tz}); loans: "
+        f"{loans['active']} active, {loans['overdue']} overdue, {loans['closed']} closed"
+    )
+    table = Table(title="Close-of-business by partition")
+    for c in ("partition", "last closed", "behind (days)", "last pass", "failures"):
+        table.add_column(c)
+    for p in result["partitions"]:
+        last = p["last_pass"]
+        table.add_row(
+            p["partition"],
+            p["last_closed"] or "-",
+            str(p["behind_days"]),
+            f"{last['kind']} {last['business_date']} at {last['finished_at']}" if last else "-",
+            "; ".join(f"{f['loan_id']}: {f['error']}" for f in p["failures"]) or "-",
+        )
+    out.print(table)
+
+
+def status_report(app: LedgerApp, today: date) -> dict[str, Any]:
+    """``ledger status`` as data: a partition is behind when its last closed business day
+    is before yesterday (the end-of-day pass of yesterday has not run)."""
+    app.directory.catch_up()
+    records = {(r.partition, r.partitions): r for r in WorkerStatusStore(app).all()}
+    keys = set(records)
+    if app.find_calendar(0, 1) is not None:
+        keys.add((0, 1))
+    partitions = []
+    for p, n in sorted(keys, key=lambda k: (k[1], k[0])):
+        cal = app.find_calendar(p, n)
+        last_closed = cal.last_closed if cal else None
+        yesterday = today - timedelta(days=1)
+        behind = (yesterday - last_closed).days if last_closed else None
+        record = records.get((p, n))
+        partitions.append(
+            {
+                "partition": f"{p}/{n}",
+                "last_closed": last_closed.isoformat() if last_closed else None,
+                "behind_days": max(behind, 0) if behind is not None else None,
+                "behind": behind is None or behind > 0,
+                "last_pass": {
+                    "kind": record.kind,
+                    "business_date": record.business_date.isoformat(),
+                    "loans": record.loans,
+                    "events": record.events,
+                    "seconds": round(record.seconds, 3),
+                    "finished_at": record.finished_at.isoformat(timespec="seconds"),
+                }
+                if record
+                else None,
+                "failures": record.failures if record else [],
+            }
+        )
+    return {
+        "business_today": today.isoformat(),
+        "loans": app.directory.counts(),
+        "partitions": partitions,
+    }

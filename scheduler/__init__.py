@@ -1,0 +1,1 @@
+"""The close-of-business worker: APScheduler jobs around the application's passes."""
