@@ -15,6 +15,7 @@ from ledger.application import LedgerApp
 from ledger.domain.terms import Replan
 from ledger.money import ZERO, fmt
 from ledger.products import terms_from_input
+from scheduler.worker import Worker, WorkerSettings
 
 LOANS = [
     # reference, product, principal, term, disbursed_on, rate flags
@@ -47,6 +48,8 @@ def run_demo(db: str | None, out: Console) -> None:
     out.rule("[bold]Loan ledger demo")
     out.print(f"store: {db}\n")
     app = LedgerApp.from_url(db)
+    # The months of business days are run by the worker's batch mode (`ledger worker --through`).
+    worker = Worker(lambda: app, WorkerSettings())
     for reference, product, principal, term, disbursed_on, rate in LOANS:
         terms = terms_from_input(
             product=product,
@@ -76,7 +79,7 @@ def run_demo(db: str | None, out: Console) -> None:
         date(2026, 3, 9),
     ]
     for through in stages:
-        report = app.close_days(through)
+        report = worker.catch_up(through)
         out.print(
             f"close of business through {through}: {len(report.days)} days, "
             f"{report.loan_days} loan-days, {report.events} events"
@@ -95,9 +98,9 @@ def run_demo(db: str | None, out: Console) -> None:
         f"fee {fmt(quote.fee)}; now {quote.last_k} installments instead of 12"
     )
     out.print("DEMO-EP's borrower finds 1500.00 on 2026-03-25.")
-    app.close_days(date(2026, 3, 24))
+    worker.catch_up(date(2026, 3, 24))
     app.set_balance("DEMO-EP", Decimal("1500.00"))
-    report = app.close_days(date(2026, 4, 30))
+    report = worker.catch_up(date(2026, 4, 30))
     out.print(
         f"close of business through 2026-04-30: {len(report.days)} days, "
         f"{report.loan_days} loan-days, {report.events} events\n"
