@@ -127,3 +127,27 @@ def test_two_workers_given_the_same_partition_never_double_accrue(pg_url: str) -
     assert set(counts) == expected_pairs(ids, through)
     zero = [i for i in ids if partition_of(i, 2) == 0]
     assert zero and len(zero) < len(ids)
+
+
+def test_sigterm_finishes_the_batch_stops_cleanly_and_the_next_start_resumes(
+    pg_url: str,
+) -> None:
+    ids = open_book(pg_url, 80)
+    through = date(2026, 3, 31)
+    first = worker(pg_url, "--through", through.isoformat(), "--json")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(accrual_counts(pg_url)) < 80 * 10:
+        time.sleep(0.05)
+    first.send_signal(signal.SIGTERM)
+    out, err = first.communicate(timeout=60)
+    assert first.returncode == 0, err
+    assert '"stopped": true' in out
+    assert '"signal": "SIGTERM"' in err
+    assert len(accrual_counts(pg_url)) < len(expected_pairs(ids, through))
+
+    second = worker(pg_url, "--through", through.isoformat())
+    _, err = second.communicate(timeout=240)
+    assert second.returncode == 0, err
+    counts = accrual_counts(pg_url)
+    assert set(counts) == expected_pairs(ids, through)
+    assert set(counts.values()) == {1}
