@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ledger import views
-from ledger.application import LedgerApp, ProgressCallback
+from ledger.application import LedgerApp
 from ledger.config import open_app
 from ledger.domain.errors import LedgerError
 from ledger.domain.terms import PRESETS, DayCount, Method, Replan
@@ -342,25 +342,10 @@ def close_day(ctx: click.Context, through: str, db: str | None, as_json: bool) -
 
 
 def _close_with_progress(app: LedgerApp, through: date, *, show: bool) -> Any:
-    if not show:
-        return app.close_days(through)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+    from ledger.cli_worker import progress_bar
 
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("closing", total=None)
-
-        def progress(day: str, done: int, total: int) -> None:
-            bar.update(task, description=f"business day {day}", completed=done, total=total)
-
-        callback: ProgressCallback = progress
-        return app.close_days(through, progress=callback)
+    with progress_bar(show) as progress:
+        return app.close_days(through, progress=progress)
 
 
 # --------------------------------------------------------------------------- demo

@@ -108,7 +108,7 @@ def worker(
     def factory() -> LedgerApp:
         return open_app(url)
 
-    with _progress(interactive) as progress:
+    with progress_bar(interactive) as progress:
         w = Worker(factory, settings, clock=SystemClock(), progress=progress)
         if until is None and not once:
             w.run_forever()
@@ -142,7 +142,7 @@ def worker(
         sys.exit(1)
 
 
-class _progress:
+class progress_bar:
     """A rich progress bar on a terminal; nothing otherwise."""
 
     def __init__(self, interactive: bool) -> None:
