@@ -163,12 +163,9 @@ class LedgerApp(Application[UUID]):
         return calendar
 
     def get_calendar(self, partition: int = 0, partitions: int = 1) -> BusinessCalendar:
-        try:
-            calendar: Any = self.repository.get(calendar_id_for(partition, partitions))
-        except AggregateNotFoundError:
-            calendar = BusinessCalendar.start(partition, partitions)
-        assert isinstance(calendar, BusinessCalendar)
-        return calendar
+        """The partition's calendar, or a new one (saved with its first closed day)."""
+        calendar = self.find_calendar(partition, partitions)
+        return calendar or BusinessCalendar.start(partition, partitions)
 
     # ------------------------------------------------------------------ the business day
 
@@ -430,9 +427,7 @@ class LedgerApp(Application[UUID]):
     def portfolio(self) -> Iterator[Loan]:
         """Every loan, in batches (for the demo's summary)."""
         self.directory.catch_up()
-        rows = self.directory.sql.query(f"SELECT loan_id FROM {self.directory.t_dir}")
-        ids = [UUID(r[0]) for r in rows]
-        for batch in _chunks(ids, self.batch_size):
+        for batch in _chunks(self.directory.all_loan_ids(), self.batch_size):
             for aggregate in self.reader.load_many(batch).values():
                 if isinstance(aggregate, Loan):
                     yield aggregate

@@ -149,6 +149,9 @@ class LoanDirectory:
         )
         return [DirectoryEntry(UUID(r[0]), date.fromisoformat(r[1]), bool(r[2])) for r in rows]
 
+    def all_loan_ids(self) -> list[UUID]:
+        return [UUID(r[0]) for r in self.sql.query(f"SELECT loan_id FROM {self.t_dir}")]
+
     def set_statuses(self, statuses: list[tuple[str, UUID]]) -> None:
         """Record each loan's status (active/overdue) as of its last pass.
 

@@ -78,8 +78,13 @@ class Worker:
     def app(self) -> LedgerApp:
         if self._app is None:
             self._app = self.app_factory()
-            self._status = WorkerStatusStore(self._app)
         return self._app
+
+    @property
+    def status_store(self) -> WorkerStatusStore:
+        if self._status is None:
+            self._status = WorkerStatusStore(self.app)
+        return self._status
 
     def _reset_app(self) -> None:
         if self._app is not None:
@@ -229,9 +234,7 @@ class Worker:
         seconds: float,
         failures: list[dict[str, str]],
     ) -> None:
-        _ = self.app  # makes sure the status store exists
-        assert self._status is not None
-        self._status.record(
+        self.status_store.record(
             PassRecord(
                 partition=self.settings.partition,
                 partitions=self.settings.partitions,

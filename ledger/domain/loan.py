@@ -612,7 +612,9 @@ class Loan(Aggregate):
         overdue = self.overdue_installments
         if not overdue:
             return 0
-        return max((day - overdue[0].overdue_from).days + 1, 0) if overdue[0].overdue_from else 0
+        first_overdue_day = overdue[0].overdue_from
+        assert first_overdue_day is not None
+        return max((day - first_overdue_day).days + 1, 0)
 
     @property
     def next_open_day(self) -> date:

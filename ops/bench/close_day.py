@@ -64,7 +64,6 @@ import sys
 import time
 from collections.abc import Iterator
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from random import Random
 from typing import Any
@@ -76,15 +75,9 @@ from psycopg import sql
 
 from ledger.application import LedgerApp
 from ledger.domain.loan import Loan
-from ledger.domain.terms import (
-    DEFAULT_GRACE_DAYS,
-    DEFAULT_INSTALLMENT_MULTIPLE,
-    DEFAULT_PENALTY_MULTIPLIER,
-    PRESETS,
-    Terms,
-)
-from ledger.money import Rounding
+from ledger.domain.terms import PRESETS, Terms
 from ledger.persistence import Database, parse_database_url, postgres_conninfo
+from ledger.products import terms_from_input
 
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/postgres?schema=bench_close_day"
 DISBURSED_ON = date(2026, 1, 1)
@@ -126,21 +119,13 @@ def reset_store(db: Database) -> None:
 
 
 def make_terms(rng: Random) -> Terms:
-    preset = rng.choice(list(PRESETS.values()))
-    return Terms(
-        product=preset.name,
-        principal=Decimal(f"{rng.randint(1000, 50000)}.00"),
+    """A loan of a random preset, validated the way ``ledger loan open`` validates it."""
+    return terms_from_input(
+        product=rng.choice(list(PRESETS)),
+        principal=f"{rng.randint(1000, 50000)}.00",
         term=12,
         disbursed_on=DISBURSED_ON,
-        daily_rate=Decimal("0.0005"),
-        annual_rate=None,
-        day_count=None,
-        method=preset.method,
-        prepayment_fee_rate=preset.prepayment_fee_rate,
-        penalty_multiplier=DEFAULT_PENALTY_MULTIPLIER,
-        grace_days=DEFAULT_GRACE_DAYS,
-        installment_multiple=DEFAULT_INSTALLMENT_MULTIPLE,
-        rounding=Rounding.HALF_UP,
+        daily_rate="0.0005",
     )
 
 
