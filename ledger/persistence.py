@@ -23,9 +23,9 @@ from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent, Trans
 from ledger.domain.errors import LedgerError
 from ledger.domain.loan import Installment
 from ledger.domain.terms import Terms
+from ledger.sql import STARTUP_LOCK_KEY
 
 DEFAULT_DATABASE_URL = "sqlite:///./ledger.db"
-STARTUP_LOCK_KEY = 7_310_420_512  # any constant: the advisory lock held while tables are created
 APP_NAME = "Ledger"  # tables: ledger_events, ledger_snapshots
 
 

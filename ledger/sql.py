@@ -10,6 +10,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+STARTUP_LOCK_KEY = 7_310_420_512  # the advisory lock held while tables are created
+
 
 class Sql:
     def __init__(self, app: Any) -> None:
@@ -32,6 +34,15 @@ class Sql:
         with self.datastore.transaction(commit=True) as curs:
             yield Cursor(curs, self)
 
+    @contextmanager
+    def ddl(self) -> Iterator[Cursor]:
+        """A transaction for ``CREATE TABLE IF NOT EXISTS``: on PostgreSQL it first takes the
+        startup advisory lock, so two processes starting at once do not race on the catalog."""
+        with self.transaction() as c:
+            if self.is_postgres:
+                c.execute("SELECT pg_advisory_xact_lock(?)", [STARTUP_LOCK_KEY])
+            yield c
+
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(self._sql(statement), list(params))
@@ -43,8 +54,11 @@ class Cursor:
         self.curs = curs
         self.sql = sql
 
-    def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; return how many rows it changed."""
         self.curs.execute(self.sql._sql(statement), list(params))
+        raw = getattr(self.curs, "sqlite_cursor", self.curs)  # the library wraps sqlite3's
+        return int(raw.rowcount)
 
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:

@@ -1,0 +1,182 @@
+"""Balances: one row per loan, what ``ledger loan show`` prints.
+
+Amounts are whole fen (``BIGINT``), exact and summable on both stores:
+``principal_outstanding``; ``interest_accrued`` (normal interest since the last due date,
+rounded as a payoff rounds it, loan-rules section 7); ``penalty_accrued`` (per installment
+``round(penalty accrued) - paid``, section 6); ``overdue_amount`` (unpaid principal and interest
+of overdue installments); ``amount_due`` (what the next deduction asks for); the next
+installment's due date and planned amount (section 5's plan); ``days_past_due`` at the last
+closed day (section 6); ``version``: the last event applied.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from ledger.domain.rules import due_date
+from ledger.money import fmt
+from ledger.sql import Cursor
+from projections.base import LoanProjection
+from projections.facts import Fact
+from projections.loan_fold import LoanFold
+
+COLUMNS = (
+    "loan_id",
+    "reference",
+    "product",
+    "status",
+    "as_of",
+    "principal_outstanding",
+    "interest_accrued",
+    "penalty_accrued",
+    "overdue_amount",
+    "amount_due",
+    "days_past_due",
+    "overdue_since",
+    "next_due_date",
+    "next_due_amount",
+    "principal_repaid",
+    "interest_paid",
+    "penalty_paid",
+    "fees_paid",
+    "closed_on",
+    "version",
+)
+AMOUNTS = {
+    "principal_outstanding",
+    "interest_accrued",
+    "penalty_accrued",
+    "overdue_amount",
+    "amount_due",
+    "next_due_amount",
+    "principal_repaid",
+    "interest_paid",
+    "penalty_paid",
+    "fees_paid",
+}
+
+
+def to_fen(amount: Decimal) -> int:
+    """A two-decimal amount as whole fen; refuses anything finer."""
+    fen = amount * 100
+    if fen != fen.to_integral_value():
+        raise ValueError(f"{amount} is not a whole number of fen")
+    return int(fen)
+
+
+def from_fen(fen: int | None) -> Decimal | None:
+    return None if fen is None else Decimal(int(fen)).scaleb(-2)
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+class Balances(LoanProjection):
+    name = "balances"
+    description = "one row per loan: status, principal, interest, penalty, overdue, next due"
+
+    def __init__(self, sql: Any, cache_size: int = 50_000) -> None:
+        super().__init__(sql, cache_size)
+        self.t = sql.table("ledger_balances")
+        self.pending: dict[UUID, LoanFold] = {}
+
+    def create(self, c: Cursor) -> None:
+        self.create_folds(c)
+        amounts = " BIGINT, ".join(sorted(AMOUNTS))
+        c.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.t} (loan_id TEXT PRIMARY KEY, reference TEXT, "
+            "product TEXT NOT NULL, status TEXT NOT NULL, as_of TEXT, days_past_due INTEGER, "
+            "overdue_since TEXT, next_due_date TEXT, closed_on TEXT, version INTEGER NOT NULL, "
+            f"{amounts} BIGINT)"
+        )
+
+    def tables(self) -> list[tuple[str, str]]:
+        return [(self.t, "loan_id"), *self.fold_tables()]
+
+    def forget(self) -> None:
+        super().forget()
+        self.pending.clear()
+
+    def after(self, fold: LoanFold, fact: Fact) -> None:
+        self.pending[fold.loan_id] = fold
+
+    def write(self, c: Cursor) -> None:
+        rows = [row_of(fold) for fold in self.pending.values()]
+        self.pending.clear()
+        names = ", ".join(COLUMNS)
+        marks = ", ".join("?" * len(COLUMNS))
+        updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
+        c.executemany(
+            f"INSERT INTO {self.t} ({names}) VALUES ({marks}) "
+            f"ON CONFLICT (loan_id) DO UPDATE SET {updates}",
+            [[r[col] for col in COLUMNS] for r in rows],
+        )
+
+    def read(self, loan_id: UUID) -> dict[str, Any] | None:
+        names = ", ".join(COLUMNS)
+        rows = self.sql.query(f"SELECT {names} FROM {self.t} WHERE loan_id = ?", [str(loan_id)])
+        return dict(zip(COLUMNS, rows[0], strict=True)) if rows else None
+
+    def counts(self) -> dict[str, int]:
+        rows = self.sql.query(f"SELECT status, COUNT(*) FROM {self.t} GROUP BY status")
+        result = {"active": 0, "overdue": 0, "closed": 0}
+        for status, count in rows:
+            result[str(status)] = int(count)
+        return result
+
+
+def row_of(fold: LoanFold) -> dict[str, Any]:
+    """The balances row of a loan, amounts in fen."""
+    next_k = fold.next_k
+    next_amount: int | None = None
+    if next_k is not None:
+        _, _, principal, interest = fold.planned_parts(next_k)[0]
+        next_amount = to_fen(principal + interest)
+    since = fold.overdue_since
+    return {
+        "loan_id": str(fold.loan_id),
+        "reference": fold.reference,
+        "product": fold.product,
+        "status": fold.loan_status,
+        "as_of": _iso(fold.closed_through or fold.disbursed_on),
+        "principal_outstanding": to_fen(fold.principal_outstanding),
+        "interest_accrued": to_fen(fold.interest_accrued_rounded),
+        "penalty_accrued": to_fen(fold.penalty_owed),
+        "overdue_amount": to_fen(fold.overdue_amount),
+        "amount_due": to_fen(fold.amount_due),
+        "days_past_due": fold.days_past_due(),
+        "overdue_since": _iso(since),
+        "next_due_date": _iso(due_date(fold.disbursed_on, next_k) if next_k else None),
+        "next_due_amount": next_amount,
+        "principal_repaid": to_fen(fold.principal_repaid),
+        "interest_paid": to_fen(fold.interest_paid),
+        "penalty_paid": to_fen(fold.penalty_paid),
+        "fees_paid": to_fen(fold.fees_paid),
+        "closed_on": _iso(fold.closed_on),
+        "version": fold.version,
+    }
+
+
+def shown(row: dict[str, Any]) -> dict[str, Any]:
+    """A balances row as the CLI prints it (``ledger loan show``): amounts as strings."""
+    result = {
+        "loan_id": row["reference"] or row["loan_id"],
+        "uuid": row["loan_id"],
+        "product": row["product"],
+        "status": row["status"],
+        "as_of": row["as_of"],
+    }
+    for column in COLUMNS:
+        if column in result or column in ("reference", "loan_id"):
+            continue
+        value = row[column]
+        if column in AMOUNTS:
+            amount = from_fen(value)
+            result[column] = fmt(amount) if amount is not None else None
+        else:
+            result[column] = value
+    return result

@@ -1,0 +1,259 @@
+"""Projections and the projector that feeds them, exactly once.
+
+A :class:`Projection` owns some tables and turns a batch of :class:`~projections.facts.Fact`
+into row writes. The :class:`Projector` pulls loan events from the notification log after the
+projection's stored position and, in **one transaction**, moves the position forward with a
+compare-and-set (``UPDATE ... WHERE position = <the one it read>``) and writes the rows. So:
+
+- a crash (even ``kill -9``) before the commit loses the rows *and* the position move: the
+  next run reapplies the same events; after the commit both are there: nothing is applied twice;
+- two projectors running the same projection cannot both apply a batch: the second one's
+  compare-and-set changes no row (on PostgreSQL it waits for the first one's row lock, then
+  sees the new position), so it rolls back, forgets what it had cached and reads on from the
+  position the other one stored.
+
+The same code runs on SQLite and PostgreSQL: it pulls with ``select_notifications`` and does
+not need the recorder's ``subscribe()``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
+from uuid import UUID
+
+from ledger.sql import Cursor, Sql
+from projections.facts import LOAN_TOPICS, Fact, fact_from_notification
+from projections.loan_fold import LoanFold
+
+POSITIONS_TABLE = "ledger_positions"  # shared with the loan directory
+DEFAULT_PAGE = 5_000
+DEFAULT_CACHE = 50_000
+ProgressCallback = Callable[[str, int, int], None]
+
+
+class PositionMoved(Exception):
+    """Another projector stored a new position first; this batch was rolled back."""
+
+
+class Projection(ABC):
+    """Tables built from loan events. Subclasses name themselves and their tables."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+
+    def __init__(self, sql: Sql) -> None:
+        self.sql = sql
+
+    @abstractmethod
+    def create(self, c: Cursor) -> None:
+        """Create the projection's tables if they do not exist."""
+
+    @abstractmethod
+    def tables(self) -> list[tuple[str, str]]:
+        """(table, ORDER BY columns) of every table the projection owns."""
+
+    @abstractmethod
+    def apply(self, facts: list[Fact], c: Cursor) -> None:
+        """Write what ``facts`` change, inside the projector's transaction."""
+
+    def forget(self) -> None:  # noqa: B027 - optional: only caching projections override it
+        """Drop anything cached in memory (after a rollback or a rebuild)."""
+
+    def clear(self, c: Cursor) -> None:
+        for table, _ in self.tables():
+            c.execute(f"DELETE FROM {table}")
+        self.forget()
+
+
+class LoanProjection(Projection):
+    """A projection computed from each loan's :class:`LoanFold`.
+
+    Folds are kept in a table of the projection's own (so it can be rebuilt alone) and in a
+    bounded in-memory cache; the cache is only trusted while this process holds the position
+    (any failed batch clears it). Subclasses implement :meth:`before` / :meth:`after` to
+    collect row writes per fact, and :meth:`write` to flush them."""
+
+    def __init__(self, sql: Sql, cache_size: int = DEFAULT_CACHE) -> None:
+        super().__init__(sql)
+        self.t_folds = sql.table(f"ledger_{self.name}_folds")
+        self.cache: OrderedDict[UUID, LoanFold] = OrderedDict()
+        self.cache_size = cache_size
+
+    def create_folds(self, c: Cursor) -> None:
+        c.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.t_folds} "
+            "(loan_id TEXT PRIMARY KEY, version INTEGER NOT NULL, state TEXT NOT NULL)"
+        )
+
+    def fold_tables(self) -> list[tuple[str, str]]:
+        return [(self.t_folds, "loan_id")]
+
+    def forget(self) -> None:
+        self.cache.clear()
+
+    def _load(self, loan_ids: Iterable[UUID], c: Cursor) -> None:
+        missing = [str(i) for i in loan_ids if i not in self.cache]
+        for start in range(0, len(missing), 500):
+            chunk = missing[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            c.execute(f"SELECT state FROM {self.t_folds} WHERE loan_id IN ({marks})", chunk)
+            for (state,) in c.fetchall():
+                fold = LoanFold.from_json(state)
+                self.cache[fold.loan_id] = fold
+
+    def apply(self, facts: list[Fact], c: Cursor) -> None:
+        self._load({f.loan_id for f in facts if f.kind != "Disbursed"}, c)
+        dirty: dict[UUID, LoanFold] = {}
+        for fact in facts:
+            fold = self.cache.get(fact.loan_id)
+            if fact.kind == "Disbursed":
+                if fold is not None:
+                    raise ValueError(f"loan {fact.loan_id} disbursed twice (event {fact.position})")
+                fold = LoanFold.disbursed(fact)
+                self.cache[fact.loan_id] = fold
+                self.after(fold, fact)
+            else:
+                if fold is None:
+                    raise ValueError(
+                        f"loan {fact.loan_id}: {fact.kind} (event {fact.position}) before its "
+                        "Disbursed event"
+                    )
+                self.before(fold, fact)
+                fold.apply(fact)
+                self.after(fold, fact)
+            dirty[fact.loan_id] = fold
+        self.write(c)
+        c.executemany(
+            f"INSERT INTO {self.t_folds} (loan_id, version, state) VALUES (?, ?, ?) "
+            "ON CONFLICT (loan_id) DO UPDATE SET version = excluded.version, "
+            "state = excluded.state",
+            [(str(i), f.version, f.to_json()) for i, f in dirty.items()],
+        )
+        for loan_id in dirty:
+            self.cache.move_to_end(loan_id)
+        while len(self.cache) > self.cache_size:
+            self.cache.popitem(last=False)
+
+    def before(self, fold: LoanFold, fact: Fact) -> None:
+        """Called before ``fact`` moves ``fold`` (not for ``Disbursed``)."""
+
+    @abstractmethod
+    def after(self, fold: LoanFold, fact: Fact) -> None:
+        """Called once ``fact`` has moved ``fold``: record the rows to write."""
+
+    @abstractmethod
+    def write(self, c: Cursor) -> None:
+        """Write the rows recorded since the last call, and forget them."""
+
+
+class Projector:
+    """Feeds one projection from the notification log, exactly once."""
+
+    def __init__(self, app: Any, projection: Projection, *, page: int = DEFAULT_PAGE) -> None:
+        self.app = app
+        self.projection = projection
+        self.sql: Sql = projection.sql
+        self.page = page
+        self.t_pos = self.sql.table(POSITIONS_TABLE)
+        self.key = f"projection:{projection.name}"
+
+    @property
+    def name(self) -> str:
+        return self.projection.name
+
+    def create(self, c: Cursor) -> None:
+        self.projection.create(c)
+        c.execute(
+            f"INSERT INTO {self.t_pos} (name, position) VALUES (?, 0) "
+            "ON CONFLICT (name) DO NOTHING",
+            [self.key],
+        )
+
+    def position(self) -> int:
+        rows = self.sql.query(f"SELECT position FROM {self.t_pos} WHERE name = ?", [self.key])
+        return int(rows[0][0]) if rows else 0
+
+    def _events_table(self) -> tuple[str, str]:
+        table = self.sql.table(self.app.recorder.events_table_name)
+        return table, "notification_id" if self.sql.is_postgres else "rowid"
+
+    def head(self) -> int:
+        """The id of the last loan event in the log (0 when there is none)."""
+        table, column = self._events_table()
+        marks = ",".join("?" * len(LOAN_TOPICS))
+        rows = self.sql.query(
+            f"SELECT MAX({column}) FROM {table} WHERE topic IN ({marks})", LOAN_TOPICS
+        )
+        return int(rows[0][0] or 0)
+
+    def lag(self, position: int | None = None) -> int:
+        """How many loan events are recorded after the stored position."""
+        table, column = self._events_table()
+        marks = ",".join("?" * len(LOAN_TOPICS))
+        rows = self.sql.query(
+            f"SELECT COUNT(*) FROM {table} WHERE {column} > ? AND topic IN ({marks})",
+            [self.position() if position is None else position, *LOAN_TOPICS],
+        )
+        return int(rows[0][0])
+
+    def step(self, limit: int | None = None) -> int:
+        """Apply the next page of events; return how many (0: caught up)."""
+        start = self.position()
+        notifications = self.app.recorder.select_notifications(
+            start=start, limit=limit or self.page, topics=LOAN_TOPICS, inclusive_of_start=False
+        )
+        if not notifications:
+            return 0
+        facts = [f for f in map(fact_from_notification, notifications) if f is not None]
+        last = int(notifications[-1].id)
+        try:
+            with self.sql.transaction() as c:
+                moved = c.execute(
+                    f"UPDATE {self.t_pos} SET position = ? WHERE name = ? AND position = ?",
+                    [last, self.key, start],
+                )
+                if moved != 1:
+                    raise PositionMoved(f"{self.name}: position moved from {start}")
+                self.projection.apply(facts, c)
+        except BaseException:
+            self.projection.forget()  # the cache may hold folds of the rolled-back batch
+            raise
+        return len(facts)
+
+    def catch_up(
+        self,
+        *,
+        progress: ProgressCallback | None = None,
+        stop: Callable[[], bool] | None = None,
+    ) -> int:
+        """Apply every event recorded after the stored position; return how many."""
+        applied = 0
+        total = self.lag() if progress else 0
+        while stop is None or not stop():
+            try:
+                n = self.step()
+            except PositionMoved:
+                continue  # another projector got there first: read on from its position
+            if n == 0:
+                break
+            applied += n
+            if progress:
+                progress(self.name, applied, max(total, applied))
+        return applied
+
+    def rebuild(self, *, progress: ProgressCallback | None = None) -> int:
+        """Empty the projection's tables, go back to position 0 and replay every event."""
+        with self.sql.transaction() as c:
+            self.projection.clear(c)
+            c.execute(f"UPDATE {self.t_pos} SET position = 0 WHERE name = ?", [self.key])
+        return self.catch_up(progress=progress)
+
+    def dump(self) -> list[tuple[str, list[tuple[Any, ...]]]]:
+        """Every row of every table, in key order (for the rebuild tests)."""
+        return [
+            (table, self.sql.query(f"SELECT * FROM {table} ORDER BY {order}"))
+            for table, order in self.projection.tables()
+        ]

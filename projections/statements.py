@@ -1,0 +1,247 @@
+"""Monthly statements: one per loan per statement cycle.
+
+Cycle ``c`` of a loan covers the business days after due date ``c-1`` up to and including due
+date ``c`` (loan-rules section 2; cycle 1 starts on the disbursement day), so the morning
+deduction of a due date is on the statement that ends that day. A cycle is named by the month
+of its due date (``2026-02``): every month holds exactly one due date of a loan.
+
+The balance is what the borrower owes, to the fen: principal outstanding + interest (fixed and
+unpaid, plus accrued since the last due date rounded as a payoff rounds it, section 7) +
+penalty (per installment ``round(accrued) - paid``, section 6). For each cycle::
+
+    closing = opening + disbursed + interest + penalty + fees - paid
+
+where ``paid`` is split by source (deducted, repaid, prepaid) and by part (penalty, interest,
+principal, fee). ``interest`` and ``penalty`` are what the cycle added to the balance in fen;
+``normal_accrued`` and ``penalty_accrued`` are the exact sums of the daily accruals of the
+cycle (section 4, unrounded), so the rounding is visible. The closing balance of a cycle is
+the opening balance of the next.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from ledger.domain.rules import due_date
+from ledger.money import ZERO, fmt
+from ledger.sql import Cursor
+from projections.balances import from_fen, to_fen
+from projections.base import LoanProjection
+from projections.facts import Fact
+from projections.loan_fold import LoanFold
+
+SOURCES = {"InstallmentDeducted": "deducted", "Repaid": "repaid", "Prepaid": "prepaid"}
+PARTS = ("penalty", "interest", "principal", "fee")
+PAID = tuple(f"{source}_{part}" for source in ("deducted", "repaid", "prepaid") for part in PARTS)
+FLOWS = ("disbursed", "interest", "penalty", "fees", *PAID, "paid_total")
+CLOSING = ("closing_balance", "closing_principal", "closing_interest", "closing_penalty")
+COLUMNS = (
+    "loan_id",
+    "month",
+    "cycle",
+    "period_start",
+    "period_end",
+    "opening_balance",
+    *FLOWS,
+    *CLOSING,
+    "normal_accrued",
+    "penalty_accrued",
+    "events",
+    "last_version",
+)
+
+
+def cycle_of(disbursed_on: date, on: date) -> int:
+    """The cycle holding business day ``on``: the first ``k >= 1`` with due date >= ``on``."""
+    months = (on.year - disbursed_on.year) * 12 + on.month - disbursed_on.month
+    k = max(months, 1)
+    return k if due_date(disbursed_on, k) >= on else k + 1
+
+
+def period_of(disbursed_on: date, cycle: int) -> tuple[date, date]:
+    start = disbursed_on if cycle == 1 else due_date(disbursed_on, cycle - 1) + timedelta(days=1)
+    return start, due_date(disbursed_on, cycle)
+
+
+class Statement:
+    """The statement being built for a loan's current cycle."""
+
+    __slots__ = ("cycle", "events", "flows", "normal", "opening", "penalty", "version")
+
+    def __init__(self, cycle: int, opening: tuple[Decimal, Decimal, Decimal]) -> None:
+        self.cycle = cycle
+        self.opening = opening  # principal, interest, penalty owed at the start
+        self.flows: dict[str, Decimal] = {}
+        self.normal = ZERO
+        self.penalty = ZERO
+        self.events = 0
+        self.version = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "cycle": self.cycle,
+            "opening": [str(v) for v in self.opening],
+            "flows": {k: str(v) for k, v in sorted(self.flows.items())},
+            "normal": str(self.normal),
+            "penalty": str(self.penalty),
+            "events": self.events,
+            "version": self.version,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Statement:
+        o = data["opening"]
+        statement = cls(int(data["cycle"]), (Decimal(o[0]), Decimal(o[1]), Decimal(o[2])))
+        statement.flows = {k: Decimal(v) for k, v in data["flows"].items()}
+        statement.normal = Decimal(data["normal"])
+        statement.penalty = Decimal(data["penalty"])
+        statement.events = int(data["events"])
+        statement.version = int(data["version"])
+        return statement
+
+    def add(self, flow: str, amount: Decimal) -> None:
+        self.flows[flow] = self.flows.get(flow, ZERO) + amount
+
+    def row(self, fold: LoanFold) -> list[Any]:
+        start, end = period_of(fold.disbursed_on, self.cycle)
+        o_principal, o_interest, o_penalty = self.opening
+        c_principal = fold.principal_outstanding
+        c_interest = fold.interest_owed
+        c_penalty = fold.penalty_owed
+        f = self.flows
+        paid = {k: f.get(k, ZERO) for k in PAID}
+        paid_interest = sum((v for k, v in paid.items() if k.endswith("_interest")), ZERO)
+        paid_penalty = sum((v for k, v in paid.items() if k.endswith("_penalty")), ZERO)
+        values = {
+            "disbursed": f.get("disbursed", ZERO),
+            "interest": c_interest - o_interest + paid_interest,
+            "penalty": c_penalty - o_penalty + paid_penalty,
+            "fees": f.get("fees", ZERO),
+            **paid,
+            "paid_total": sum(paid.values(), ZERO),
+        }
+        return [
+            str(fold.loan_id),
+            end.strftime("%Y-%m"),
+            self.cycle,
+            start.isoformat(),
+            end.isoformat(),
+            to_fen(o_principal + o_interest + o_penalty),
+            *(to_fen(values[k]) for k in FLOWS),
+            to_fen(c_principal + c_interest + c_penalty),
+            to_fen(c_principal),
+            to_fen(c_interest),
+            to_fen(c_penalty),
+            str(self.normal),
+            str(self.penalty),
+            self.events,
+            self.version,
+        ]
+
+
+class Statements(LoanProjection):
+    name = "statements"
+    description = "one statement per loan per cycle (ending on the due date)"
+
+    def __init__(self, sql: Any, cache_size: int = 50_000) -> None:
+        super().__init__(sql, cache_size)
+        self.t = sql.table("ledger_statements")
+        self.pending: dict[tuple[UUID, int], list[Any]] = {}
+
+    def create(self, c: Cursor) -> None:
+        self.create_folds(c)
+        amounts = ", ".join(f"{n} BIGINT NOT NULL" for n in ("opening_balance", *FLOWS, *CLOSING))
+        c.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.t} (loan_id TEXT NOT NULL, month TEXT NOT NULL, "
+            "cycle INTEGER NOT NULL, period_start TEXT NOT NULL, period_end TEXT NOT NULL, "
+            f"{amounts}, normal_accrued TEXT NOT NULL, penalty_accrued TEXT NOT NULL, "
+            "events INTEGER NOT NULL, last_version INTEGER NOT NULL, "
+            "PRIMARY KEY (loan_id, month))"
+        )
+
+    def tables(self) -> list[tuple[str, str]]:
+        return [(self.t, "loan_id, month"), *self.fold_tables()]
+
+    def forget(self) -> None:
+        super().forget()
+        self.pending.clear()
+
+    @staticmethod
+    def current(fold: LoanFold) -> Statement:
+        statement = fold.extra["statement"]
+        if not isinstance(statement, Statement):  # as loaded from the folds table
+            statement = fold.extra["statement"] = Statement.from_json(statement)
+        return statement
+
+    def before(self, fold: LoanFold, fact: Fact) -> None:
+        """Start the fact's cycle (and any empty one before it) from the balance as it is."""
+        statement = self.current(fold)
+        cycle = cycle_of(fold.disbursed_on, fact.on)
+        while statement.cycle < cycle:
+            self.pending[(fold.loan_id, statement.cycle)] = statement.row(fold)
+            opening = (fold.principal_outstanding, fold.interest_owed, fold.penalty_owed)
+            statement = Statement(statement.cycle + 1, opening)
+            statement.version = fold.version
+            fold.extra["statement"] = statement
+
+    def after(self, fold: LoanFold, fact: Fact) -> None:
+        d = fact.data
+        kind = fact.kind
+        if kind == "Disbursed":
+            statement = Statement(1, (ZERO, ZERO, ZERO))
+            statement.add("disbursed", fold.principal)
+            fold.extra["statement"] = statement
+        else:
+            statement = self.current(fold)
+        if kind == "InterestAccrued":
+            statement.normal += d["normal"]
+            statement.penalty += d["penalty"]
+        source = SOURCES.get(kind)
+        if source is not None:
+            for a in d["allocations"]:
+                for part in ("penalty", "interest", "principal"):
+                    statement.add(f"{source}_{part}", a[part])
+            if kind == "Prepaid":
+                statement.add("prepaid_interest", d["interest"])
+                statement.add("prepaid_principal", d["principal"])
+                statement.add("prepaid_fee", d["fee"])
+                statement.add("fees", d["fee"])
+        statement.events += 1
+        statement.version = fold.version
+        self.pending[(fold.loan_id, statement.cycle)] = statement.row(fold)
+
+    def write(self, c: Cursor) -> None:
+        names = ", ".join(COLUMNS)
+        marks = ", ".join("?" * len(COLUMNS))
+        updates = ", ".join(f"{n} = excluded.{n}" for n in COLUMNS[2:])
+        c.executemany(
+            f"INSERT INTO {self.t} ({names}) VALUES ({marks}) "
+            f"ON CONFLICT (loan_id, month) DO UPDATE SET {updates}",
+            list(self.pending.values()),
+        )
+        self.pending.clear()
+
+    def read(self, loan_id: UUID, month: str | None = None) -> list[dict[str, Any]]:
+        where = " AND month = ?" if month else ""
+        rows = self.sql.query(
+            f"SELECT {', '.join(COLUMNS)} FROM {self.t} WHERE loan_id = ?{where} ORDER BY month",
+            [str(loan_id), *([month] if month else [])],
+        )
+        return [dict(zip(COLUMNS, r, strict=True)) for r in rows]
+
+
+def shown(row: dict[str, Any]) -> dict[str, Any]:
+    """A statement as ``ledger loan statement`` prints it: amounts as strings."""
+    result: dict[str, Any] = {}
+    for column, value in row.items():
+        if column in ("loan_id",):
+            continue
+        if column in FLOWS or column.startswith(("opening_", "closing_")):
+            amount = from_fen(value)
+            result[column] = fmt(amount) if amount is not None else None
+        else:
+            result[column] = value
+    return result
