@@ -234,7 +234,6 @@ class LedgerApp(Application[UUID]):
         self._advance_to(loan, on, bank)
         allocations = loan.repay(on, amount)
         self.save(loan, *bank.changed())
-        self.directory.set_statuses([(loan.loan_status, loan.id)])
         return loan, allocations
 
     def prepay(
@@ -253,7 +252,6 @@ class LedgerApp(Application[UUID]):
             return loan, loan.quote_prepayment(on, amount=amount, replan=replan)
         quote = loan.prepay(on, amount=amount, replan=replan)
         self.save(loan, *bank.changed())
-        self.directory.set_statuses([(loan.loan_status, loan.id)])
         return loan, quote
 
     def loan_as_of(self, reference: str, as_of: date | None = None) -> Loan:
@@ -414,7 +412,6 @@ class LedgerApp(Application[UUID]):
                 if attempt == BATCH_ATTEMPTS - 1:
                     raise
                 continue  # someone else wrote to one of these loans: reload and redo
-            self.directory.set_statuses([(loan.loan_status, loan.id) for loan in loans])
             return len(loans), len(recordings), failures
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -20,6 +20,14 @@ from rich.table import Table
 
 from ledger import views
 from ledger.application import LedgerApp
+from ledger.cli_projections import (
+    portfolio,
+    projections_group,
+    read_balance,
+    read_schedule,
+    stale_ok_option,
+    statement,
+)
 from ledger.config import open_app
 from ledger.domain.errors import LedgerError
 from ledger.domain.terms import PRESETS, DayCount, Method, Replan
@@ -227,16 +235,26 @@ def loan_prepay(
 @loan.command("show")
 @click.argument("loan_id")
 @click.option("--as-of", "as_of", help="End of this business day (default: latest).")
+@stale_ok_option
 @db_option
 @json_option
 @click.pass_context
 def loan_show(
-    ctx: click.Context, loan_id: str, as_of: str | None, db: str | None, as_json: bool
+    ctx: click.Context,
+    loan_id: str,
+    as_of: str | None,
+    stale_ok: bool,
+    db: str | None,
+    as_json: bool,
 ) -> None:
-    """The loan's balance at the end of a business day."""
+    """The loan's balance at the end of a business day: the latest from the balances
+    projection (caught up first), an earlier day from the loan's events up to that day."""
     day = _date(as_of, "--as-of") if as_of else None
     app = _app(ctx, db)
-    state = views.loan_state(app.loan_as_of(loan_id, day), day)
+    if day is None:
+        state = read_balance(app, loan_id, stale_ok=stale_ok)
+    else:
+        state = views.loan_state(app.loan_as_of(loan_id, day), day)
     if as_json:
         _emit(state)
     else:
@@ -245,13 +263,16 @@ def loan_show(
 
 @loan.command("schedule")
 @click.argument("loan_id")
+@stale_ok_option
 @db_option
 @json_option
 @click.pass_context
-def loan_schedule(ctx: click.Context, loan_id: str, db: str | None, as_json: bool) -> None:
-    """Installments, fixed (actual) and upcoming (planned)."""
+def loan_schedule(
+    ctx: click.Context, loan_id: str, stale_ok: bool, db: str | None, as_json: bool
+) -> None:
+    """Installments: planned and actual, collected and when (schedule projection)."""
     app = _app(ctx, db)
-    rows = views.schedule(app.get_loan(loan_id))
+    rows = read_schedule(app, loan_id, stale_ok=stale_ok)
     if as_json:
         _emit(rows)
     else:
@@ -361,14 +382,17 @@ def demo(ctx: click.Context, db: str | None) -> None:
     run_demo(db or (ctx.obj or {}).get("db"), out)
 
 
-def _register_worker_commands() -> None:
+def _register_commands() -> None:
     from ledger.cli_worker import status, worker
 
     cli.add_command(worker)
     cli.add_command(status)
+    cli.add_command(projections_group)
+    cli.add_command(portfolio)
+    loan.add_command(statement)
 
 
-_register_worker_commands()
+_register_commands()
 
 
 def run(argv: list[str] | None = None) -> int:

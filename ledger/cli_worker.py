@@ -18,6 +18,7 @@ from rich.table import Table
 from ledger.application import LedgerApp
 from ledger.config import Settings, open_app
 from ledger.directory import MAX_PARTITIONS
+from projections import Projections
 from scheduler.clock import SystemClock
 from scheduler.status import WorkerStatusStore
 from scheduler.worker import Worker, WorkerSettings
@@ -217,7 +218,8 @@ def status(ctx: click.Context, timezone: str | None, db: str | None, as_json: bo
 def status_report(app: LedgerApp, today: date) -> dict[str, Any]:
     """``ledger status`` as data: a partition is behind when its last closed business day
     is before yesterday (the end-of-day pass of yesterday has not run)."""
-    app.directory.catch_up()
+    projections = Projections(app)
+    projections.catch_up(["balances"])
     records = {(r.partition, r.partitions): r for r in WorkerStatusStore(app).all()}
     keys = set(records)
     if app.find_calendar(0, 1) is not None:
@@ -250,6 +252,7 @@ def status_report(app: LedgerApp, today: date) -> dict[str, Any]:
         )
     return {
         "business_today": today.isoformat(),
-        "loans": app.directory.counts(),
+        "loans": projections.balances.counts(),
+        "projections": [s.as_dict() for s in projections.status()],
         "partitions": partitions,
     }

@@ -54,7 +54,7 @@ class LoanDirectory:
             c.execute(
                 f"CREATE TABLE IF NOT EXISTS {self.t_dir} (loan_id TEXT PRIMARY KEY, "
                 "bucket INTEGER NOT NULL, opened_on TEXT NOT NULL, closed_on TEXT, "
-                "has_account INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL DEFAULT 'active')"
+                "has_account INTEGER NOT NULL DEFAULT 0)"
             )
             c.execute(
                 f"CREATE TABLE IF NOT EXISTS {self.t_pos} "
@@ -97,7 +97,7 @@ class LoanDirectory:
                     opened,
                 )
                 c.executemany(
-                    f"UPDATE {self.t_dir} SET closed_on = ?, status = 'closed' WHERE loan_id = ?",
+                    f"UPDATE {self.t_dir} SET closed_on = ? WHERE loan_id = ?",
                     closed,
                 )
                 c.executemany(
@@ -151,23 +151,3 @@ class LoanDirectory:
 
     def all_loan_ids(self) -> list[UUID]:
         return [UUID(r[0]) for r in self.sql.query(f"SELECT loan_id FROM {self.t_dir}")]
-
-    def set_statuses(self, statuses: list[tuple[str, UUID]]) -> None:
-        """Record each loan's status (active/overdue) as of its last pass.
-
-        A lagging index for ``ledger status``; the loan's events remain the truth."""
-        rows = [(status, str(loan_id)) for status, loan_id in statuses if status != "closed"]
-        if rows:
-            with self.sql.transaction() as c:
-                c.executemany(
-                    f"UPDATE {self.t_dir} SET status = ? WHERE loan_id = ? AND closed_on IS NULL",
-                    rows,
-                )
-
-    def counts(self) -> dict[str, int]:
-        """Loans by status: active, overdue (as of their last pass) and closed."""
-        rows = self.sql.query(f"SELECT status, COUNT(*) FROM {self.t_dir} GROUP BY status")
-        result = {"active": 0, "overdue": 0, "closed": 0}
-        for status, count in rows:
-            result[str(status)] = int(count)
-        return result

@@ -44,6 +44,8 @@ class Sql:
             yield c
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows as tuples. On PostgreSQL rows come back as dicts: give every computed column
+        its own name (``SUM(x) AS x_total``), or two of them collapse into one."""
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(self._sql(statement), list(params))
             return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in curs.fetchall()]

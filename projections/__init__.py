@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ledger.domain.errors import LedgerError
 from ledger.sql import Sql
@@ -29,6 +29,7 @@ PROJECTIONS: dict[str, type[LoanProjection]] = {
     p.name: p for p in (Balances, Schedule, Statements, Portfolio)
 }
 NAMES = tuple(PROJECTIONS)
+P = TypeVar("P", bound=LoanProjection)
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,26 @@ class Projections:
             )
         return [self.projectors[n] for n in names]
 
-    def __getitem__(self, name: str) -> Any:
-        return self.select([name])[0].projection
+    def _projection(self, name: str, cls: type[P]) -> P:
+        projection = self.projectors[name].projection
+        assert isinstance(projection, cls)
+        return projection
+
+    @property
+    def balances(self) -> Balances:
+        return self._projection("balances", Balances)
+
+    @property
+    def schedule(self) -> Schedule:
+        return self._projection("schedule", Schedule)
+
+    @property
+    def statements(self) -> Statements:
+        return self._projection("statements", Statements)
+
+    @property
+    def portfolio(self) -> Portfolio:
+        return self._projection("portfolio", Portfolio)
 
     def catch_up(
         self,

@@ -140,10 +140,19 @@ class Portfolio(LoanProjection):
         """The portfolio at the end of business day ``as_of`` (default: the last one run)."""
         day = as_of or self.last_business_day()
         if day is None:
-            return {"as_of": None, "loans": 0, "by_product": [], "buckets": _empty_buckets()}
+            return {
+                "as_of": None,
+                "loans": 0,
+                "open_loans": 0,
+                "principal_outstanding": "0.00",
+                "overdue_amount": "0.00",
+                "by_product": [],
+                "buckets": _empty_buckets(),
+            }
         rows = self.sql.query(
-            f"SELECT product, status, overdue_since, COUNT(*), SUM(principal_outstanding), "
-            f"SUM(overdue_amount) FROM {self.t} WHERE valid_from <= ? "
+            "SELECT product, status, overdue_since, COUNT(*) AS loans, "
+            "SUM(principal_outstanding) AS principal, SUM(overdue_amount) AS overdue "
+            f"FROM {self.t} WHERE valid_from <= ? "
             "AND (valid_to IS NULL OR valid_to > ?) GROUP BY product, status, overdue_since",
             [day.isoformat(), day.isoformat()],
         )

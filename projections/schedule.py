@@ -170,7 +170,7 @@ class Schedule(LoanProjection):
         c.executemany(
             f"UPDATE {self.t} SET {', '.join(f'{n} = ?' for n in keep_plan)} "
             "WHERE loan_id = ? AND k = ?",
-            [[*row[2:], row[0], row[1]] for row in actual],
+            [[row[2], *row[5:], row[0], row[1]] for row in actual],
         )
         c.executemany(
             f"UPDATE {self.t} SET status = ? WHERE loan_id = ? AND k = ? AND principal IS NULL",

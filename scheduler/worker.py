@@ -25,6 +25,7 @@ from apscheduler.triggers.cron import CronTrigger
 from eventsourcing.persistence import OperationalError, PersistenceError
 
 from ledger.application import CloseReport, DayReport, LedgerApp, ProgressCallback
+from projections import Projections
 from scheduler.clock import Clock, SystemClock
 from scheduler.status import PassRecord, WorkerStatusStore
 
@@ -154,6 +155,7 @@ class Worker:
             )
 
         report = self._with_retries(f"close through {through}", run)
+        self.refresh_projections()
         if report.failures:
             self._record(
                 "end_of_day",
@@ -184,9 +186,22 @@ class Worker:
             )
 
         result = self._with_retries(f"morning of {day}", run)
+        self.refresh_projections()
         self._log_pass("morning", result)
         self._record("morning", day, result.loans, result.events, result.seconds, result.failures)
         return result
+
+    def refresh_projections(self) -> dict[str, int]:
+        """Catch every projection up after a pass, so balances, statements and the
+        portfolio show the day just run. Two workers doing this at once is safe: each batch
+        moves a projection's position by compare-and-set, so one of them applies it."""
+
+        def run() -> dict[str, int]:
+            return Projections(self.app).catch_up(stop=self._stop.is_set)
+
+        applied = self._with_retries("projections", run)
+        log.info(json.dumps({"event": "projections", "applied": applied}))
+        return applied
 
     def run_due(self) -> None:
         """What is due now: every missing day through yesterday, then today's morning if it

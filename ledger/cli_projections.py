@@ -1,0 +1,359 @@
+"""``ledger projections ...``, ``ledger loan statement`` and ``ledger portfolio``.
+
+Commands that read a projection catch it up first (everything recorded so far is applied),
+unless ``--stale-ok`` is given: then they read it as it is and say on stderr how many events
+behind it is.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import time
+from datetime import date
+from types import FrameType
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from ledger.application import LedgerApp, loan_id_for
+from ledger.config import open_app
+from ledger.domain.errors import LedgerError, NotFound
+from projections import NAMES, Projections
+from projections import balances as balances_view
+from projections import schedule as schedule_view
+from projections import statements as statements_view
+from projections.base import DEFAULT_PAGE
+
+out = Console()
+TEXT_COLUMNS = {"product", "status", "bucket", "name", "description"}
+err = Console(stderr=True)
+
+
+class CliError(click.ClickException):
+    exit_code = 2
+
+
+def _app(ctx: click.Context, db: str | None) -> LedgerApp:
+    app = open_app(db or (ctx.obj or {}).get("db"))
+    ctx.call_on_close(app.close)
+    return app
+
+
+def _emit(payload: Any) -> None:
+    click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+
+
+def fresh(app: LedgerApp, name: str, *, stale_ok: bool = False) -> Projections:
+    """The projections, with ``name`` caught up (or, with ``stale_ok``, its lag reported)."""
+    projections = Projections(app)
+    if stale_ok:
+        lag = projections.select([name])[0].lag()
+        if lag:
+            err.print(f"note: projection {name} is {lag} events behind the log", markup=False)
+    else:
+        projections.catch_up([name])
+    return projections
+
+
+class _Bar:
+    """A rich progress bar per projection on a terminal; nothing otherwise."""
+
+    def __init__(self, show: bool) -> None:
+        self.progress = (
+            Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+            )
+            if show
+            else None
+        )
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> Any:
+        if self.progress is None:
+            return None
+        self.progress.__enter__()
+        progress = self.progress
+
+        def update(name: str, done: int, total: int) -> None:
+            if name not in self.tasks:
+                self.tasks[name] = progress.add_task(name, total=total)
+            progress.update(self.tasks[name], completed=done, total=total)
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.__exit__(None, None, None)
+
+
+def stale_ok_option(f: Any) -> Any:
+    return click.option(
+        "--stale-ok",
+        is_flag=True,
+        help="Read the projection as it is, without catching it up (its lag goes to stderr).",
+    )(f)
+
+
+# --------------------------------------------------------------------------- projections
+
+
+@click.group("projections")
+def projections_group() -> None:
+    """Read models built from the events: balances, schedule, statements, portfolio."""
+
+
+names_argument = click.argument("names", nargs=-1, type=click.Choice(NAMES))
+page_option = click.option(
+    "--page",
+    type=click.IntRange(min=1),
+    default=DEFAULT_PAGE,
+    show_default=True,
+    help="Events per transaction.",
+)
+
+
+@projections_group.command("catch-up")
+@names_argument
+@page_option
+@click.option("--db", "db", default=None, metavar="URL", help="The store.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+def catch_up(
+    ctx: click.Context, names: tuple[str, ...], page: int, db: str | None, as_json: bool
+) -> None:
+    """Apply every event recorded after each projection's position, then exit."""
+    app = _app(ctx, db)
+    projections = Projections(app, page=page)
+    started = time.perf_counter()
+    with _Bar(sys.stderr.isatty() and not as_json) as progress:
+        applied = projections.catch_up(list(names), progress=progress)
+    _report("caught up", applied, time.perf_counter() - started, as_json)
+
+
+@projections_group.command("rebuild")
+@names_argument
+@page_option
+@click.option("--db", "db", default=None, metavar="URL", help="The store.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+def rebuild(
+    ctx: click.Context, names: tuple[str, ...], page: int, db: str | None, as_json: bool
+) -> None:
+    """Empty the projections (all, or NAMES) and replay every event from the first one."""
+    app = _app(ctx, db)
+    projections = Projections(app, page=page)
+    started = time.perf_counter()
+    with _Bar(sys.stderr.isatty() and not as_json) as progress:
+        applied = projections.rebuild(list(names), progress=progress)
+    _report("rebuilt", applied, time.perf_counter() - started, as_json)
+
+
+def _report(what: str, applied: dict[str, int], seconds: float, as_json: bool) -> None:
+    if as_json:
+        _emit({"projections": applied, "seconds": round(seconds, 3)})
+        return
+    for name, n in applied.items():
+        out.print(f"{name}: {what}, {n} events applied")
+
+
+@projections_group.command("status")
+@click.option("--db", "db", default=None, metavar="URL", help="The store.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+def status(ctx: click.Context, db: str | None, as_json: bool) -> None:
+    """Each projection's position in the log and how many events it is behind."""
+    app = _app(ctx, db)
+    rows = [s.as_dict() for s in Projections(app).status()]
+    if as_json:
+        _emit(rows)
+        return
+    table = Table(title="Projections")
+    for c in ("name", "position", "head", "lag", "description"):
+        table.add_column(c, justify="right" if c in ("position", "head", "lag") else "left")
+    for r in rows:
+        table.add_row(
+            r["name"], str(r["position"]), str(r["head"]), str(r["lag"]), r["description"]
+        )
+    out.print(table)
+
+
+@projections_group.command("run")
+@click.option("--poll", type=float, default=1.0, show_default=True, help="Seconds between polls.")
+@page_option
+@click.option("--db", "db", default=None, metavar="URL", help="The store.")
+@click.pass_context
+def run(ctx: click.Context, poll: float, page: int, db: str | None) -> None:
+    """Follow the log: catch every projection up, then keep polling for new events until
+    SIGTERM or Ctrl-C (the batch in hand is committed or rolled back, never half done)."""
+    if poll <= 0:
+        raise CliError("--poll must be positive")
+    app = _app(ctx, db)
+    projections = Projections(app, page=page)
+    stop = threading.Event()
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+    err.print(f"following the log; projections: {', '.join(NAMES)}", markup=False)
+    while not stop.is_set():
+        applied = projections.catch_up(stop=stop.is_set)
+        if any(applied.values()):
+            err.print(
+                " ".join(f"{n}+{k}" for n, k in applied.items() if k), markup=False, highlight=False
+            )
+        stop.wait(poll)
+
+
+# --------------------------------------------------------------------------- readers
+
+
+def read_balance(app: LedgerApp, reference: str, *, stale_ok: bool = False) -> dict[str, Any]:
+    """``ledger loan show`` from the balances projection."""
+    balances = fresh(app, "balances", stale_ok=stale_ok).balances
+    row = balances.read(loan_id_for(reference))
+    if row is None:
+        raise NotFound(f"unknown loan {reference}")
+    return balances_view.shown(row)
+
+
+def read_schedule(
+    app: LedgerApp, reference: str, *, stale_ok: bool = False
+) -> list[dict[str, Any]]:
+    rows = fresh(app, "schedule", stale_ok=stale_ok).schedule.read(loan_id_for(reference))
+    if not rows:
+        raise NotFound(f"unknown loan {reference}")
+    return [schedule_view.shown(r) for r in rows]
+
+
+@click.command("statement")
+@click.argument("loan_id")
+@click.option("--month", help="Statement month YYYY-MM (the month of its due date); default: all.")
+@stale_ok_option
+@click.option("--db", "db", default=None, metavar="URL", help="The store.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+def statement(
+    ctx: click.Context,
+    loan_id: str,
+    month: str | None,
+    stale_ok: bool,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """The loan's monthly statement (cycle ending on its due date in that month)."""
+    if month is not None:
+        try:
+            date.fromisoformat(f"{month}-01")
+        except ValueError:
+            raise CliError(f"--month: {month!r} is not a month (expected YYYY-MM)") from None
+    app = _app(ctx, db)
+    statements = fresh(app, "statements", stale_ok=stale_ok).statements
+    rows = statements.read(loan_id_for(loan_id))
+    if not rows:
+        raise NotFound(f"unknown loan {loan_id}")
+    reference = loan_id
+    if month is not None:
+        chosen = [r for r in rows if r["month"] == month]
+        if not chosen:
+            raise LedgerError(
+                f"loan {loan_id} has no statement for {month}: its statements run from "
+                f"{rows[0]['month']} to {rows[-1]['month']}"
+            )
+        rows = chosen
+    shown = [{"loan_id": reference, **statements_view.shown(r)} for r in rows]
+    if as_json:
+        _emit(shown[0] if month is not None else shown)
+        return
+    for s in shown:
+        _print_statement(s)
+
+
+def _print_statement(s: dict[str, Any]) -> None:
+    table = Table(
+        title=f"Statement {s['month']} of {s['loan_id']} "
+        f"({s['period_start']} to {s['period_end']})",
+        show_header=False,
+    )
+    table.add_column("line")
+    table.add_column("amount", justify="right")
+    lines = [
+        ("opening balance", s["opening_balance"]),
+        ("+ disbursed", s["disbursed"]),
+        (f"+ interest (accrued exactly {s['normal_accrued']})", s["interest"]),
+        (f"+ penalty (accrued exactly {s['penalty_accrued']})", s["penalty"]),
+        ("+ fees", s["fees"]),
+    ]
+    for source in ("deducted", "repaid", "prepaid"):
+        for part in ("penalty", "interest", "principal", "fee"):
+            value = s[f"{source}_{part}"]
+            if value != "0.00":
+                lines.append((f"- {source}: {part}", value))
+    lines += [("- paid in total", s["paid_total"]), ("closing balance", s["closing_balance"])]
+    for label, value in lines:
+        table.add_row(label, value)
+    out.print(table)
+
+
+@click.command("portfolio")
+@click.option("--as-of", "as_of", help="End of this business day (default: the last one run).")
+@stale_ok_option
+@click.option("--db", "db", default=None, metavar="URL", help="The store.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+def portfolio(
+    ctx: click.Context, as_of: str | None, stale_ok: bool, db: str | None, as_json: bool
+) -> None:
+    """Totals by product and status, and delinquency buckets by days past due."""
+    day: date | None = None
+    if as_of is not None:
+        try:
+            day = date.fromisoformat(as_of)
+        except ValueError:
+            raise CliError(f"--as-of: {as_of!r} is not a date (expected YYYY-MM-DD)") from None
+    app = _app(ctx, db)
+    projection = fresh(app, "portfolio", stale_ok=stale_ok).portfolio
+    last = projection.last_business_day()
+    if day is not None and (last is None or day > last):
+        raise LedgerError(
+            f"--as-of {day}: the book has run only through {last or 'no business day yet'}"
+        )
+    report = projection.report(day)
+    if as_json:
+        _emit(report)
+        return
+    out.print(
+        f"Portfolio as of {report['as_of']}: {report['open_loans']} open loans, principal "
+        f"{report['principal_outstanding']}, overdue {report['overdue_amount']}"
+    )
+    _rows_table(
+        "By product and status",
+        report["by_product"],
+        ["product", "status", "loans", "principal_outstanding", "overdue_amount"],
+    )
+    _rows_table(
+        "Delinquency buckets (days past due)",
+        report["buckets"],
+        ["bucket", "loans", "principal_outstanding", "overdue_amount", "share_of_principal"],
+    )
+
+
+def _rows_table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    table = Table(title=title)
+    for c in columns:
+        table.add_column(c, justify="left" if c in TEXT_COLUMNS else "right")
+    for r in rows:
+        table.add_row(*(str(r[c]) for c in columns))
+    out.print(table)
