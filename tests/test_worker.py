@@ -15,6 +15,7 @@ from eventsourcing.persistence import OperationalError
 from ledger.application import LedgerApp
 from ledger.cli_worker import status_report
 from ledger.domain.loan import Loan
+from projections import Projections
 from scheduler.clock import FakeClock
 from scheduler.worker import Worker, WorkerSettings
 from tests.test_close_of_business import accruals_per_loan_day, event_count, open_loans
@@ -177,6 +178,20 @@ def test_status_counts_loans_by_status(app: LedgerApp, db_url: str) -> None:
         "overdue": 1,
         "closed": 1,
     }
+
+
+def test_after_each_pass_the_worker_catches_every_projection_up(
+    app: LedgerApp, db_url: str
+) -> None:
+    open_loans(app, 3, start="2026-01-01")
+    app.set_balance("L1", Decimal("0"))
+    make_worker(db_url, FakeClock(SHANGHAI_0700_FEB_10)).run_due()
+    projections = Projections(app)
+    assert all(s.lag == 0 and s.position > 0 for s in projections.status())
+    assert projections.portfolio.last_business_day() == date(2026, 2, 9)
+    loan = app.get_loan("L1")
+    row = projections.balances.read(loan.id)
+    assert row is not None and row["version"] == loan.version and row["status"] == "overdue"
 
 
 def test_the_daily_jobs_have_fixed_ids_and_are_replaced_not_duplicated(db_url: str) -> None:
