@@ -134,7 +134,7 @@ def row_of(fold: LoanFold) -> dict[str, Any]:
     next_k = fold.next_k
     next_amount: int | None = None
     if next_k is not None:
-        _, _, principal, interest = fold.planned_parts(next_k)[0]
+        _, _, principal, interest = fold.planned_parts(next_k, count=1)[0]
         next_amount = to_fen(principal + interest)
     since = fold.overdue_since
     return {

@@ -10,7 +10,10 @@ compare-and-set (``UPDATE ... WHERE position = <the one it read>``) and writes t
 - two projectors running the same projection cannot both apply a batch: the second one's
   compare-and-set changes no row (on PostgreSQL it waits for the first one's row lock, then
   sees the new position), so it rolls back, forgets what it had cached and reads on from the
-  position the other one stored.
+  position the other one stored;
+- a projector trusts its in-memory cache of folds only while the stored position is the one it
+  wrote itself; if another projector moved it in between, the cache is dropped and the folds
+  are read back from the table.
 
 The same code runs on SQLite and PostgreSQL: it pulls with ``select_notifications`` and does
 not need the recorder's ``subscribe()``.
@@ -159,6 +162,7 @@ class Projector:
         self.page = page
         self.t_pos = self.sql.table(POSITIONS_TABLE)
         self.key = f"projection:{projection.name}"
+        self.written: int | None = None  # the position this projector last stored
 
     @property
     def name(self) -> str:
@@ -209,6 +213,10 @@ class Projector:
             return 0
         facts = [f for f in map(fact_from_notification, notifications) if f is not None]
         last = int(notifications[-1].id)
+        if start != self.written:
+            # Another projector moved the position since this one last wrote: the folds it
+            # cached may be behind the stored ones. Read them again.
+            self.projection.forget()
         try:
             with self.sql.transaction() as c:
                 moved = c.execute(
@@ -220,7 +228,9 @@ class Projector:
                 self.projection.apply(facts, c)
         except BaseException:
             self.projection.forget()  # the cache may hold folds of the rolled-back batch
+            self.written = None
             raise
+        self.written = last
         return len(facts)
 
     def catch_up(

@@ -1,15 +1,16 @@
 """Loan events as the projections read them: straight from the notification log.
 
-A projection needs the event's data, not the aggregate: the stored JSON is decoded with one
-``object_hook`` (the library's transcodings: ``decimal_str``, ``date_iso``, ``datetime_iso``,
-``uuid_hex``) into a :class:`Fact`. Amounts stay ``Decimal``; nothing becomes a float
-(``parse_float=Decimal`` guards numbers written without a transcoding).
+A projection needs a few fields of each event, not the aggregate. The stored JSON is parsed by
+the C JSON parser with no hook, so the library's transcoded values stay as they were written
+(``{"_type_": "decimal_str", "_data_": "0.386625"}``) and :func:`amount` / :func:`day` turn
+just the fields a projection reads into ``Decimal`` / ``date``. Nothing ever becomes a float
+(``parse_float=Decimal`` guards numbers written without a transcoding). Measured on a rebuild
+of 439,000 events, an ``object_hook`` converting every value spent a third of the time there.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -34,25 +35,31 @@ LOAN_EVENT_TYPES: tuple[type[Any], ...] = (
 KIND_OF_TOPIC = {get_topic(cls): cls.__name__ for cls in LOAN_EVENT_TYPES}
 LOAN_TOPICS = sorted(KIND_OF_TOPIC)
 
-_DECODERS: dict[str, Callable[[Any], Any]] = {
-    "decimal_str": Decimal,
-    "date_iso": date.fromisoformat,
-    "datetime_iso": datetime.fromisoformat,
-    "uuid_hex": UUID,
-}
+
+def amount(value: Any) -> Decimal:
+    """A ``decimal_str`` value as ``Decimal``, exactly as recorded."""
+    if isinstance(value, dict):
+        if value.get("_type_") != "decimal_str":
+            raise ValueError(f"not a decimal: {value!r}")
+        return Decimal(value["_data_"])
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        return Decimal(value)
+    raise ValueError(f"not a decimal: {value!r}")
 
 
-def _hook(obj: dict[str, Any]) -> Any:
-    kind = obj.get("_type_")
-    if kind is not None and "_data_" in obj:
-        decode = _DECODERS.get(kind)
-        if decode is not None:
-            return decode(obj["_data_"])
-    return obj
+def maybe_amount(value: Any) -> Decimal | None:
+    return None if value is None else amount(value)
+
+
+def day(value: Any) -> date:
+    """A ``date_iso`` value as ``date``."""
+    if isinstance(value, dict) and value.get("_type_") == "date_iso":
+        return date.fromisoformat(value["_data_"])
+    raise ValueError(f"not a date: {value!r}")
 
 
 def decode_state(state: bytes | str) -> dict[str, Any]:
-    decoded: dict[str, Any] = json.loads(state, object_hook=_hook, parse_float=Decimal)
+    decoded: dict[str, Any] = json.loads(state, parse_float=Decimal)
     return decoded
 
 
@@ -64,27 +71,24 @@ class Fact:
     loan_id: UUID
     version: int
     kind: str  # the event class name: "Disbursed", "InterestAccrued", ...
-    data: dict[str, Any]
-
-    @property
-    def on(self) -> date:
-        day: date = self.data["on"]
-        return day
+    on: date  # the business date the event is about
+    data: dict[str, Any]  # as stored: read amounts with amount(), dates with day()
 
     @property
     def recorded_at(self) -> datetime:
-        moment: datetime = self.data["timestamp"]
-        return moment
+        return datetime.fromisoformat(self.data["timestamp"]["_data_"])
 
 
 def fact_from_notification(notification: Any) -> Fact | None:
     kind = KIND_OF_TOPIC.get(notification.topic)
     if kind is None:
         return None
+    data = decode_state(notification.state)
     return Fact(
         position=int(notification.id),
         loan_id=UUID(str(notification.originator_id)),
         version=int(notification.originator_version),
         kind=kind,
-        data=decode_state(notification.state),
+        on=day(data["on"]),
+        data=data,
     )

@@ -21,7 +21,7 @@ from uuid import UUID
 from ledger.domain import rules
 from ledger.domain.terms import Method
 from ledger.money import FEN, ZERO, Rounding, round_to
-from projections.facts import Fact
+from projections.facts import Fact, amount, day
 
 ACTIVE = "active"
 OVERDUE = "overdue"
@@ -141,7 +141,7 @@ class LoanFold:
     def disbursed(cls, fact: Fact) -> LoanFold:
         d = fact.data
         terms = d["terms"]
-        principal = Decimal(terms["principal"])
+        principal = amount(terms["principal"])
         return cls(
             loan_id=fact.loan_id,
             reference=d.get("reference"),
@@ -151,9 +151,9 @@ class LoanFold:
             principal=principal,
             term=int(terms["term"]),
             disbursed_on=fact.on,
-            monthly_rate=d["monthly_rate"],
-            emi=d["emi"],
-            principal_step=d["principal_step"],
+            monthly_rate=amount(d["monthly_rate"]),
+            emi=amount(d["emi"]),
+            principal_step=amount(d["principal_step"]),
             last_k=int(terms["term"]),
             version=fact.version,
             principal_not_due=principal,
@@ -169,14 +169,16 @@ class LoanFold:
         kind = fact.kind
         if kind == "InterestAccrued":
             if d["into"] == "period":
-                self.interest_accrued += d["normal"]
+                self.interest_accrued += amount(d["normal"])
             else:
-                self.installments[-1].interest_after_due += d["normal"]
+                self.installments[-1].interest_after_due += amount(d["normal"])
             for p in d["penalties"]:
-                self.installments[int(p["k"]) - 1].penalty_accrued += p["amount"]
+                self.installments[int(p["k"]) - 1].penalty_accrued += amount(p["amount"])
             self.closed_through = fact.on
         elif kind == "InstallmentFellDue":
-            inst = FoldedInstallment(int(d["k"]), d["due_date"], d["principal"], d["interest"])
+            inst = FoldedInstallment(
+                int(d["k"]), day(d["due_date"]), amount(d["principal"]), amount(d["interest"])
+            )
             if inst.principal == ZERO and inst.interest == ZERO:
                 inst.settled_on = fact.on
             self.installments.append(inst)
@@ -185,18 +187,19 @@ class LoanFold:
         elif kind in ("InstallmentDeducted", "Repaid"):
             self._pay(d["allocations"], fact.on)
         elif kind == "Overdue":
-            self.installments[int(d["k"]) - 1].overdue_from = d["overdue_from"]
+            self.installments[int(d["k"]) - 1].overdue_from = day(d["overdue_from"])
         elif kind == "Prepaid":
             self._pay(d["allocations"], fact.on)
             self.interest_accrued = ZERO
-            self.principal_not_due -= d["principal"]
-            self.principal_repaid += d["principal"]
-            self.interest_paid += d["interest"]
-            self.fees_paid += d["fee"]
+            principal = amount(d["principal"])
+            self.principal_not_due -= principal
+            self.principal_repaid += principal
+            self.interest_paid += amount(d["interest"])
+            self.fees_paid += amount(d["fee"])
             if d.get("emi") is not None:
-                self.emi = d["emi"]
+                self.emi = amount(d["emi"])
             if d.get("principal_step") is not None:
-                self.principal_step = d["principal_step"]
+                self.principal_step = amount(d["principal_step"])
             if d.get("last_k") is not None:
                 self.last_k = int(d["last_k"])
         elif kind == "Closed":
@@ -209,13 +212,18 @@ class LoanFold:
     def _pay(self, allocations: list[dict[str, Any]], on: date) -> None:
         for a in allocations:
             inst = self.installments[int(a["k"]) - 1]
-            inst.penalty_paid += a["penalty"]
-            inst.interest_paid += a["interest"]
-            inst.principal_paid += a["principal"]
+            penalty, interest, principal = (
+                amount(a["penalty"]),
+                amount(a["interest"]),
+                amount(a["principal"]),
+            )
+            inst.penalty_paid += penalty
+            inst.interest_paid += interest
+            inst.principal_paid += principal
             inst.last_paid_on = on
-            self.penalty_paid += a["penalty"]
-            self.interest_paid += a["interest"]
-            self.principal_repaid += a["principal"]
+            self.penalty_paid += penalty
+            self.interest_paid += interest
+            self.principal_repaid += principal
             if inst.owed(self.rounding) == ZERO:
                 inst.settled_on = on
 
@@ -290,12 +298,16 @@ class LoanFold:
         k = len(self.installments) + 1
         return None if self.is_closed or k > self.last_k else k
 
-    def planned_parts(self, first_k: int) -> list[tuple[int, date, Decimal, Decimal]]:
-        """Installments ``first_k..last_k`` as planned now: (k, due date, principal,
-        interest), interest estimated as base x the monthly rate (section 5's plan)."""
+    def planned_parts(
+        self, first_k: int, count: int | None = None
+    ) -> list[tuple[int, date, Decimal, Decimal]]:
+        """Installments ``first_k..last_k`` (or ``count`` of them) as planned now: (k, due
+        date, principal, interest), interest estimated as base x the monthly rate (the plan
+        of section 5)."""
         rows: list[tuple[int, date, Decimal, Decimal]] = []
         remaining = self.principal_not_due
-        for k in range(first_k, self.last_k + 1):
+        last = self.last_k if count is None else min(self.last_k, first_k + count - 1)
+        for k in range(first_k, last + 1):
             base = self.principal if self.method is Method.FLAT else remaining
             parts = rules.installment_parts(
                 method=self.method,

@@ -30,7 +30,7 @@ from ledger.money import ZERO, fmt
 from ledger.sql import Cursor
 from projections.balances import from_fen, to_fen
 from projections.base import LoanProjection
-from projections.facts import Fact
+from projections.facts import Fact, amount
 from projections.loan_fold import LoanFold
 
 SOURCES = {"InstallmentDeducted": "deducted", "Repaid": "repaid", "Prepaid": "prepaid"}
@@ -197,18 +197,19 @@ class Statements(LoanProjection):
         else:
             statement = self.current(fold)
         if kind == "InterestAccrued":
-            statement.normal += d["normal"]
-            statement.penalty += d["penalty"]
+            statement.normal += amount(d["normal"])
+            statement.penalty += amount(d["penalty"])
         source = SOURCES.get(kind)
         if source is not None:
             for a in d["allocations"]:
                 for part in ("penalty", "interest", "principal"):
-                    statement.add(f"{source}_{part}", a[part])
+                    statement.add(f"{source}_{part}", amount(a[part]))
             if kind == "Prepaid":
-                statement.add("prepaid_interest", d["interest"])
-                statement.add("prepaid_principal", d["principal"])
-                statement.add("prepaid_fee", d["fee"])
-                statement.add("fees", d["fee"])
+                fee = amount(d["fee"])
+                statement.add("prepaid_interest", amount(d["interest"]))
+                statement.add("prepaid_principal", amount(d["principal"]))
+                statement.add("prepaid_fee", fee)
+                statement.add("fees", fee)
         statement.events += 1
         statement.version = fold.version
         self.pending[(fold.loan_id, statement.cycle)] = statement.row(fold)

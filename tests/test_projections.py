@@ -309,3 +309,19 @@ def test_a_projector_reads_on_from_a_position_another_one_stored(app: LedgerApp)
     applied = p2.catch_up()  # its cache is empty; it loads the folds p1 stored
     assert p1.position() == p2.position() == p2.head()
     assert applied == p2.lag(0) - 20
+
+
+def test_a_projector_rereads_its_folds_when_another_one_moved_the_position_in_between(
+    app: LedgerApp,
+) -> None:
+    random_book(app, seed=37, loans=3, days=30)
+    a = Projections(app, page=4).select(["statements"])[0]
+    b = Projections(app, page=4).select(["statements"])[0]
+    b.step()  # b caches the folds of the first loans
+    a.step()
+    a.step()  # a moves them on: b's cache is now behind the table
+    while b.step():  # b goes on from a's position with folds read back from the table
+        pass
+    fresh = Projections(app)
+    fresh.rebuild(["statements"])
+    assert b.dump() == fresh.select(["statements"])[0].dump()
