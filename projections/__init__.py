@@ -17,6 +17,7 @@ from projections.balances import Balances
 from projections.base import (
     DEFAULT_CACHE,
     DEFAULT_PAGE,
+    REBUILDING,
     LoanProjection,
     ProgressCallback,
     Projector,
@@ -48,6 +49,7 @@ class ProjectionStatus:
             "head": self.head,
             "lag": self.lag,
             "up_to_date": self.lag == 0,
+            "rebuilding": self.position == REBUILDING,
         }
 
 

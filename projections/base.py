@@ -28,10 +28,18 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from ledger.sql import Cursor, Sql
-from projections.facts import LOAN_TOPICS, Fact, fact_from_notification
+from projections.facts import (
+    DISBURSED_TOPIC,
+    LOAN_TOPICS,
+    Fact,
+    fact_from_notification,
+    fact_from_row,
+)
 from projections.loan_fold import LoanFold
 
 POSITIONS_TABLE = "ledger_positions"  # shared with the loan directory
+REBUILDS_TABLE = "ledger_projection_rebuilds"
+REBUILDING = -1  # the position of a projection while it is being rebuilt
 DEFAULT_PAGE = 5_000
 DEFAULT_CACHE = 50_000
 ProgressCallback = Callable[[str, int, int], None]
@@ -67,7 +75,8 @@ class Projection(ABC):
 
     def clear(self, c: Cursor) -> None:
         for table, _ in self.tables():
-            c.execute(f"DELETE FROM {table}")
+            # TRUNCATE is transactional on PostgreSQL, and much faster than DELETE
+            c.execute(f"TRUNCATE {table}" if self.sql.is_postgres else f"DELETE FROM {table}")
         self.forget()
 
 
@@ -108,7 +117,8 @@ class LoanProjection(Projection):
                 self.cache[fold.loan_id] = fold
 
     def apply(self, facts: list[Fact], c: Cursor) -> None:
-        self._load({f.loan_id for f in facts if f.kind != "Disbursed"}, c)
+        opened = {f.loan_id for f in facts if f.kind == "Disbursed"}
+        self._load({f.loan_id for f in facts} - opened, c)
         dirty: dict[UUID, LoanFold] = {}
         for fact in facts:
             fold = self.cache.get(fact.loan_id)
@@ -162,6 +172,7 @@ class Projector:
         self.page = page
         self.t_pos = self.sql.table(POSITIONS_TABLE)
         self.key = f"projection:{projection.name}"
+        self.t_rebuild = self.sql.table(REBUILDS_TABLE)
         self.written: int | None = None  # the position this projector last stored
 
     @property
@@ -170,6 +181,10 @@ class Projector:
 
     def create(self, c: Cursor) -> None:
         self.projection.create(c)
+        c.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.t_rebuild} (name TEXT PRIMARY KEY, "
+            "target BIGINT NOT NULL, after_loan TEXT)"
+        )
         c.execute(
             f"INSERT INTO {self.t_pos} (name, position) VALUES (?, 0) "
             "ON CONFLICT (name) DO NOTHING",
@@ -206,6 +221,8 @@ class Projector:
     def step(self, limit: int | None = None) -> int:
         """Apply the next page of events; return how many (0: caught up)."""
         start = self.position()
+        if start == REBUILDING:
+            return self._rebuild_step()
         notifications = self.app.recorder.select_notifications(
             start=start, limit=limit or self.page, topics=LOAN_TOPICS, inclusive_of_start=False
         )
@@ -255,11 +272,103 @@ class Projector:
         return applied
 
     def rebuild(self, *, progress: ProgressCallback | None = None) -> int:
-        """Empty the projection's tables, go back to position 0 and replay every event."""
+        """Empty the projection's tables and replay every event from the first one.
+
+        A rebuild does not follow the log's order: every loan's fold depends only on that
+        loan's events in version order, so it reads the events **loan by loan** (pages of
+        ``page // 50`` loans, in id order, each loan's events in version order, up to the last
+        event recorded when the rebuild began) and writes each loan's rows once per page
+        instead of once per event. The rows are the same as a replay in log order (the
+        rebuild tests compare them byte for byte); the position is ``REBUILDING`` meanwhile
+        (any projector that meets it continues the rebuild, from the last loan stored, in
+        the same transaction as the rows), and becomes the rebuild's target at the end.
+        Events recorded after that are then applied in log order, as usual."""
+        target = self.head()
         with self.sql.transaction() as c:
             self.projection.clear(c)
-            c.execute(f"UPDATE {self.t_pos} SET position = 0 WHERE name = ?", [self.key])
+            c.execute(
+                f"UPDATE {self.t_pos} SET position = ? WHERE name = ?", [REBUILDING, self.key]
+            )
+            c.execute(f"DELETE FROM {self.t_rebuild} WHERE name = ?", [self.key])
+            c.execute(
+                f"INSERT INTO {self.t_rebuild} (name, target, after_loan) VALUES (?, ?, NULL)",
+                [self.key, target],
+            )
+        self.projection.forget()
+        self.written = None
         return self.catch_up(progress=progress)
+
+    def _rebuild_state(self) -> tuple[int, str | None]:
+        rows = self.sql.query(
+            f"SELECT target, after_loan FROM {self.t_rebuild} WHERE name = ?", [self.key]
+        )
+        if not rows:
+            raise PositionMoved(f"{self.name}: the rebuild finished meanwhile")
+        return int(rows[0][0]), rows[0][1]
+
+    def _loan_param(self, loan_id: str) -> Any:
+        return UUID(loan_id) if self.sql.is_postgres else loan_id
+
+    def _rebuild_step(self) -> int:
+        """The next page of loans of a rebuild (or its end); return the events applied."""
+        target, after = self._rebuild_state()
+        table, column = self._events_table()
+        where = "" if after is None else " AND originator_id > ?"
+        params: list[Any] = [DISBURSED_TOPIC, target]
+        if after is not None:
+            params.append(self._loan_param(after))
+        loans = [
+            r[0]
+            for r in self.sql.query(
+                f"SELECT originator_id FROM {table} WHERE topic = ? AND {column} <= ?{where} "
+                "ORDER BY originator_id LIMIT ?",
+                [*params, max(1, self.page // 50)],
+            )
+        ]
+        if not loans:
+            with self.sql.transaction() as c:
+                done = c.execute(
+                    f"UPDATE {self.t_pos} SET position = ? WHERE name = ? AND position = ?",
+                    [target, self.key, REBUILDING],
+                )
+                if done != 1:
+                    raise PositionMoved(f"{self.name}: another projector finished the rebuild")
+                c.execute(f"DELETE FROM {self.t_rebuild} WHERE name = ?", [self.key])
+            self.written = target
+            return 0
+        marks = ",".join("?" * len(loans))
+        # Only the key in SQL, so the primary key index is used (a condition on the position
+        # makes PostgreSQL scan the notification index instead: 30 times slower here).
+        rows = self.sql.query(
+            f"SELECT {column} AS position, originator_id, originator_version, topic, state "
+            f"FROM {table} WHERE originator_id IN ({marks}) "
+            "ORDER BY originator_id, originator_version",
+            loans,
+        )
+        facts = [f for f in map(fact_from_row, rows) if f is not None and f.position <= target]
+        last = str(loans[-1])
+        self.projection.forget()
+        try:
+            with self.sql.transaction() as c:
+                if after is None:
+                    moved = c.execute(
+                        f"UPDATE {self.t_rebuild} SET after_loan = ? "
+                        "WHERE name = ? AND after_loan IS NULL",
+                        [last, self.key],
+                    )
+                else:
+                    moved = c.execute(
+                        f"UPDATE {self.t_rebuild} SET after_loan = ? "
+                        "WHERE name = ? AND after_loan = ?",
+                        [last, self.key, after],
+                    )
+                if moved != 1:
+                    raise PositionMoved(f"{self.name}: another projector rebuilt these loans")
+                self.projection.apply(facts, c)
+        finally:
+            self.projection.forget()  # a rebuild keeps one page of loans in memory at most
+            self.written = None
+        return len(facts)
 
     def dump(self) -> list[tuple[str, list[tuple[Any, ...]]]]:
         """Every row of every table, in key order (for the rebuild tests)."""

@@ -34,6 +34,7 @@ LOAN_EVENT_TYPES: tuple[type[Any], ...] = (
 )
 KIND_OF_TOPIC = {get_topic(cls): cls.__name__ for cls in LOAN_EVENT_TYPES}
 LOAN_TOPICS = sorted(KIND_OF_TOPIC)
+DISBURSED_TOPIC = get_topic(Loan.Disbursed)
 
 
 def amount(value: Any) -> Decimal:
@@ -58,8 +59,15 @@ def day(value: Any) -> date:
     raise ValueError(f"not a date: {value!r}")
 
 
+_DECODER = json.JSONDecoder(
+    parse_float=Decimal
+)  # json.loads(..., parse_float=) builds one per call
+
+
 def decode_state(state: bytes | str) -> dict[str, Any]:
-    decoded: dict[str, Any] = json.loads(state, parse_float=Decimal)
+    decoded: dict[str, Any] = _DECODER.decode(
+        state.decode() if isinstance(state, (bytes, bytearray)) else str(state)
+    )
     return decoded
 
 
@@ -84,10 +92,29 @@ def fact_from_notification(notification: Any) -> Fact | None:
     if kind is None:
         return None
     data = decode_state(notification.state)
+    originator = notification.originator_id
     return Fact(
         position=int(notification.id),
-        loan_id=UUID(str(notification.originator_id)),
+        loan_id=originator if isinstance(originator, UUID) else UUID(str(originator)),
         version=int(notification.originator_version),
+        kind=kind,
+        on=day(data["on"]),
+        data=data,
+    )
+
+
+def fact_from_row(row: tuple[Any, ...]) -> Fact | None:
+    """A fact from a row ``(position, originator_id, originator_version, topic, state)`` of
+    the events table."""
+    position, originator, version, topic, state = row
+    kind = KIND_OF_TOPIC.get(topic)
+    if kind is None:
+        return None
+    data = decode_state(bytes(state) if isinstance(state, memoryview) else state)
+    return Fact(
+        position=int(position),
+        loan_id=originator if isinstance(originator, UUID) else UUID(str(originator)),
+        version=int(version),
         kind=kind,
         on=day(data["on"]),
         data=data,

@@ -66,7 +66,9 @@ class Schedule(LoanProjection):
     def __init__(self, sql: Any, cache_size: int = 50_000) -> None:
         super().__init__(sql, cache_size)
         self.t = sql.table("ledger_schedule")
-        self.pending: dict[tuple[UUID, int], list[Any]] = {}
+        self.pending: dict[tuple[UUID, int], list[Any]] = {}  # planned and cancelled rows
+        # installments whose actual figures changed: rendered once, when written
+        self.touched: dict[tuple[UUID, int], tuple[LoanFold, FoldedInstallment]] = {}
 
     def create(self, c: Cursor) -> None:
         self.create_folds(c)
@@ -85,6 +87,7 @@ class Schedule(LoanProjection):
     def forget(self) -> None:
         super().forget()
         self.pending.clear()
+        self.touched.clear()
 
     def after(self, fold: LoanFold, fact: Fact) -> None:
         d = fact.data
@@ -104,8 +107,8 @@ class Schedule(LoanProjection):
                 touched.add(len(fold.installments))
         if kind in ("InstallmentDeducted", "Repaid", "Prepaid"):
             touched.update(int(a["k"]) for a in d["allocations"])
-        for k in sorted(touched):
-            self._fixed(fold, fold.installments[k - 1])
+        for k in touched:  # rendered once, when written
+            self.touched[(fold.loan_id, k)] = (fold, fold.installments[k - 1])
 
     def _plan(self, fold: LoanFold, k: int, due: date, principal: int, interest: int) -> None:
         self.pending[(fold.loan_id, k)] = [
@@ -122,7 +125,7 @@ class Schedule(LoanProjection):
             elif row[0] != CANCELLED and row[5] is None:
                 row[15] = "prepaid"
 
-    def _fixed(self, fold: LoanFold, inst: FoldedInstallment) -> None:
+    def _fixed(self, fold: LoanFold, inst: FoldedInstallment) -> list[Any]:
         r = fold.rounding
         interest = inst.interest_total(r)
         penalty = inst.penalty_owed(r) + inst.penalty_paid
@@ -137,7 +140,7 @@ class Schedule(LoanProjection):
             status = "due"
         earlier = self.pending.get((fold.loan_id, inst.k))
         planned = earlier[3:5] if earlier is not None and earlier[0] != CANCELLED else [None, None]
-        self.pending[(fold.loan_id, inst.k)] = [
+        return [
             str(fold.loan_id), inst.k, inst.due_date.isoformat(), *planned,
             to_fen(inst.principal), to_fen(interest), to_fen(penalty),
             to_fen(inst.penalty_paid), to_fen(inst.interest_paid), to_fen(inst.principal_paid),
@@ -151,6 +154,9 @@ class Schedule(LoanProjection):
         whole: list[list[Any]] = []
         actual: list[list[Any]] = []
         cancelled: list[list[Any]] = []
+        for key, (fold, inst) in self.touched.items():
+            self.pending[key] = self._fixed(fold, inst)
+        self.touched.clear()
         for row in self.pending.values():
             if row[0] == CANCELLED:
                 cancelled.append(["prepaid", row[1], row[2]])

@@ -149,7 +149,8 @@ class Statements(LoanProjection):
     def __init__(self, sql: Any, cache_size: int = 50_000) -> None:
         super().__init__(sql, cache_size)
         self.t = sql.table("ledger_statements")
-        self.pending: dict[tuple[UUID, int], list[Any]] = {}
+        self.pending: dict[tuple[UUID, int], list[Any]] = {}  # finished cycles
+        self.current_of: dict[UUID, LoanFold] = {}  # loans whose current cycle changed
 
     def create(self, c: Cursor) -> None:
         self.create_folds(c)
@@ -168,6 +169,7 @@ class Statements(LoanProjection):
     def forget(self) -> None:
         super().forget()
         self.pending.clear()
+        self.current_of.clear()
 
     @staticmethod
     def current(fold: LoanFold) -> Statement:
@@ -212,9 +214,13 @@ class Statements(LoanProjection):
                 statement.add("fees", fee)
         statement.events += 1
         statement.version = fold.version
-        self.pending[(fold.loan_id, statement.cycle)] = statement.row(fold)
+        self.current_of[fold.loan_id] = fold  # its row is computed once, when written
 
     def write(self, c: Cursor) -> None:
+        for fold in self.current_of.values():
+            statement = self.current(fold)
+            self.pending[(fold.loan_id, statement.cycle)] = statement.row(fold)
+        self.current_of.clear()
         names = ", ".join(COLUMNS)
         marks = ", ".join("?" * len(COLUMNS))
         updates = ", ".join(f"{n} = excluded.{n}" for n in COLUMNS[2:])

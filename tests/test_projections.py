@@ -270,9 +270,10 @@ def test_a_batch_that_fails_midway_applies_nothing_and_the_next_run_applies_it_o
     assert 0 < position < projector.head()
     monkeypatch.undo()
     projector.catch_up()
+    resumed = projector.dump()
     fresh = Projections(app)
     fresh.rebuild(["statements"])
-    assert projector.dump() == fresh.select(["statements"])[0].dump()
+    assert fresh.select(["statements"])[0].dump() == resumed
 
 
 def test_two_projectors_racing_on_one_projection_apply_every_event_once(app: LedgerApp) -> None:
@@ -322,6 +323,43 @@ def test_a_projector_rereads_its_folds_when_another_one_moved_the_position_in_be
     a.step()  # a moves them on: b's cache is now behind the table
     while b.step():  # b goes on from a's position with folds read back from the table
         pass
+    followed = b.dump()
     fresh = Projections(app)
     fresh.rebuild(["statements"])
-    assert b.dump() == fresh.select(["statements"])[0].dump()
+    assert fresh.select(["statements"])[0].dump() == followed
+
+
+def test_a_rebuild_that_dies_half_way_is_finished_by_the_next_catch_up_exactly_once(
+    app: LedgerApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    random_book(app, seed=47, loans=12, days=60)
+    projections = Projections(app, page=150)  # 3 loans per rebuild page
+    projector = projections.select(["portfolio"])[0]
+    portfolio = projections.portfolio
+    real_write = portfolio.write
+    calls = {"n": 0}
+
+    def failing_write(c: Any) -> None:
+        calls["n"] += 1
+        real_write(c)
+        if calls["n"] == 2:
+            raise RuntimeError("killed in the middle of a rebuild")
+
+    monkeypatch.setattr(portfolio, "write", failing_write)
+    with pytest.raises(RuntimeError):
+        projector.rebuild()
+    monkeypatch.undo()
+    [status] = projections.status(["portfolio"])
+    assert status.as_dict()["rebuilding"] is True
+    another = Projections(app, page=150).select(["portfolio"])[0]
+    another.catch_up()  # any projector that meets the rebuild finishes it
+    assert another.position() == another.head()
+    rebuilt = another.dump()
+    in_log_order = Projections(app, page=7).select(["portfolio"])[0]
+    with in_log_order.sql.transaction() as c:
+        in_log_order.projection.clear(c)
+        c.execute(
+            f"UPDATE {in_log_order.t_pos} SET position = 0 WHERE name = ?", [in_log_order.key]
+        )
+    in_log_order.catch_up()
+    assert in_log_order.dump() == rebuilt
