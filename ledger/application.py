@@ -9,7 +9,7 @@ per read (:class:`~ledger.persistence.BatchReader`) and per save.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -420,16 +420,3 @@ class LedgerApp(Application[UUID]):
     def loan_events(self, reference: str) -> list[Any]:
         loan = self.get_loan(reference)
         return list(self.events.get(loan.id))
-
-    def portfolio(self) -> Iterator[Loan]:
-        """Every loan, in batches (for the demo's summary)."""
-        self.directory.catch_up()
-        for batch in _chunks(self.directory.all_loan_ids(), self.batch_size):
-            for aggregate in self.reader.load_many(batch).values():
-                if isinstance(aggregate, Loan):
-                    yield aggregate
-
-
-def _chunks(items: Sequence[UUID], size: int) -> Iterator[Sequence[UUID]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

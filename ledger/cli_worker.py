@@ -213,6 +213,13 @@ def status(ctx: click.Context, timezone: str | None, db: str | None, as_json: bo
             "; ".join(f"{f['loan_id']}: {f['error']}" for f in p["failures"]) or "-",
         )
     out.print(table)
+    out.print(
+        "projections: "
+        + ", ".join(
+            f"{p['name']} {'up to date' if p['up_to_date'] else str(p['lag']) + ' events behind'}"
+            for p in result["projections"]
+        )
+    )
 
 
 def status_report(app: LedgerApp, today: date) -> dict[str, Any]:

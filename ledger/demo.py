@@ -15,6 +15,9 @@ from ledger.application import LedgerApp
 from ledger.domain.terms import Replan
 from ledger.money import ZERO, fmt
 from ledger.products import terms_from_input
+from projections import Projections
+from projections.balances import shown as balance_shown
+from projections.statements import shown as statement_shown
 from scheduler.worker import Worker, WorkerSettings
 
 LOANS = [
@@ -106,7 +109,8 @@ def run_demo(db: str | None, out: Console) -> None:
         f"{report.loan_days} loan-days, {report.events} events\n"
     )
 
-    table = Table(title="Portfolio at the end of 2026-04-30")
+    projections = Projections(app)  # the worker caught them up after each pass
+    table = Table(title="Balances at the end of 2026-04-30 (balances projection)")
     for column in (
         "loan",
         "product",
@@ -120,12 +124,10 @@ def run_demo(db: str | None, out: Console) -> None:
         table.add_column(
             column, justify="left" if column in ("loan", "product", "status") else "right"
         )
-    totals: dict[str, Decimal] = {}
-    for loan in sorted(app.portfolio(), key=lambda x: x.label):
-        s = views.loan_state(loan)
-        totals[s["status"]] = totals.get(s["status"], ZERO) + loan.principal_outstanding
+    for row in projections.balances.all():
+        s = balance_shown(row)
         table.add_row(
-            loan.label,
+            s["loan_id"],
             s["product"],
             s["status"],
             s["principal_outstanding"],
@@ -135,9 +137,13 @@ def run_demo(db: str | None, out: Console) -> None:
             str(s["days_past_due"]),
         )
     out.print(table)
+    book = projections.portfolio.report()
     out.print(
-        "principal outstanding by status: "
-        + ", ".join(f"{k} {fmt(v)}" for k, v in sorted(totals.items()))
+        "delinquency buckets (portfolio projection): "
+        + ", ".join(
+            f"{b['bucket']} {b['loans']} loan(s) {b['principal_outstanding']}"
+            for b in book["buckets"]
+        )
         + "\n"
     )
 
@@ -176,7 +182,18 @@ def run_demo(db: str | None, out: Console) -> None:
         f"penalty {state['penalty_accrued']}, overdue {state['overdue_amount']}, "
         f"{state['days_past_due']} days past due"
     )
-    out.print(f"\nTry: ledger --db {db} loan schedule {story}")
+    march = projections.statements.read(app.get_loan(story).id, "2026-04")
+    if march:
+        m = statement_shown(march[0])
+        out.print(
+            f"its statement for 2026-04 ({m['period_start']} to {m['period_end']}): opening "
+            f"{m['opening_balance']} + interest {m['interest']} + penalty {m['penalty']} "
+            f"- paid {m['paid_total']} = closing {m['closing_balance']}"
+        )
+    out.print(
+        f"\nTry: ledger --db {db} loan schedule {story}; "
+        f"ledger --db {db} loan statement {story} --month 2026-03; ledger --db {db} portfolio"
+    )
 
 
 def _what(row: dict[str, object]) -> str:

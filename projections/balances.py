@@ -121,6 +121,12 @@ class Balances(LoanProjection):
         rows = self.sql.query(f"SELECT {names} FROM {self.t} WHERE loan_id = ?", [str(loan_id)])
         return dict(zip(COLUMNS, rows[0], strict=True)) if rows else None
 
+    def all(self) -> list[dict[str, Any]]:
+        """Every loan's row, by reference (then id)."""
+        names = ", ".join(COLUMNS)
+        rows = self.sql.query(f"SELECT {names} FROM {self.t} ORDER BY reference, loan_id")
+        return [dict(zip(COLUMNS, r, strict=True)) for r in rows]
+
     def counts(self) -> dict[str, int]:
         rows = self.sql.query(f"SELECT status, COUNT(*) FROM {self.t} GROUP BY status")
         result = {"active": 0, "overdue": 0, "closed": 0}

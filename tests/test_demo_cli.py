@@ -10,7 +10,9 @@ def test_the_demo_runs_on_a_fresh_store_and_prints_a_portfolio_and_a_story(
 ) -> None:
     result = ledger("demo")
     assert result.code == 0, result.err
-    assert "Portfolio at the end of 2026-04-30" in result.out
+    assert "Balances at the end of 2026-04-30" in result.out
+    assert "delinquency buckets (portfolio projection): current 2 loan(s)" in result.out
+    assert "its statement for 2026-04" in result.out
     assert "The story of DEMO-EP" in result.out
     assert ledger.ok("loan", "show", "DEMO-BR")["status"] == "closed"
     assert ledger.ok("loan", "show", "DEMO-EP")["status"] == "overdue"
