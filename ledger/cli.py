@@ -20,6 +20,7 @@ from rich.table import Table
 
 from ledger import views
 from ledger.application import LedgerApp
+from ledger.cli_audit import audit_group, explain, known_at_option, parse_moment, show_known_at
 from ledger.cli_projections import (
     portfolio,
     projections_group,
@@ -235,6 +236,7 @@ def loan_prepay(
 @loan.command("show")
 @click.argument("loan_id")
 @click.option("--as-of", "as_of", help="End of this business day (default: latest).")
+@known_at_option
 @stale_ok_option
 @db_option
 @json_option
@@ -243,6 +245,7 @@ def loan_show(
     ctx: click.Context,
     loan_id: str,
     as_of: str | None,
+    known_at: str | None,
     stale_ok: bool,
     db: str | None,
     as_json: bool,
@@ -250,8 +253,11 @@ def loan_show(
     """The loan's balance at the end of a business day: the latest from the balances
     projection (caught up first), an earlier day from the loan's events up to that day."""
     day = _date(as_of, "--as-of") if as_of else None
+    moment = parse_moment(known_at)
     app = _app(ctx, db)
-    if day is None:
+    if moment is not None:
+        state = show_known_at(app, loan_id, day, moment)
+    elif day is None:
         state = read_balance(app, loan_id, stale_ok=stale_ok)
     else:
         state = views.loan_state(app.loan_as_of(loan_id, day), day)
@@ -389,7 +395,9 @@ def _register_commands() -> None:
     cli.add_command(status)
     cli.add_command(projections_group)
     cli.add_command(portfolio)
+    cli.add_command(audit_group)
     loan.add_command(statement)
+    loan.add_command(explain)
 
 
 _register_commands()

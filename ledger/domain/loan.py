@@ -20,6 +20,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from ledger.domain import rules
+from ledger.domain.chain import GENESIS, link
 from ledger.domain.errors import CommandRefused
 from ledger.domain.terms import Method, Replan, Terms
 from ledger.money import FEN, ZERO, fmt, round_to
@@ -92,6 +93,27 @@ class Loan(Aggregate):
 
     # ------------------------------------------------------------------ events
 
+    class Event(Aggregate.Event):
+        """Every loan event after ``Disbursed``: it carries ``chain``, the hash linking it to
+        the loan's previous event (:mod:`ledger.domain.chain`).
+
+        Version 2 of every loan event added ``chain``; a version-1 event (recorded before)
+        is read with ``chain = ""``, i.e. unchained. That is how an event class changes
+        without breaking old events: raise ``class_version`` and add ``upcast_vN_vN+1``."""
+
+        chain: str
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["chain"] = GENESIS
+
+        def mutate(self, aggregate: Any) -> Any:
+            loan = super().mutate(aggregate)
+            if loan is not None:
+                loan.chain_head = self.chain
+            return loan
+
     class Disbursed(Aggregate.Created):
         """The principal left the lender on ``on``; the terms and the plan computed from them."""
 
@@ -101,8 +123,14 @@ class Loan(Aggregate):
         monthly_rate: Decimal
         emi: Decimal
         principal_step: Decimal
+        chain: str
+        class_version = 2
 
-    class InstallmentFellDue(Aggregate.Event):
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["chain"] = GENESIS
+
+    class InstallmentFellDue(Event):
         """Morning of a due date: installment ``k`` is fixed from what actually accrued
         (section 5): interest = round(interest_accrued), principal by the method."""
 
@@ -127,7 +155,7 @@ class Loan(Aggregate):
             loan.principal_not_due -= self.principal
             loan.interest_accrued = ZERO
 
-    class InstallmentDeducted(Aggregate.Event):
+    class InstallmentDeducted(Event):
         """Morning deduction from the linked account collected ``collected`` of ``requested``,
         allocated oldest first, penalty then interest then principal (section 6)."""
 
@@ -140,7 +168,7 @@ class Loan(Aggregate):
             loan.last_deduction_on = self.on
             loan._apply_allocations(self.allocations, self.on)
 
-    class DeductionFailed(Aggregate.Event):
+    class DeductionFailed(Event):
         """Morning deduction of ``requested`` collected nothing."""
 
         on: date
@@ -149,7 +177,7 @@ class Loan(Aggregate):
         def apply(self, loan: Loan) -> None:
             loan.last_deduction_on = self.on
 
-    class Repaid(Aggregate.Event):
+    class Repaid(Event):
         """A manual repayment of ``amount``, allocated as in section 6."""
 
         on: date
@@ -159,7 +187,7 @@ class Loan(Aggregate):
         def apply(self, loan: Loan) -> None:
             loan._apply_allocations(self.allocations, self.on)
 
-    class InterestAccrued(Aggregate.Event):
+    class InterestAccrued(Event):
         """End of day ``on`` (section 4): normal = base x rate x days; per overdue installment
         penalty = (overdue principal + interest) x rate x days x multiplier. Unrounded."""
 
@@ -182,7 +210,7 @@ class Loan(Aggregate):
                 loan.installments[int(p["k"]) - 1].penalty_accrued += p["amount"]
             loan.closed_through = self.on
 
-    class Overdue(Aggregate.Event):
+    class Overdue(Event):
         """Installment ``k`` was not fully paid by the end of its due date + grace days;
         penalty on it starts with the accrual of ``overdue_from``."""
 
@@ -195,7 +223,7 @@ class Loan(Aggregate):
         def apply(self, loan: Loan) -> None:
             loan.installments[self.k - 1].overdue_from = self.overdue_from
 
-    class Prepaid(Aggregate.Event):
+    class Prepaid(Event):
         """A prepayment (section 7), full or partial, with its parts and the new plan."""
 
         on: date
@@ -229,7 +257,7 @@ class Loan(Aggregate):
             if self.last_k is not None:
                 loan.last_k = self.last_k
 
-    class Closed(Aggregate.Event):
+    class Closed(Event):
         """Nothing more is owed: the loan closes; nothing more accrues or is deducted.
         ``residual_interest`` is the sub-fen remainder of accrued interest left by rounding."""
 
@@ -243,6 +271,7 @@ class Loan(Aggregate):
 
     # ------------------------------------------------------------------ state
 
+    chain_head: str  # the chain of the last event applied
     reference: str | None
     terms: Terms
     monthly_rate: Decimal
@@ -269,7 +298,9 @@ class Loan(Aggregate):
         monthly_rate: Decimal,
         emi: Decimal,
         principal_step: Decimal,
+        chain: str = GENESIS,
     ) -> None:
+        self.chain_head = chain
         self.reference = reference
         self.terms = Terms.from_event_fields({**terms, "disbursed_on": on})
         self.monthly_rate = monthly_rate
@@ -298,16 +329,22 @@ class Loan(Aggregate):
         step = rules.principal_per_installment(terms.principal, terms.term, terms.rounding)
         fields = terms.as_event_fields()
         del fields["disbursed_on"]
-        return cls._create(
-            cls.Disbursed,
-            id=loan_id,
-            on=terms.disbursed_on,
-            reference=reference,
-            terms=fields,
-            monthly_rate=r,
-            emi=emi,
-            principal_step=step,
-        )
+        data: dict[str, Any] = {
+            "on": terms.disbursed_on,
+            "reference": reference,
+            "terms": fields,
+            "monthly_rate": r,
+            "emi": emi,
+            "principal_step": step,
+        }
+        chain = link(GENESIS, cls.Disbursed.__name__, loan_id, 1, data)
+        return cls._create(cls.Disbursed, id=loan_id, chain=chain, **data)
+
+    def trigger_event(self, event_class: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """Every event is linked to the previous one (:mod:`ledger.domain.chain`)."""
+        version = self.version + 1
+        chain = link(self.chain_head, event_class.__name__, self.id, version, kwargs)
+        super().trigger_event(event_class, chain=chain, **kwargs)
 
     def fix_due_installments(self, on: date) -> None:
         """Morning of ``on``, step 1 (section 3): fix every installment due on ``on``."""

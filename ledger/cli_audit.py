@@ -1,0 +1,235 @@
+"""``ledger audit ...`` and ``ledger loan explain``: auditing a loan from the ledger alone."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ledger import audit, views
+from ledger.application import LedgerApp
+from ledger.config import open_app
+
+out = Console()
+
+
+class CliError(click.ClickException):
+    exit_code = 2
+
+
+def _app(ctx: click.Context, db: str | None) -> LedgerApp:
+    app = open_app(db or (ctx.obj or {}).get("db"))
+    ctx.call_on_close(app.close)
+    return app
+
+
+def _emit(payload: Any) -> None:
+    click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+
+
+def parse_day(value: str | None, what: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CliError(f"{what}: {value!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def parse_moment(value: str | None) -> datetime | None:
+    """``--known-at``: an ISO timestamp; without a zone it is UTC."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise CliError(
+            f"--known-at: {value!r} is not a timestamp (expected e.g. 2026-11-23T08:30:00+08:00)"
+        ) from None
+    if moment.tzinfo is None:
+        from datetime import UTC
+
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
+db_option = click.option("--db", "db", default=None, metavar="URL", help="The store.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+known_at_option = click.option(
+    "--known-at", "known_at", help="Only what was recorded by this time (ISO timestamp)."
+)
+
+
+@click.command("explain")
+@click.argument("loan_id")
+@click.option("--as-of", "as_of", help="End of this business day (default: latest).")
+@known_at_option
+@db_option
+@json_option
+@click.pass_context
+def explain(
+    ctx: click.Context,
+    loan_id: str,
+    as_of: str | None,
+    known_at: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Every figure of the balance, broken into the events that built it, with the arithmetic
+    and the rule; shows that the parts add up to the figure."""
+    day = parse_day(as_of, "--as-of")
+    moment = parse_moment(known_at)
+    result = audit.explain(_app(ctx, db), loan_id, as_of=day, known_at=moment)
+    if as_json:
+        _emit(result)
+        return
+    out.print(
+        f"[bold]Loan {result['loan_id']}[/bold] at the end of {result['as_of']}"
+        + (f", as known at {result['known_at']}" if result["known_at"] else "")
+        + f" (version {result['version']}, {result['status']})"
+    )
+    for name, figure in result["figures"].items():
+        lines = figure.get("lines", [])
+        table = Table(title=f"{name}: {figure['figure']}", title_justify="left")
+        for c in ("v", "date", "event", "amount", "arithmetic", "rule"):
+            table.add_column(c, justify="right" if c in ("v", "amount") else "left")
+        for line in lines:
+            table.add_row(
+                str(line["version"]),
+                line["date"],
+                line["event"],
+                line["amount"],
+                line["arithmetic"],
+                line["rule"],
+            )
+        if lines:
+            out.print(table)
+        else:
+            out.print(f"[bold]{name}: {figure['figure']}[/bold]")
+        extra = f"; {figure['rounded']}" if "rounded" in figure else ""
+        mark = "adds up" if figure["adds_up"] else "DOES NOT ADD UP"
+        out.print(f"  sum of the parts {figure['sum_of_parts']}{extra}: {mark}\n")
+    for inst in result["unsettled_installments"]:
+        out.print(
+            f"  installment #{inst['k']} due {inst['due_date']}"
+            + (f", overdue from {inst['overdue_from']}" if inst["overdue_from"] else "")
+            + f": principal {inst['principal_owed']}, interest {inst['interest_owed']}, "
+            f"penalty {inst['penalty']}"
+        )
+    out.print("every figure adds up" if result["adds_up"] else "[red]a figure does not add up")
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """Verify loans by replaying their facts, and ask what-if questions."""
+
+
+@audit_group.command("verify")
+@click.argument("loan_id", required=False)
+@click.option("--all", "all_loans", is_flag=True, help="Every loan in the store.")
+@db_option
+@json_option
+@click.pass_context
+def verify(
+    ctx: click.Context, loan_id: str | None, all_loans: bool, db: str | None, as_json: bool
+) -> None:
+    """Recompute every amount from the facts with the rules and check the hash chain; exit
+    status 1 when anything differs."""
+    if all_loans == (loan_id is not None):
+        raise CliError("give exactly one of LOAN_ID and --all")
+    app = _app(ctx, db)
+    results = list(audit.verify_all(app)) if all_loans else [audit.verify_loan(app, str(loan_id))]
+    dirty = [r for r in results if not r.clean]
+    if as_json:
+        _emit(
+            {
+                "loans": len(results),
+                "clean": not dirty,
+                "results": [r.as_dict() for r in (dirty if all_loans else results)],
+            }
+        )
+    else:
+        for r in results:
+            if r.clean:
+                if not all_loans:
+                    out.print(
+                        f"loan {r.label}: {r.events} events replayed, hash chain intact: clean"
+                    )
+                continue
+            out.print(f"[red]loan {r.label}: NOT clean[/red]")
+            if r.broken_link:
+                out.print(
+                    f"  hash chain broken first at version {r.broken_link[0]}: {r.broken_link[1]}"
+                )
+            for d in r.discrepancies[:20]:
+                out.print(
+                    f"  version {d.version} {d.event}.{d.field}: recorded {d.recorded}, "
+                    f"recomputed {d.recomputed}",
+                    markup=False,
+                    highlight=False,
+                )
+            if len(r.discrepancies) > 20:
+                out.print(f"  ... {len(r.discrepancies) - 20} more (see --json)")
+        out.print(f"{len(results)} loan(s) verified, {len(dirty)} with discrepancies")
+    if dirty:
+        sys.exit(1)
+
+
+@audit_group.command("what-if")
+@click.argument("loan_id")
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="TERM=VALUE",
+    help=f"Another value for a term ({', '.join(audit.WHAT_IF_TERMS)}).",
+)
+@db_option
+@json_option
+@click.pass_context
+def what_if(
+    ctx: click.Context, loan_id: str, settings: tuple[str, ...], db: str | None, as_json: bool
+) -> None:
+    """Replay the loan's facts under other terms: what was charged and what would have
+    been, per installment and in total. Writes nothing."""
+    changes: dict[str, str] = {}
+    for item in settings:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise CliError(f"--set {item!r}: expected TERM=VALUE")
+        changes[name.strip()] = value.strip()
+    result = audit.what_if(_app(ctx, db), loan_id, changes)
+    if as_json:
+        _emit(result)
+        return
+    table = Table(
+        title=f"What if {', '.join(f'{k}={v}' for k, v in changes.items()) or '(no change)'}"
+    )
+    for c in ("installment", "charged", "would have been", "difference"):
+        table.add_column(c, justify="right")
+    for row in result["installments"]:
+        label = "accrued / prepaid" if row["k"] == 0 else f"#{row['k']}"
+        table.add_row(
+            label,
+            _parts(row["charged"]),
+            _parts(row["would_have_been"]),
+            row["difference"],
+        )
+    t = result["total"]
+    table.add_row("total", _parts(t["charged"]), _parts(t["would_have_been"]), t["difference"])
+    out.print(table)
+    for note in result["notes"]:
+        out.print(f"note: {note}", markup=False)
+
+
+def _parts(p: dict[str, str]) -> str:
+    return f"{p['total']} (i {p['interest']}, p {p['penalty']}, f {p['fee']})"
+
+
+def show_known_at(app: LedgerApp, loan_id: str, day: date | None, moment: datetime) -> Any:
+    return views.loan_state(audit.loan_at(app, loan_id, as_of=day, known_at=moment), day)
