@@ -25,6 +25,7 @@ from ledger.domain.account import LinkedAccount, account_id_for
 from ledger.domain.calendar import BusinessCalendar, calendar_id_for
 from ledger.domain.errors import CommandRefused, NotFound
 from ledger.domain.loan import Loan, PrepaymentQuote
+from ledger.domain.replay import corrected_facts, facts_of, run_facts
 from ledger.domain.rules import Allocation
 from ledger.domain.terms import Replan, Terms
 from ledger.gateway import SimulatedBank
@@ -38,6 +39,22 @@ from ledger.persistence import (
 )
 
 LOAN_NAMESPACE = uuid5(NAMESPACE_URL, "ledger:loan")
+# events whose amounts a correction recomputes (the facts' events are kept, as facts)
+DERIVED_EVENTS = {"InstallmentFellDue", "InstallmentDeducted", "Repaid", "InterestAccrued",
+                  "Overdue", "Prepaid", "Closed", "Waived"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A correction being recorded (the shape :func:`corrected_facts` reads)."""
+
+    kind: str
+    effective_on: date
+    amount: Decimal | None = None
+    reverses: int | None = None
+    originator_version: int | None = None
+
+
 DEFAULT_BATCH_SIZE = 1000
 LOAN_SNAPSHOT_INTERVAL = 40
 BATCH_ATTEMPTS = 10  # a batch that met a concurrent writer is reloaded and redone
@@ -254,8 +271,119 @@ class LedgerApp(Application[UUID]):
         self.save(loan, *bank.changed())
         return loan, quote
 
+    # ------------------------------------------------------------------ corrections
+
+    def waive(
+        self,
+        reference: str,
+        *,
+        part: str,
+        amount: Decimal,
+        on: date | None,
+        actor: str,
+        reason: str,
+    ) -> Loan:
+        loan = self.get_loan(reference)
+        day = on or loan.next_open_day
+        bank = self._bank_for([loan.id])
+        self._advance_to(loan, day, bank)
+        loan.waive(day, part=part, amount=amount, actor=actor, reason=reason)
+        self.save(loan, *bank.changed())
+        return loan
+
+    def repay_backdated(
+        self, reference: str, amount: Decimal, on: date, *, actor: str, reason: str
+    ) -> Loan:
+        """A repayment that really happened on ``on``, a business day already closed: the
+        loan is recomputed from its facts with it, and the result recorded as ``Corrected``."""
+        loan = self.get_loan(reference)
+        if amount <= 0:
+            raise CommandRefused(f"repayment amount must be positive, got {amount}")
+        if on < loan.terms.disbursed_on:
+            raise CommandRefused(
+                f"loan {loan.label}: {on} is before its disbursement on {loan.terms.disbursed_on}"
+            )
+        if on > loan.closed_through:
+            raise CommandRefused(
+                f"loan {loan.label}: {on} is not closed yet (closed through "
+                f"{loan.closed_through}): a repayment on it is not back-dated; drop --backdated"
+            )
+        return self._correct(
+            loan,
+            Correction(
+                "backdated_repayment", on, amount=amount, originator_version=loan.version + 1
+            ),
+            actor=actor,
+            reason=reason,
+        )
+
+    def reverse(self, reference: str, version: int, *, actor: str, reason: str) -> Loan:
+        """A deduction or repayment that bounced: recompute the loan without it."""
+        loan = self.get_loan(reference)
+        events: list[Any] = list(self.events.get(loan.id))
+        target = next((e for e in events if e.originator_version == version), None)
+        kind = type(target).__name__ if target is not None else None
+        if target is None or kind not in ("InstallmentDeducted", "Repaid"):
+            raise CommandRefused(
+                f"loan {loan.label}: event {version} is "
+                + (f"a {kind}" if kind else "not one of its events")
+                + "; only a deduction or a repayment can be reversed"
+            )
+        for e in events:
+            if type(e).__name__ == "Corrected" and e.reverses == version:
+                raise CommandRefused(
+                    f"loan {loan.label}: event {version} was already reversed by event "
+                    f"{e.originator_version}"
+                )
+        on: date = target.on
+        return self._correct(
+            loan,
+            Correction("reversal", on, reverses=version),
+            actor=actor,
+            reason=reason,
+            events=events,
+        )
+
+    def _correct(
+        self,
+        loan: Loan,
+        correction: Correction,
+        *,
+        actor: str,
+        reason: str,
+        events: list[Any] | None = None,
+    ) -> Loan:
+        if loan.is_closed and correction.kind == "backdated_repayment":
+            raise CommandRefused(f"loan {loan.label} is closed (since {loan.closed_on})")
+        recorded: list[Any] = events if events is not None else list(self.events.get(loan.id))
+        facts = corrected_facts(facts_of(recorded), correction)
+        run = run_facts(recorded[0], facts)
+        supersedes = [
+            int(e.originator_version)
+            for e in recorded
+            if e.on >= correction.effective_on and type(e).__name__ in DERIVED_EVENTS
+        ]
+        loan.correct(
+            loan.closed_through,
+            kind=correction.kind,
+            effective_on=correction.effective_on,
+            amount=correction.amount,
+            reverses=correction.reverses,
+            supersedes=supersedes,
+            refund_due=run.refund_due - loan.refunds_due,
+            corrected=run.loan,
+            actor=actor,
+            reason=reason,
+        )
+        self.save(loan)
+        return loan
+
     def loan_as_of(self, reference: str, as_of: date | None = None) -> Loan:
-        """The loan at the end of business day ``as_of`` (default: everything recorded)."""
+        """The loan at the end of business day ``as_of`` (default: everything recorded).
+
+        Business time: with corrections recorded, the past is what the corrected facts say
+        (a back-dated repayment counts from its date), so the loan is replayed from its facts
+        up to ``as_of``; without, it is the recorded state at the last event of ``as_of``."""
         loan = self.get_loan(reference)
         if as_of is None:
             return loan
@@ -269,8 +397,11 @@ class LedgerApp(Application[UUID]):
                 f"loan {loan.label}: business day {as_of} is not closed yet "
                 f"(closed through {loan.closed_through}); run close-day --through {as_of}"
             )
+        recorded = list(self.events.get(loan.id))
+        if any(type(e).__name__ == "Corrected" for e in recorded):
+            return run_facts(recorded[0], facts_of(recorded), until=as_of).loan
         version = 0
-        for event in self.events.get(loan.id):
+        for event in recorded:
             event_on: date = event.on  # type: ignore[attr-defined]  # every loan event has 'on'
             if event_on > as_of:
                 break

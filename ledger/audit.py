@@ -19,7 +19,7 @@ from ledger.domain import rules
 from ledger.domain.chain import first_broken_link
 from ledger.domain.errors import CommandRefused
 from ledger.domain.loan import Loan
-from ledger.domain.replay import Discrepancy, replay, terms_of
+from ledger.domain.replay import Discrepancy, facts_of, replay, run_facts, terms_of
 from ledger.money import FEN, ZERO, fmt, round_to
 from ledger.products import terms_from_input
 
@@ -153,9 +153,9 @@ def what_if(app: LedgerApp, reference: str, settings: dict[str, str]) -> dict[st
         fields["annual_rate"] = None
         fields["day_count"] = None
     other = terms_from_input(**{k: v for k, v in fields.items() if v not in ("", None)})
-    actual = replay(events, terms=own, compare=False)
-    alternative = replay(events, terms=other, compare=False)
-    assert actual.loan is not None and alternative.loan is not None
+    facts = facts_of(events)
+    actual = run_facts(events[0], facts, terms=own)
+    alternative = run_facts(events[0], facts, terms=other)
     a_rows, a_total = charges(actual.loan, actual.events)
     b_rows, b_total = charges(alternative.loan, alternative.events)
     ks = sorted(set(a_rows) | set(b_rows))
@@ -179,6 +179,7 @@ def what_if(app: LedgerApp, reference: str, settings: dict[str, str]) -> dict[st
             "difference": fmt(_total(b_total) - _total(a_total)),
         },
         "notes": alternative.notes,
+        "refund_due": fmt(alternative.refund_due),
     }
 
 

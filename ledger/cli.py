@@ -29,10 +29,10 @@ from ledger.cli_projections import (
     stale_ok_option,
     statement,
 )
-from ledger.config import open_app
+from ledger.config import default_actor, open_app
 from ledger.domain.errors import LedgerError
 from ledger.domain.terms import PRESETS, DayCount, Method, Replan
-from ledger.money import FloatRefused, Rounding, money
+from ledger.money import FloatRefused, Rounding, fmt, money
 from ledger.products import terms_from_input
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -70,6 +70,12 @@ def db_option(f: F) -> F:
         metavar="URL",
         help="sqlite:///path/ledger.db or postgresql://user@host:port/db "
         "(default: $LEDGER_DATABASE_URL or sqlite:///./ledger.db)",
+    )(f)
+
+
+def actor_option(f: F) -> F:
+    return click.option(
+        "--actor", help="Who asks for it (default: $LEDGER_ACTOR or your user name)."
     )(f)
 
 
@@ -168,15 +174,41 @@ def loan_open(ctx: click.Context, /, db: str | None, as_json: bool, **flags: Any
 @click.argument("loan_id")
 @click.argument("amount")
 @click.option("--on", "on", required=True, help="Business date of the repayment.")
+@click.option(
+    "--backdated",
+    is_flag=True,
+    help="It really happened on D, a day already closed: recompute the loan from D on.",
+)
+@click.option("--reason", help="Why (required with --backdated).")
+@actor_option
 @db_option
 @json_option
 @click.pass_context
 def loan_repay(
-    ctx: click.Context, loan_id: str, amount: str, on: str, db: str | None, as_json: bool
+    ctx: click.Context,
+    loan_id: str,
+    amount: str,
+    on: str,
+    backdated: bool,
+    reason: str | None,
+    actor: str | None,
+    db: str | None,
+    as_json: bool,
 ) -> None:
     """A repayment on business date D, allocated oldest installment first."""
     value = _amount(amount)
     day = _date(on, "--on")
+    if backdated:
+        if not reason or not reason.strip():
+            raise CliError("--backdated needs --reason (a correction records why)")
+        app = _app(ctx, db)
+        corrected = app.repay_backdated(
+            loan_id, value, day, actor=actor or default_actor(), reason=reason
+        )
+        _emit_correction(app, corrected, as_json)
+        return
+    if reason is not None:
+        raise CliError("--reason goes with --backdated")
     app = _app(ctx, db)
     repaid, items = app.repay(loan_id, value, day)
     result = views.repayment(repaid, day, value, items)
@@ -189,6 +221,99 @@ def loan_repay(
             ["k", "penalty", "interest", "principal", "total"],
         )
         out.print(f"status: {result['status']}, still due: {result['amount_due']}")
+
+
+@loan.command("reverse")
+@click.argument("loan_id")
+@click.option("--event", "version", required=True, type=int, help="Version of the payment event.")
+@click.option("--reason", required=True, help="Why (e.g. the deduction bounced).")
+@actor_option
+@db_option
+@json_option
+@click.pass_context
+def loan_reverse(
+    ctx: click.Context,
+    loan_id: str,
+    version: int,
+    reason: str,
+    actor: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Reverse a deduction or repayment that bounced; the loan is recomputed without it."""
+    if not reason.strip():
+        raise CliError("--reason must say why")
+    app = _app(ctx, db)
+    corrected = app.reverse(loan_id, version, actor=actor or default_actor(), reason=reason)
+    _emit_correction(app, corrected, as_json)
+
+
+@loan.command("waive", context_settings={"ignore_unknown_options": True})
+@click.argument("loan_id")
+@click.option("--penalty", "penalty", metavar="AMOUNT", help="Waive this much penalty.")
+@click.option("--interest", "interest", metavar="AMOUNT", help="Waive this much interest.")
+@click.option("--fee", "fee", metavar="AMOUNT", help="Waive this much of a fee.")
+@click.option("--reason", required=True, help="Why (goodwill, the outcome of a dispute).")
+@click.option("--on", "on", help="Business date (default: the loan's next open day).")
+@actor_option
+@db_option
+@json_option
+@click.pass_context
+def loan_waive(
+    ctx: click.Context,
+    loan_id: str,
+    penalty: str | None,
+    interest: str | None,
+    fee: str | None,
+    reason: str,
+    on: str | None,
+    actor: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Forgive penalty or interest owed (oldest installment first). No money moves."""
+    given = [(p, v) for p, v in (("penalty", penalty), ("interest", interest), ("fee", fee)) if v]
+    if len(given) != 1:
+        raise CliError("give exactly one of --penalty, --interest and --fee")
+    part, raw = given[0]
+    value = _amount(raw, f"--{part}")
+    day = _date(on, "--on") if on else None
+    if not reason.strip():
+        raise CliError("--reason must say why")
+    app = _app(ctx, db)
+    waived = app.waive(
+        loan_id, part=part, amount=value, on=day, actor=actor or default_actor(), reason=reason
+    )
+    event = next(e for e in reversed(app.loan_events(loan_id)) if type(e).__name__ == "Waived")
+    result = {
+        "loan_id": waived.label,
+        "on": event.on.isoformat(),
+        "part": part,
+        "amount": fmt(value),
+        "allocations": [{"k": a["k"], "amount": fmt(a["amount"])} for a in event.allocations],
+        "actor": event.actor,
+        "reason": event.reason,
+        "version": event.originator_version,
+        "status": waived.loan_status,
+        "amount_due": fmt(waived.amount_due),
+    }
+    if as_json:
+        _emit(result)
+    else:
+        _kv(f"Waiver of {fmt(value)} {part} on {result['on']}", result)
+
+
+def _emit_correction(app: LedgerApp, loan: Any, as_json: bool) -> None:
+    event = next(
+        e for e in reversed(app.loan_events(str(loan.id))) if type(e).__name__ == "Corrected"
+    )
+    payload = views.correction(loan, event)
+    if as_json:
+        _emit(payload)
+    else:
+        _kv(f"Correction recorded on loan {payload['loan_id']}", payload)
+        for name, change in payload["differences"].items():
+            out.print(f"  {name}: {change}", markup=False, highlight=False)
 
 
 @loan.command("prepay")

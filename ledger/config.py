@@ -39,6 +39,19 @@ class Settings:
         )
 
 
+def default_actor() -> str:
+    """Who is asking, for the record of a correction: ``$LEDGER_ACTOR``, else the user."""
+    import getpass
+
+    actor = os.environ.get("LEDGER_ACTOR", "").strip()
+    if actor:
+        return actor
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in this environment
+        return "unknown"
+
+
 def open_app(database_url: str | None = None) -> LedgerApp:
     """Build the application for the configured store."""
     from ledger.application import LedgerApp

@@ -212,3 +212,24 @@ def close_report(report: CloseReport) -> dict[str, Any]:
         "loans_per_second": round(report.loans_per_second, 1),
         "failures": report.failures,
     }
+
+
+def correction(loan: Loan, event: Any) -> dict[str, Any]:
+    """A ``Corrected`` event as the CLI prints it."""
+    return {
+        "loan_id": loan.label,
+        "version": event.originator_version,
+        "kind": event.kind,
+        "effective_on": event.effective_on.isoformat(),
+        "recorded_for": event.on.isoformat(),
+        "amount": fmt(event.amount) if event.amount is not None else None,
+        "reverses": event.reverses,
+        "supersedes": len(event.supersedes),
+        "refund_due": fmt(event.refund_due),
+        "actor": event.actor,
+        "reason": event.reason,
+        "differences": _plain(event.differences),
+        "status": loan.loan_status,
+        "principal_outstanding": fmt(loan.principal_outstanding),
+        "amount_due": fmt(loan.amount_due),
+    }

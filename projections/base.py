@@ -39,6 +39,7 @@ from projections.loan_fold import LoanFold
 
 POSITIONS_TABLE = "ledger_positions"  # shared with the loan directory
 REBUILDS_TABLE = "ledger_projection_rebuilds"
+SCHEMAS_TABLE = "ledger_projection_schemas"
 REBUILDING = -1  # the position of a projection while it is being rebuilt
 DEFAULT_PAGE = 5_000
 DEFAULT_CACHE = 50_000
@@ -54,6 +55,9 @@ class Projection(ABC):
 
     name: ClassVar[str]
     description: ClassVar[str]
+    # Raise when the tables change shape: a store with another version drops the tables and
+    # rebuilds them (the events are the truth; the tables can always be made again).
+    schema: ClassVar[int] = 1
 
     def __init__(self, sql: Sql) -> None:
         self.sql = sql
@@ -72,6 +76,11 @@ class Projection(ABC):
 
     def forget(self) -> None:  # noqa: B027 - optional: only caching projections override it
         """Drop anything cached in memory (after a rollback or a rebuild)."""
+
+    def drop(self, c: Cursor) -> None:
+        for table, _ in self.tables():
+            c.execute(f"DROP TABLE IF EXISTS {table}")
+        self.forget()
 
     def clear(self, c: Cursor) -> None:
         for table, _ in self.tables():
@@ -173,6 +182,7 @@ class Projector:
         self.t_pos = self.sql.table(POSITIONS_TABLE)
         self.key = f"projection:{projection.name}"
         self.t_rebuild = self.sql.table(REBUILDS_TABLE)
+        self.t_schema = self.sql.table(SCHEMAS_TABLE)
         self.written: int | None = None  # the position this projector last stored
 
     @property
@@ -180,16 +190,50 @@ class Projector:
         return self.projection.name
 
     def create(self, c: Cursor) -> None:
-        self.projection.create(c)
+        """Create the tables; if they were made for another schema version, drop them and
+        start a rebuild (finished by the first catch-up)."""
         c.execute(
             f"CREATE TABLE IF NOT EXISTS {self.t_rebuild} (name TEXT PRIMARY KEY, "
             "target BIGINT NOT NULL, after_loan TEXT)"
         )
         c.execute(
-            f"INSERT INTO {self.t_pos} (name, position) VALUES (?, 0) "
-            "ON CONFLICT (name) DO NOTHING",
-            [self.key],
+            f"CREATE TABLE IF NOT EXISTS {self.t_schema} (name TEXT PRIMARY KEY, "
+            "version INTEGER NOT NULL)"
         )
+        c.execute(f"SELECT version FROM {self.t_schema} WHERE name = ?", [self.key])
+        found = c.fetchall()
+        current = int(found[0][0]) if found else None
+        if current != self.projection.schema:
+            self.projection.drop(c)
+            self.projection.create(c)
+            self._start_rebuild(c, self._head(c))
+            c.execute(
+                f"INSERT INTO {self.t_schema} (name, version) VALUES (?, ?) ON CONFLICT (name) "
+                "DO UPDATE SET version = excluded.version",
+                [self.key, self.projection.schema],
+            )
+        else:
+            self.projection.create(c)
+
+    def _start_rebuild(self, c: Cursor, target: int) -> None:
+        c.execute(
+            f"INSERT INTO {self.t_pos} (name, position) VALUES (?, ?) ON CONFLICT (name) "
+            "DO UPDATE SET position = excluded.position",
+            [self.key, REBUILDING],
+        )
+        c.execute(f"DELETE FROM {self.t_rebuild} WHERE name = ?", [self.key])
+        c.execute(
+            f"INSERT INTO {self.t_rebuild} (name, target, after_loan) VALUES (?, ?, NULL)",
+            [self.key, target],
+        )
+
+    def _head(self, c: Cursor) -> int:
+        table, column = self._events_table()
+        marks = ",".join("?" * len(LOAN_TOPICS))
+        c.execute(
+            f"SELECT MAX({column}) AS head FROM {table} WHERE topic IN ({marks})", LOAN_TOPICS
+        )
+        return int(c.fetchall()[0][0] or 0)
 
     def position(self) -> int:
         rows = self.sql.query(f"SELECT position FROM {self.t_pos} WHERE name = ?", [self.key])
@@ -283,17 +327,10 @@ class Projector:
         (any projector that meets it continues the rebuild, from the last loan stored, in
         the same transaction as the rows), and becomes the rebuild's target at the end.
         Events recorded after that are then applied in log order, as usual."""
-        target = self.head()
         with self.sql.transaction() as c:
-            self.projection.clear(c)
-            c.execute(
-                f"UPDATE {self.t_pos} SET position = ? WHERE name = ?", [REBUILDING, self.key]
-            )
-            c.execute(f"DELETE FROM {self.t_rebuild} WHERE name = ?", [self.key])
-            c.execute(
-                f"INSERT INTO {self.t_rebuild} (name, target, after_loan) VALUES (?, ?, NULL)",
-                [self.key, target],
-            )
+            self.projection.drop(c)  # drop, not empty: the tables are made again as they are now
+            self.projection.create(c)
+            self._start_rebuild(c, self._head(c))
         self.projection.forget()
         self.written = None
         return self.catch_up(progress=progress)
@@ -335,7 +372,7 @@ class Projector:
                     raise PositionMoved(f"{self.name}: another projector finished the rebuild")
                 c.execute(f"DELETE FROM {self.t_rebuild} WHERE name = ?", [self.key])
             self.written = target
-            return 0
+            return self.step()  # the rebuild is done: go on with what came after its target
         marks = ",".join("?" * len(loans))
         # Only the key in SQL, so the primary key index is used (a condition on the position
         # makes PostgreSQL scan the notification index instead: 30 times slower here).

@@ -31,6 +31,8 @@ LOAN_EVENT_TYPES: tuple[type[Any], ...] = (
     Loan.Overdue,
     Loan.Prepaid,
     Loan.Closed,
+    Loan.Waived,
+    Loan.Corrected,
 )
 KIND_OF_TOPIC = {get_topic(cls): cls.__name__ for cls in LOAN_EVENT_TYPES}
 LOAN_TOPICS = sorted(KIND_OF_TOPIC)

@@ -44,16 +44,19 @@ class FoldedInstallment:
     overdue_from: date | None = None
     settled_on: date | None = None
     last_paid_on: date | None = None
+    penalty_waived: Decimal = ZERO
+    interest_waived: Decimal = ZERO
 
     def interest_total(self, rounding: Rounding) -> Decimal:
         return self.interest + round_to(self.interest_after_due, FEN, rounding)
 
     def penalty_owed(self, rounding: Rounding) -> Decimal:
-        """Section 6: round(penalty accrued) minus what was paid."""
-        return max(round_to(self.penalty_accrued, FEN, rounding) - self.penalty_paid, ZERO)
+        """Section 6: round(penalty accrued) minus what was paid (or waived)."""
+        settled = self.penalty_paid + self.penalty_waived
+        return max(round_to(self.penalty_accrued, FEN, rounding) - settled, ZERO)
 
     def interest_owed(self, rounding: Rounding) -> Decimal:
-        return self.interest_total(rounding) - self.interest_paid
+        return self.interest_total(rounding) - self.interest_paid - self.interest_waived
 
     def principal_owed(self) -> Decimal:
         return self.principal - self.principal_paid
@@ -75,6 +78,8 @@ class FoldedInstallment:
             _iso(self.overdue_from),
             _iso(self.settled_on),
             _iso(self.last_paid_on),
+            str(self.penalty_waived),
+            str(self.interest_waived),
         ]
 
     @classmethod
@@ -93,6 +98,8 @@ class FoldedInstallment:
             overdue_from=_day(row[9]),
             settled_on=_day(row[10]),
             last_paid_on=_day(row[11]),
+            penalty_waived=Decimal(row[12]),
+            interest_waived=Decimal(row[13]),
         )
 
 
@@ -205,9 +212,59 @@ class LoanFold:
         elif kind == "Closed":
             self.status = CLOSED
             self.closed_on = fact.on
+        elif kind == "Waived":
+            for a in d["allocations"]:
+                inst = self.installments[int(a["k"]) - 1]
+                if d["part"] == "penalty":
+                    inst.penalty_waived += amount(a["amount"])
+                else:
+                    inst.interest_waived += amount(a["amount"])
+                if inst.owed(self.rounding) == ZERO:
+                    inst.settled_on = fact.on
+        elif kind == "Corrected":
+            self._restore(d["state"])
         elif kind != "DeductionFailed":
             raise ValueError(f"loan {self.loan_id}: unknown event {kind}")
         self.version = fact.version
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        """Take the state a ``Corrected`` event recorded (values as stored)."""
+        self.emi = amount(state["emi"])
+        self.principal_step = amount(state["principal_step"])
+        self.last_k = int(state["last_k"])
+        self.principal_not_due = amount(state["principal_not_due"])
+        self.interest_accrued = amount(state["interest_accrued"])
+        self.closed_through = day(state["closed_through"])
+        self.status = str(state["status"])
+        self.closed_on = day(state["closed_on"]) if state["closed_on"] is not None else None
+        self.principal_repaid = amount(state["principal_repaid"])
+        self.interest_paid = amount(state["interest_paid"])
+        self.penalty_paid = amount(state["penalty_paid"])
+        self.fees_paid = amount(state["fees_paid"])
+        paid_on = {i.k: i.last_paid_on for i in self.installments}
+        self.installments = [
+            FoldedInstallment(
+                k=int(i["k"]),
+                due_date=day(i["due_date"]),
+                principal=amount(i["principal"]),
+                interest=amount(i["interest"]),
+                principal_paid=amount(i["principal_paid"]),
+                interest_paid=amount(i["interest_paid"]),
+                penalty_accrued=amount(i["penalty_accrued"]),
+                penalty_paid=amount(i["penalty_paid"]),
+                interest_after_due=amount(i["interest_after_due"]),
+                overdue_from=day(i["overdue_from"]) if i["overdue_from"] else None,
+                settled_on=day(i["settled_on"]) if i["settled_on"] else None,
+                last_paid_on=paid_on.get(int(i["k"])),
+                penalty_waived=amount(
+                    i.get("penalty_waived", {"_type_": "decimal_str", "_data_": "0"})
+                ),
+                interest_waived=amount(
+                    i.get("interest_waived", {"_type_": "decimal_str", "_data_": "0"})
+                ),
+            )
+            for i in state["installments"]
+        ]
 
     def _pay(self, allocations: list[dict[str, Any]], on: date) -> None:
         for a in allocations:

@@ -36,6 +36,7 @@ COLUMNS = (
     "paid_interest",
     "paid_principal",
     "paid_total",
+    "waived",
     "last_paid_on",
     "overdue_from",
     "settled_on",
@@ -51,6 +52,7 @@ AMOUNTS = (
     "paid_interest",
     "paid_principal",
     "paid_total",
+    "waived",
 )
 CANCELLED = "cancelled"  # a pending write that only marks a planned row "prepaid"
 
@@ -61,6 +63,7 @@ def _iso(day: date | None) -> str | None:
 
 class Schedule(LoanProjection):
     name = "schedule"
+    schema = 2  # 2: waived
     description = "every installment: planned, fixed, collected and when, status"
 
     def __init__(self, sql: Any, cache_size: int = 50_000) -> None:
@@ -77,7 +80,8 @@ class Schedule(LoanProjection):
             "due_date TEXT NOT NULL, planned_principal BIGINT, planned_interest BIGINT, "
             "principal BIGINT, interest BIGINT, penalty BIGINT NOT NULL, "
             "paid_penalty BIGINT NOT NULL, paid_interest BIGINT NOT NULL, "
-            "paid_principal BIGINT NOT NULL, paid_total BIGINT NOT NULL, last_paid_on TEXT, "
+            "paid_principal BIGINT NOT NULL, paid_total BIGINT NOT NULL, waived BIGINT NOT NULL, "
+            "last_paid_on TEXT, "
             "overdue_from TEXT, settled_on TEXT, status TEXT NOT NULL, PRIMARY KEY (loan_id, k))"
         )
 
@@ -105,15 +109,21 @@ class Schedule(LoanProjection):
             touched.update(int(p["k"]) for p in d["penalties"])
             if d["into"] != "period":
                 touched.add(len(fold.installments))
-        if kind in ("InstallmentDeducted", "Repaid", "Prepaid"):
+        if kind in ("InstallmentDeducted", "Repaid", "Prepaid", "Waived"):
             touched.update(int(a["k"]) for a in d["allocations"])
+        if kind == "Corrected":  # recomputed from the effective date on: every row may change
+            touched.update(i.k for i in fold.installments)
+            for k, due, principal, interest in fold.planned_parts(len(fold.installments) + 1):
+                self._plan(fold, k, due, to_fen(principal), to_fen(interest))
+            if fold.is_closed:
+                self._cancel_after(fold, len(fold.installments))
         for k in touched:  # rendered once, when written
             self.touched[(fold.loan_id, k)] = (fold, fold.installments[k - 1])
 
     def _plan(self, fold: LoanFold, k: int, due: date, principal: int, interest: int) -> None:
         self.pending[(fold.loan_id, k)] = [
             str(fold.loan_id), k, due.isoformat(), principal, interest,
-            None, None, 0, 0, 0, 0, 0, None, None, None, "upcoming",
+            None, None, 0, 0, 0, 0, 0, 0, None, None, None, "upcoming",
         ]  # fmt: skip
 
     def _cancel_after(self, fold: LoanFold, last: int) -> None:
@@ -123,7 +133,7 @@ class Schedule(LoanProjection):
             if row is None:  # written by an earlier batch
                 self.pending[(fold.loan_id, k)] = [CANCELLED, str(fold.loan_id), k]
             elif row[0] != CANCELLED and row[5] is None:
-                row[15] = "prepaid"
+                row[-1] = "prepaid"
 
     def _fixed(self, fold: LoanFold, inst: FoldedInstallment) -> list[Any]:
         r = fold.rounding
@@ -144,7 +154,8 @@ class Schedule(LoanProjection):
             str(fold.loan_id), inst.k, inst.due_date.isoformat(), *planned,
             to_fen(inst.principal), to_fen(interest), to_fen(penalty),
             to_fen(inst.penalty_paid), to_fen(inst.interest_paid), to_fen(inst.principal_paid),
-            to_fen(paid), _iso(inst.last_paid_on), _iso(inst.overdue_from),
+            to_fen(paid), to_fen(inst.penalty_waived + inst.interest_waived),
+            _iso(inst.last_paid_on), _iso(inst.overdue_from),
             _iso(inst.settled_on), status,
         ]  # fmt: skip
 
@@ -209,6 +220,7 @@ def shown(row: dict[str, Any]) -> dict[str, Any]:
         "paid_penalty": _money(row["paid_penalty"]),
         "paid_interest": _money(row["paid_interest"]),
         "paid_principal": _money(row["paid_principal"]),
+        "waived": _money(row["waived"]),
         "last_paid_on": row["last_paid_on"],
         "overdue_from": row["overdue_from"],
         "settled_on": row["settled_on"],

@@ -9,13 +9,15 @@ The balance is what the borrower owes, to the fen: principal outstanding + inter
 unpaid, plus accrued since the last due date rounded as a payoff rounds it, section 7) +
 penalty (per installment ``round(accrued) - paid``, section 6). For each cycle::
 
-    closing = opening + disbursed + interest + penalty + fees - paid
+    closing = opening + disbursed + interest + penalty + fees - paid - waived + adjustments
 
 where ``paid`` is split by source (deducted, repaid, prepaid) and by part (penalty, interest,
 principal, fee). ``interest`` and ``penalty`` are what the cycle added to the balance in fen;
-``normal_accrued`` and ``penalty_accrued`` are the exact sums of the daily accruals of the
-cycle (section 4, unrounded), so the rounding is visible. The closing balance of a cycle is
-the opening balance of the next.
+``waived`` is what waivers forgave, ``adjustments`` what corrections of the past (a back-dated
+repayment, a reversed payment) changed in the balance when they were recorded; past statements
+are not reissued. ``normal_accrued`` and ``penalty_accrued`` are the exact sums of the daily
+accruals of the cycle (section 4, unrounded), so the rounding is visible. The closing balance
+of a cycle is the opening balance of the next.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from projections.loan_fold import LoanFold
 SOURCES = {"InstallmentDeducted": "deducted", "Repaid": "repaid", "Prepaid": "prepaid"}
 PARTS = ("penalty", "interest", "principal", "fee")
 PAID = tuple(f"{source}_{part}" for source in ("deducted", "repaid", "prepaid") for part in PARTS)
-FLOWS = ("disbursed", "interest", "penalty", "fees", *PAID, "paid_total")
+FLOWS = ("disbursed", "interest", "penalty", "fees", *PAID, "paid_total", "waived", "adjustments")
 CLOSING = ("closing_balance", "closing_principal", "closing_interest", "closing_penalty")
 COLUMNS = (
     "loan_id",
@@ -115,13 +117,22 @@ class Statement:
         paid = {k: f.get(k, ZERO) for k in PAID}
         paid_interest = sum((v for k, v in paid.items() if k.endswith("_interest")), ZERO)
         paid_penalty = sum((v for k, v in paid.items() if k.endswith("_penalty")), ZERO)
+        waived_interest = f.get("waived_interest", ZERO)
+        waived_penalty = f.get("waived_penalty", ZERO)
+        adjusted = {p: f.get(f"adjusted_{p}", ZERO) for p in ("principal", "interest", "penalty")}
         values = {
             "disbursed": f.get("disbursed", ZERO),
-            "interest": c_interest - o_interest + paid_interest,
-            "penalty": c_penalty - o_penalty + paid_penalty,
+            "interest": c_interest
+            - o_interest
+            + paid_interest
+            + waived_interest
+            - adjusted["interest"],
+            "penalty": c_penalty - o_penalty + paid_penalty + waived_penalty - adjusted["penalty"],
             "fees": f.get("fees", ZERO),
             **paid,
             "paid_total": sum(paid.values(), ZERO),
+            "waived": waived_interest + waived_penalty,
+            "adjustments": sum(adjusted.values(), ZERO),
         }
         return [
             str(fold.loan_id),
@@ -144,6 +155,7 @@ class Statement:
 
 class Statements(LoanProjection):
     name = "statements"
+    schema = 2  # 2: waived, adjustments
     description = "one statement per loan per cycle (ending on the due date)"
 
     def __init__(self, sql: Any, cache_size: int = 50_000) -> None:
@@ -151,6 +163,7 @@ class Statements(LoanProjection):
         self.t = sql.table("ledger_statements")
         self.pending: dict[tuple[UUID, int], list[Any]] = {}  # finished cycles
         self.current_of: dict[UUID, LoanFold] = {}  # loans whose current cycle changed
+        self.restated: dict[UUID, tuple[Decimal, Decimal, Decimal]] = {}
 
     def create(self, c: Cursor) -> None:
         self.create_folds(c)
@@ -180,6 +193,12 @@ class Statements(LoanProjection):
 
     def before(self, fold: LoanFold, fact: Fact) -> None:
         """Start the fact's cycle (and any empty one before it) from the balance as it is."""
+        if fact.kind == "Corrected":
+            self.restated[fold.loan_id] = (
+                fold.principal_outstanding,
+                fold.interest_owed,
+                fold.penalty_owed,
+            )
         statement = self.current(fold)
         cycle = cycle_of(fold.disbursed_on, fact.on)
         while statement.cycle < cycle:
@@ -201,6 +220,13 @@ class Statements(LoanProjection):
         if kind == "InterestAccrued":
             statement.normal += amount(d["normal"])
             statement.penalty += amount(d["penalty"])
+        elif kind == "Waived":
+            statement.add(f"waived_{d['part']}", amount(d["amount"]))
+        elif kind == "Corrected":  # what the recomputation changed, per part
+            p, i, pen = self.restated.pop(fold.loan_id)
+            statement.add("adjusted_principal", fold.principal_outstanding - p)
+            statement.add("adjusted_interest", fold.interest_owed - i)
+            statement.add("adjusted_penalty", fold.penalty_owed - pen)
         source = SOURCES.get(kind)
         if source is not None:
             for a in d["allocations"]:

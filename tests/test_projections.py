@@ -222,6 +222,7 @@ def test_portfolio_buckets_match_the_aggregates_on_any_day(app: LedgerApp) -> No
 def test_rebuilding_every_projection_from_scratch_gives_byte_identical_tables(
     app: LedgerApp,
 ) -> None:
+    Projections(app).catch_up()  # tables made before the book: catch-ups go in log order
     random_book(app, seed=19, loans=15, days=90)
     incremental = Projections(app, page=13)
     # caught up in pieces while the book grows: different batch boundaries than a rebuild
@@ -250,6 +251,7 @@ def random_payments_and_days(app: LedgerApp, seed: int) -> None:
 def test_a_batch_that_fails_midway_applies_nothing_and_the_next_run_applies_it_once(
     app: LedgerApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    Projections(app).catch_up()  # tables made before the book: catch-ups go in log order
     random_book(app, seed=23, loans=8, days=60)
     projections = Projections(app, page=40)
     projector = projections.select(["statements"])[0]
@@ -277,6 +279,7 @@ def test_a_batch_that_fails_midway_applies_nothing_and_the_next_run_applies_it_o
 
 
 def test_two_projectors_racing_on_one_projection_apply_every_event_once(app: LedgerApp) -> None:
+    Projections(app).catch_up()  # tables made before the book: catch-ups go in log order
     random_book(app, seed=29, loans=12, days=90)
     runners = [Projections(app, page=25), Projections(app, page=31)]
     errors: list[BaseException] = []
@@ -300,6 +303,7 @@ def test_two_projectors_racing_on_one_projection_apply_every_event_once(app: Led
 
 
 def test_a_projector_reads_on_from_a_position_another_one_stored(app: LedgerApp) -> None:
+    Projections(app).catch_up()  # tables made before the book: catch-ups go in log order
     random_book(app, seed=31, loans=5, days=40)
     first = Projections(app, page=10)
     second = Projections(app, page=10)
@@ -315,6 +319,7 @@ def test_a_projector_reads_on_from_a_position_another_one_stored(app: LedgerApp)
 def test_a_projector_rereads_its_folds_when_another_one_moved_the_position_in_between(
     app: LedgerApp,
 ) -> None:
+    Projections(app).catch_up()  # tables made before the book: catch-ups go in log order
     random_book(app, seed=37, loans=3, days=30)
     a = Projections(app, page=4).select(["statements"])[0]
     b = Projections(app, page=4).select(["statements"])[0]
@@ -363,3 +368,36 @@ def test_a_rebuild_that_dies_half_way_is_finished_by_the_next_catch_up_exactly_o
         )
     in_log_order.catch_up()
     assert in_log_order.dump() == rebuilt
+
+
+def test_events_recorded_after_a_rebuild_began_are_applied_by_the_same_catch_up(
+    app: LedgerApp,
+) -> None:
+    random_book(app, seed=89, loans=4, days=20)
+    projections = Projections(app)  # made after the book: a rebuild up to here is pending
+    last = app.get_calendar().last_closed
+    assert last is not None
+    app.close_days(last + timedelta(days=3))  # recorded after the rebuild's target
+    projections.catch_up(["balances"])
+    [status] = projections.status(["balances"])
+    assert status.lag == 0 and status.position == status.head
+    for loan_id in app.directory.all_loan_ids():
+        row = projections.balances.read(loan_id)
+        assert row is not None and row["version"] == app.get_loan(loan_id).version
+
+
+def test_a_projection_whose_tables_changed_shape_is_dropped_and_rebuilt(
+    app: LedgerApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    random_book(app, seed=97, loans=4, days=30)
+    projections = Projections(app)
+    projections.catch_up()
+    before = projections.select(["statements"])[0].dump()
+    from projections.statements import Statements
+
+    monkeypatch.setattr(Statements, "schema", Statements.schema + 1)
+    upgraded = Projections(app)
+    [status] = upgraded.status(["statements"])
+    assert status.as_dict()["rebuilding"] is True
+    upgraded.catch_up(["statements"])
+    assert upgraded.select(["statements"])[0].dump() == before

@@ -45,13 +45,17 @@ class Installment:
     interest_after_due: Decimal = ZERO  # last installment only: normal interest after its due date
     overdue_from: date | None = None  # first overdue day
     settled_on: date | None = None
+    penalty_waived: Decimal = ZERO  # forgiven, not paid (a waiver)
+    interest_waived: Decimal = ZERO
 
     def owed(self, terms: Terms) -> rules.Owed:
         interest_total = self.interest + round_to(self.interest_after_due, FEN, terms.rounding)
         return rules.Owed(
             k=self.k,
-            penalty=rules.unpaid_penalty(self.penalty_accrued, self.penalty_paid, terms.rounding),
-            interest=interest_total - self.interest_paid,
+            penalty=rules.unpaid_penalty(
+                self.penalty_accrued, self.penalty_paid + self.penalty_waived, terms.rounding
+            ),
+            interest=interest_total - self.interest_paid - self.interest_waived,
             principal=self.principal - self.principal_paid,
         )
 
@@ -269,6 +273,55 @@ class Loan(Aggregate):
             loan.status = CLOSED
             loan.closed_on = self.on
 
+    class Waived(Event):
+        """Penalty or interest forgiven (goodwill or the outcome of a dispute): ``amount`` of
+        ``part``, taken from the oldest unsettled installments first. No money moved."""
+
+        on: date
+        part: str  # "penalty" or "interest"
+        amount: Decimal
+        allocations: list[dict[str, Any]]
+        actor: str
+        reason: str
+
+        def apply(self, loan: Loan) -> None:
+            for a in self.allocations:
+                inst = loan.installments[int(a["k"]) - 1]
+                if self.part == "penalty":
+                    inst.penalty_waived += a["amount"]
+                    loan.penalty_waived += a["amount"]
+                else:
+                    inst.interest_waived += a["amount"]
+                    loan.interest_waived += a["amount"]
+                if inst.owed(loan.terms).total == ZERO:
+                    inst.settled_on = self.on
+
+    class Corrected(Event):
+        """A correction of the past, recorded now: ``kind`` is ``backdated_repayment`` (a
+        repayment of ``amount`` that really happened on ``effective_on``) or ``reversal`` (the
+        payment recorded as event ``reverses`` bounced). The loan was recomputed from its facts
+        with the correction, from ``effective_on`` on (loan-rules sections 3 to 6 as ever);
+        ``state`` is the result and ``differences`` what changed (recomputed - recorded), per
+        figure and per installment. ``supersedes`` lists the recorded events from
+        ``effective_on`` on whose amounts the recomputation replaced. ``refund_due`` is money
+        the borrower paid that the corrected history does not need (e.g. a deduction taken
+        after the back-dated repayment had already paid the installment)."""
+
+        on: date
+        kind: str
+        effective_on: date
+        amount: Decimal | None
+        reverses: int | None
+        supersedes: list[int]
+        refund_due: Decimal
+        differences: dict[str, Any]
+        state: dict[str, Any]
+        actor: str
+        reason: str
+
+        def apply(self, loan: Loan) -> None:
+            loan._restore(self.state)
+
     # ------------------------------------------------------------------ state
 
     chain_head: str  # the chain of the last event applied
@@ -289,6 +342,9 @@ class Loan(Aggregate):
     interest_paid: Decimal
     penalty_paid: Decimal
     fees_paid: Decimal
+    penalty_waived: Decimal
+    interest_waived: Decimal
+    refunds_due: Decimal
 
     def __init__(  # called by Disbursed
         self,
@@ -318,6 +374,9 @@ class Loan(Aggregate):
         self.interest_paid = ZERO
         self.penalty_paid = ZERO
         self.fees_paid = ZERO
+        self.penalty_waived = ZERO
+        self.interest_waived = ZERO
+        self.refunds_due = ZERO
 
     # ------------------------------------------------------------------ commands
 
@@ -609,6 +668,113 @@ class Loan(Aggregate):
             )
         return quote
 
+    def waive(self, on: date, *, part: str, amount: Decimal, actor: str, reason: str) -> None:
+        """Forgive ``amount`` of unpaid ``part`` (``penalty`` or ``interest``), oldest
+        installment first. Only what is owed can be waived."""
+        self._require_morning_done(on)
+        if part not in ("penalty", "interest"):
+            raise CommandRefused(
+                f"only penalty or interest can be waived, not {part!r} (a prepayment fee is "
+                "paid with the prepayment that charges it: returning it is a refund)"
+            )
+        if amount <= ZERO:
+            raise CommandRefused(f"waiver amount must be positive, got {fmt(amount)}")
+        if not reason.strip():
+            raise CommandRefused("a waiver needs a reason")
+        owed = [(o.k, o.penalty if part == "penalty" else o.interest) for o in self.owed()]
+        total = sum((v for _, v in owed), ZERO)
+        if amount > total:
+            raise CommandRefused(
+                f"loan {self.label}: cannot waive {fmt(amount)} of {part}: {fmt(total)} is owed"
+                + (
+                    " (interest accrued since the last due date is not owed yet)"
+                    if part == "interest"
+                    else ""
+                )
+            )
+        allocations: list[dict[str, Any]] = []
+        left = amount
+        for k, value in owed:
+            take = min(left, value)
+            if take > ZERO:
+                allocations.append({"k": k, "amount": take})
+                left -= take
+        self.trigger_event(
+            self.Waived,
+            on=on,
+            part=part,
+            amount=amount,
+            allocations=allocations,
+            actor=actor,
+            reason=reason,
+        )
+        self._close_if_settled(on)
+
+    def correct(
+        self,
+        on: date,
+        *,
+        kind: str,
+        effective_on: date,
+        amount: Decimal | None,
+        reverses: int | None,
+        supersedes: list[int],
+        refund_due: Decimal,
+        corrected: Loan,
+        actor: str,
+        reason: str,
+    ) -> None:
+        """Record a correction whose recomputed result is ``corrected`` (the same loan
+        replayed from its facts with the correction, see :mod:`ledger.domain.replay`)."""
+        if not reason.strip():
+            raise CommandRefused("a correction needs a reason")
+        state = corrected.derived_state()
+        self.trigger_event(
+            self.Corrected,
+            on=on,
+            kind=kind,
+            effective_on=effective_on,
+            amount=amount,
+            reverses=reverses,
+            supersedes=supersedes,
+            refund_due=refund_due,
+            differences=differences(self.derived_state(), state),
+            state={**state, "refunds_due": self.refunds_due + refund_due},
+            actor=actor,
+            reason=reason,
+        )
+
+    DERIVED = (
+        "emi",
+        "principal_step",
+        "last_k",
+        "principal_not_due",
+        "interest_accrued",
+        "closed_through",
+        "last_deduction_on",
+        "status",
+        "closed_on",
+        "principal_repaid",
+        "interest_paid",
+        "penalty_paid",
+        "fees_paid",
+        "penalty_waived",
+        "interest_waived",
+        "refunds_due",
+    )
+
+    def derived_state(self) -> dict[str, Any]:
+        """Everything the rules derived for this loan (not its terms): what a correction
+        replaces."""
+        state = {name: getattr(self, name) for name in self.DERIVED}
+        state["installments"] = [i.as_dict() for i in self.installments]
+        return state
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        for name in self.DERIVED:
+            setattr(self, name, state[name])
+        self.installments = [Installment(**i) for i in state["installments"]]
+
     # ------------------------------------------------------------------ queries
 
     @property
@@ -716,3 +882,33 @@ class Loan(Aggregate):
                     last.interest_after_due, FEN, self.terms.rounding
                 )
             self.trigger_event(self.Closed, on=on, reason="repaid", residual_interest=residual)
+
+
+def differences(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """``after - before`` for every amount that changed, per figure and per installment
+    (dates and statuses as ``[before, after]``)."""
+    result: dict[str, Any] = {}
+    for name in Loan.DERIVED:
+        a, b = before.get(name), after.get(name)
+        if a != b:
+            result[name] = b - a if isinstance(a, Decimal) and isinstance(b, Decimal) else [a, b]
+    per_k: dict[str, Any] = {}
+    old = {i["k"]: i for i in before["installments"]}
+    for inst in after["installments"]:
+        prior = old.pop(inst["k"], None)
+        changed: dict[str, Any] = {}
+        for field_name, value in inst.items():
+            was = prior.get(field_name) if prior else None
+            if was != value:
+                changed[field_name] = (
+                    value - was
+                    if isinstance(value, Decimal) and isinstance(was, Decimal)
+                    else [was, value]
+                )
+        if changed:
+            per_k[str(inst["k"])] = changed
+    for k in old:
+        per_k[str(k)] = "removed"
+    if per_k:
+        result["installments"] = per_k
+    return result

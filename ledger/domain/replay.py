@@ -2,12 +2,18 @@
 
 The **facts** of a loan are what came from outside: its terms and disbursement, the business
 days that ran, the money each morning deduction collected (or that it collected nothing), the
-amount of each repayment, the amount and re-plan choice of each prepayment. Everything else
-(EMI, installment parts, allocations, daily accruals, penalties, overdue marks, fees,
-closing) is derived. :func:`replay` drives a fresh :class:`~ledger.domain.loan.Loan` through
-the same commands with those facts only, and compares every event it derives with the one
-recorded, field by field: that is ``ledger audit verify``. With other terms (``what_if``) it
-answers "what would this loan have been charged under ...", without comparing.
+amount of each repayment, the amount and re-plan choice of each prepayment, waivers, and
+corrections (a back-dated repayment, a reversed payment). Everything else (EMI, installment
+parts, allocations, daily accruals, penalties, overdue marks, fees, closing) is derived.
+
+- :func:`replay` drives a fresh :class:`~ledger.domain.loan.Loan` through the same commands,
+  event by event, and compares every event it derives with the one recorded, field by field;
+  at a ``Corrected`` event it recomputes the loan from the corrected facts
+  (:func:`run_facts`) and compares the state the correction recorded. That is
+  ``ledger audit verify``.
+- :func:`run_facts` runs a list of facts, optionally under other terms (what-if) or up to a
+  business day (the business-time view of a corrected loan). Money a fact brings that the
+  replayed loan does not owe is not forced on it: it is counted as ``refund_due``.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from ledger.domain.chain import NOT_HASHED
 from ledger.domain.errors import CommandRefused
 from ledger.domain.loan import Loan
 from ledger.domain.terms import Replan, Terms
-from ledger.money import ZERO
+from ledger.money import ZERO, fmt
 
 
 @dataclass(frozen=True)
@@ -46,11 +52,25 @@ class Discrepancy:
         }
 
 
+@dataclass(frozen=True)
+class Fact:
+    """Something that came from outside the rules, on business day ``on``."""
+
+    kind: str  # morning, deduction, repayment, day, prepayment, waiver
+    on: date
+    amount: Decimal | None = None
+    replan: str | None = None
+    part: str | None = None
+    actor: str = ""
+    reason: str = ""
+    version: int | None = None  # the recorded event it was read from
+
+
 @dataclass
-class Replayed:
-    loan: Loan | None
+class Run:
+    loan: Loan
     events: list[Any] = field(default_factory=list)
-    discrepancies: list[Discrepancy] = field(default_factory=list)
+    refund_due: Decimal = ZERO
     notes: list[str] = field(default_factory=list)
 
 
@@ -58,15 +78,138 @@ def terms_of(disbursed: Any) -> Terms:
     return Terms.from_event_fields({**disbursed.terms, "disbursed_on": disbursed.on})
 
 
+def fact_of(event: Any) -> Fact | None:
+    kind = type(event).__name__
+    version = int(event.originator_version)
+    if kind == "InstallmentFellDue":
+        return Fact("morning", event.on, version=version)
+    if kind == "InstallmentDeducted":
+        return Fact("deduction", event.on, event.collected, version=version)
+    if kind == "DeductionFailed":
+        return Fact("deduction", event.on, ZERO, version=version)
+    if kind == "Repaid":
+        return Fact("repayment", event.on, event.amount, version=version)
+    if kind == "InterestAccrued":
+        return Fact("day", event.on, version=version)
+    if kind == "Prepaid":
+        amount = event.total if event.kind == "partial" else None
+        return Fact("prepayment", event.on, amount, replan=event.replan, version=version)
+    if kind == "Waived":
+        return Fact(
+            "waiver",
+            event.on,
+            event.amount,
+            part=event.part,
+            actor=event.actor,
+            reason=event.reason,
+            version=version,
+        )
+    return None  # Disbursed, Overdue, Closed, Corrected: derived, or handled apart
+
+
+def corrected_facts(facts: Sequence[Fact], correction: Any) -> list[Fact]:
+    """The facts with a ``Corrected`` event's correction applied."""
+    result = list(facts)
+    if correction.kind == "reversal":
+        kept = [f for f in result if f.version != correction.reverses]
+        if len(kept) == len(result):
+            raise CommandRefused(f"event {correction.reverses} is not a payment of this loan")
+        return kept
+    if correction.kind == "backdated_repayment":
+        day: date = correction.effective_on
+        at = next(
+            (i for i, f in enumerate(result) if f.on > day or (f.on == day and f.kind == "day")),
+            len(result),
+        )
+        result.insert(
+            at, Fact("repayment", day, correction.amount, version=correction.originator_version)
+        )
+        return result
+    raise ValueError(f"unknown correction {correction.kind!r}")
+
+
+def facts_of(recorded: Sequence[Any]) -> list[Fact]:
+    """Every fact of a recorded history, corrections applied in the order recorded."""
+    facts: list[Fact] = []
+    for event in recorded:
+        if type(event).__name__ == "Corrected":
+            facts = corrected_facts(facts, event)
+        else:
+            fact = fact_of(event)
+            if fact is not None:
+                facts.append(fact)
+    return facts
+
+
+def run_facts(
+    disbursed: Any,
+    facts: Sequence[Fact],
+    *,
+    terms: Terms | None = None,
+    until: date | None = None,
+) -> Run:
+    """A fresh loan run through ``facts`` (those up to ``until``), under ``terms`` (default:
+    its own). Money that the loan does not owe when it arrives is counted in ``refund_due``."""
+    loan = Loan.disburse(
+        terms or terms_of(disbursed), loan_id=disbursed.originator_id, reference=disbursed.reference
+    )
+    run = Run(loan, list(loan.collect_events()))
+    for fact in facts:
+        if until is not None and fact.on > until:
+            break
+        money = fact.amount or ZERO
+        if loan.is_closed:
+            if fact.kind in ("deduction", "repayment", "prepayment") and money > ZERO:
+                run.refund_due += money
+                run.notes.append(f"{fact.kind} of {fmt(money)} on {fact.on}: the loan was closed")
+            continue
+        try:
+            if fact.kind != "day":
+                loan.fix_due_installments(fact.on)
+            if fact.kind == "day":
+                loan.fix_due_installments(fact.on)
+                if not loan.is_closed:
+                    loan.close_day(fact.on)
+            elif fact.kind == "deduction":
+                due = loan.amount_due
+                take = min(money, due)
+                if due > ZERO and loan.last_deduction_on != fact.on and not loan.is_closed:
+                    loan.deduct(fact.on, requested=due, collected=take)
+                else:
+                    take = ZERO
+                run.refund_due += money - take
+            elif fact.kind == "repayment":
+                take = min(money, loan.amount_due)
+                if take > ZERO:
+                    loan.repay(fact.on, take)
+                run.refund_due += money - take
+            elif fact.kind == "prepayment":
+                loan.prepay(
+                    fact.on, amount=fact.amount, replan=Replan(fact.replan or "reduce_installment")
+                )
+            elif fact.kind == "waiver":
+                loan.waive(
+                    fact.on,
+                    part=str(fact.part),
+                    amount=money,
+                    actor=fact.actor,
+                    reason=fact.reason,
+                )
+        except CommandRefused as refused:
+            run.notes.append(f"{fact.kind} on {fact.on}: {refused}")
+        run.events.extend(loan.collect_events())
+    return run
+
+
 def _fields(event: Any) -> dict[str, Any]:
     return {k: v for k, v in vars(event).items() if k not in NOT_HASHED}
 
 
+_MISSING = object()
+
+
 def _show(value: Any) -> str:
     return "(missing)" if value is _MISSING else str(value)
-
-
-_MISSING = object()
 
 
 def _compare(recorded: Any, recomputed: Any, out: list[Discrepancy]) -> None:
@@ -82,106 +225,108 @@ def _compare(recorded: Any, recomputed: Any, out: list[Discrepancy]) -> None:
             out.append(Discrepancy(version, kind, name, _show(left), _show(right)))
 
 
-def replay(
-    recorded: Sequence[Any],
-    *,
-    terms: Terms | None = None,
-    compare: bool = True,
-) -> Replayed:
-    """Replay the loan whose events are ``recorded`` (in version order) from its facts.
+def _compare_state(event: Any, run: Run, out: list[Discrepancy]) -> None:
+    version = int(event.originator_version)
+    expected = run.loan.derived_state()
+    expected["refunds_due"] = run.refund_due  # money received that the history does not need
+    recorded = dict(event.state)
+    for name in sorted(set(expected) | set(recorded)):
+        if expected.get(name, _MISSING) != recorded.get(name, _MISSING):
+            out.append(
+                Discrepancy(
+                    version,
+                    "Corrected",
+                    f"state.{name}",
+                    _show(recorded.get(name, _MISSING)),
+                    _show(expected.get(name, _MISSING)),
+                )
+            )
 
-    ``terms`` replaces the loan's own terms (what-if); then money received is capped at what
-    the replayed loan owes (a deduction collects ``min(collected, due)``; a repayment larger
-    than what is due pays what is due), and nothing is compared."""
+
+@dataclass
+class Replayed:
+    loan: Loan | None
+    discrepancies: list[Discrepancy] = field(default_factory=list)
+
+
+def replay(recorded: Sequence[Any]) -> Replayed:
+    """Replay the loan whose events are ``recorded`` (in version order) from its facts, and
+    list every recorded figure the rules and the facts do not reproduce."""
     if not recorded:
         return Replayed(None)
     first = recorded[0]
     if type(first).__name__ != "Disbursed":
         raise ValueError(f"a loan's first event is Disbursed, not {type(first).__name__}")
-    loan = Loan.disburse(
-        terms or terms_of(first), loan_id=first.originator_id, reference=first.reference
-    )
+    loan = Loan.disburse(terms_of(first), loan_id=first.originator_id, reference=first.reference)
     result = Replayed(loan)
+    out = result.discrepancies
     pending: deque[Any] = deque(loan.collect_events())
-    result.events.extend(pending)
-    what_if = terms is not None
-
-    def run(event: Any) -> None:
-        """The command that ``event`` records, with its facts."""
-        kind = type(event).__name__
-        on: date = event.on
-        if loan.is_closed:
-            return
-        if kind == "InstallmentFellDue":
-            loan.fix_due_installments(on)
-        elif kind in ("InstallmentDeducted", "DeductionFailed"):
-            if what_if:
-                loan.fix_due_installments(on)
-            due = loan.amount_due
-            collected: Decimal = getattr(event, "collected", ZERO)
-            if what_if:
-                collected = min(collected, due)
-                if due == ZERO or loan.last_deduction_on == on:
-                    return
-            loan.deduct(on, requested=due, collected=collected)
-        elif kind == "Repaid":
-            amount: Decimal = event.amount
-            if what_if:
-                loan.fix_due_installments(on)
-                amount = min(amount, loan.amount_due)
-                if amount <= ZERO:
-                    return
-            loan.repay(on, amount)
-        elif kind == "InterestAccrued":
-            if what_if:
-                loan.fix_due_installments(on)
-            loan.close_day(on)
-        elif kind == "Prepaid":
-            if what_if:
-                loan.fix_due_installments(on)
-            amount_: Decimal | None = event.total if event.kind == "partial" else None
-            loan.prepay(on, amount=amount_, replan=Replan(event.replan or "reduce_installment"))
-        # Overdue and Closed are derived by the commands above: nothing to run
+    facts: list[Fact] = []
 
     for event in recorded:
-        if compare and pending:
-            _compare(event, pending.popleft(), result.discrepancies)
+        kind = type(event).__name__
+        if kind == "Corrected":
+            pending.clear()
+            try:
+                facts = corrected_facts(facts, event)
+            except CommandRefused as refused:
+                out.append(
+                    Discrepancy(int(event.originator_version), kind, "replay", "", str(refused))
+                )
+                continue
+            run = run_facts(first, facts)
+            _compare_state(event, run, out)
+            loan = result.loan = run.loan  # go on from the corrected history
+            continue
+        fact = fact_of(event)
+        if fact is not None:
+            facts.append(fact)
+        if pending:
+            _compare(event, pending.popleft(), out)
             continue
         try:
-            run(event)
+            _command(loan, event)
         except CommandRefused as refused:
-            if compare:
-                kind = type(event).__name__
-                result.discrepancies.append(
-                    Discrepancy(
-                        int(event.originator_version), kind, "replay", kind, f"refused: {refused}"
-                    )
-                )
-            else:
-                result.notes.append(f"{type(event).__name__} on {event.on}: {refused}")
-            continue
-        new = loan.collect_events()
-        result.events.extend(new)
-        pending.extend(new)
-        if compare:
-            if pending:
-                _compare(event, pending.popleft(), result.discrepancies)
-            else:
-                kind = type(event).__name__
-                result.discrepancies.append(
-                    Discrepancy(int(event.originator_version), kind, "event", kind, "(not derived)")
-                )
-        else:
-            pending.clear()
-    if compare:
-        for extra in pending:
-            result.discrepancies.append(
+            out.append(
                 Discrepancy(
-                    int(extra.originator_version),
-                    type(extra).__name__,
-                    "event",
-                    "(not recorded)",
-                    type(extra).__name__,
+                    int(event.originator_version), kind, "replay", kind, f"refused: {refused}"
                 )
             )
+            continue
+        pending.extend(loan.collect_events())
+        if pending:
+            _compare(event, pending.popleft(), out)
+        else:
+            out.append(
+                Discrepancy(int(event.originator_version), kind, "event", kind, "(not derived)")
+            )
+    for extra in pending:
+        out.append(
+            Discrepancy(
+                int(extra.originator_version), type(extra).__name__, "event", "(not recorded)",
+                type(extra).__name__,
+            )
+        )  # fmt: skip
     return result
+
+
+def _command(loan: Loan, event: Any) -> None:
+    """The command that ``event`` records, run with its facts only."""
+    kind = type(event).__name__
+    on: date = event.on
+    if loan.is_closed:
+        return
+    if kind == "InstallmentFellDue":
+        loan.fix_due_installments(on)
+    elif kind in ("InstallmentDeducted", "DeductionFailed"):
+        loan.deduct(on, requested=loan.amount_due, collected=getattr(event, "collected", ZERO))
+    elif kind == "Repaid":
+        loan.repay(on, event.amount)
+    elif kind == "InterestAccrued":
+        loan.close_day(on)
+    elif kind == "Prepaid":
+        amount: Decimal | None = event.total if event.kind == "partial" else None
+        loan.prepay(on, amount=amount, replan=Replan(event.replan or "reduce_installment"))
+    elif kind == "Waived":
+        loan.waive(on, part=event.part, amount=event.amount, actor=event.actor, reason=event.reason)
+    # Overdue and Closed are derived by the commands above: nothing to run
