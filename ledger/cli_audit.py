@@ -227,6 +227,45 @@ def what_if(
         out.print(f"note: {note}", markup=False)
 
 
+@audit_group.command("report")
+@click.argument("loan_id")
+@click.option(
+    "--format",
+    "fmt_",
+    type=click.Choice(["md", "json", "html"]),
+    default="md",
+    show_default=True,
+)
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write to FILE.")
+@db_option
+@click.pass_context
+def report(
+    ctx: click.Context, loan_id: str, fmt_: str, out_file: str | None, db: str | None
+) -> None:
+    """The dispute report: terms, schedule, every charge with its arithmetic, money received,
+    corrections, verification and the annualised cost against the caps."""
+    from ledger import report as reports
+    from ledger.config import RateCaps
+
+    caps = RateCaps.from_env()
+    data = reports.build(_app(ctx, db), loan_id, caps)
+    if fmt_ == "json":
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+    elif fmt_ == "html":
+        text = reports.html_page(data)
+    else:
+        text = reports.markdown(data)
+    if out_file:
+        try:
+            with open(out_file, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as error:
+            raise CliError(f"--out: cannot write {out_file}: {error.strerror}") from None
+        click.echo(f"wrote {out_file}", err=True)
+    else:
+        click.echo(text)
+
+
 def _parts(p: dict[str, str]) -> str:
     return f"{p['total']} (i {p['interest']}, p {p['penalty']}, f {p['fee']})"
 

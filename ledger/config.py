@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ledger.domain.errors import LedgerError
@@ -37,6 +38,39 @@ class Settings:
             morning_at=env.get("LEDGER_MORNING_AT", "06:00"),
             end_of_day_at=env.get("LEDGER_END_OF_DAY_AT", "00:05"),
         )
+
+
+@dataclass(frozen=True)
+class RateCaps:
+    """Caps the dispute report compares a loan's annualised cost with: fixed annual rates
+    (``$LEDGER_RATE_CAPS``, default ``0.24,0.36``) and a multiple of the loan prime rate
+    (``$LEDGER_LPR``, default 0.0300: set it to the current one-year LPR; x4)."""
+
+    fixed: tuple[Decimal, ...] = (Decimal("0.24"), Decimal("0.36"))
+    lpr: Decimal = Decimal("0.0300")
+    lpr_multiple: Decimal = Decimal("4")
+
+    @classmethod
+    def from_env(cls) -> RateCaps:
+        env = os.environ
+        try:
+            fixed = tuple(
+                Decimal(v.strip()) for v in env.get("LEDGER_RATE_CAPS", "0.24,0.36").split(",")
+            )
+            lpr = Decimal(env.get("LEDGER_LPR", "0.0300"))
+        except (ArithmeticError, ValueError):
+            raise LedgerError(
+                "LEDGER_RATE_CAPS must be decimals separated by commas and LEDGER_LPR a decimal"
+            ) from None
+        if any(not 0 < v < 100 for v in (*fixed, lpr)):
+            raise LedgerError("LEDGER_RATE_CAPS and LEDGER_LPR must be positive annual rates")
+        return cls(fixed, lpr)
+
+    def named(self) -> list[tuple[str, Decimal]]:
+        caps = [(f"{(v * 100).normalize()} %", v) for v in self.fixed]
+        lpr_pct = (self.lpr * 100).normalize()
+        caps.append((f"{self.lpr_multiple} x LPR ({lpr_pct} %)", self.lpr * self.lpr_multiple))
+        return caps
 
 
 def default_actor() -> str:
