@@ -59,18 +59,46 @@ def loan_at(
 ) -> Loan:
     """The loan at the end of business day ``as_of`` as the ledger knew it at ``known_at``
     (either may be omitted)."""
+    return history_at(app, reference, as_of=as_of, known_at=known_at)[0]
+
+
+def history_at(
+    app: LedgerApp, reference: str, *, as_of: date | None = None, known_at: datetime | None = None
+) -> tuple[Loan, list[Any], bool]:
+    """The loan, the events that built it, and whether they were recomputed from corrected
+    facts (a correction known at ``known_at`` changes the past of business time)."""
     loan = app.get_loan(reference)
-    if known_at is None:
-        return app.loan_as_of(reference, as_of)
-    events = events_until(app, loan.id, as_of=as_of, known_at=known_at)
-    if not events:
+    known: list[Any] = events_until(app, loan.id, known_at=known_at)
+    if not known:
         raise CommandRefused(
-            f"loan {loan.label}: nothing was recorded by {known_at.isoformat()} "
+            f"loan {loan.label}: nothing was recorded by {known_at} "
             f"(its first event was recorded at {_first_recorded(app, loan.id)})"
         )
-    past: Any = app.repository.get(loan.id, version=events[-1].originator_version)
+    if any(type(e).__name__ == "Corrected" for e in known):
+        if as_of is not None:
+            _check_as_of(loan, as_of)
+        run = run_facts(known[0], facts_of(known), until=as_of)
+        return run.loan, run.events, True
+    if as_of is None and known_at is None:
+        return loan, known, False
+    if as_of is not None:
+        _check_as_of(loan, as_of)
+        known = [e for e in known if e.on <= as_of]
+    past: Any = app.repository.get(loan.id, version=known[-1].originator_version)
     assert isinstance(past, Loan)
-    return past
+    return past, known, False
+
+
+def _check_as_of(loan: Loan, as_of: date) -> None:
+    if as_of < loan.terms.disbursed_on:
+        raise CommandRefused(
+            f"loan {loan.label}: {as_of} is before its disbursement on {loan.terms.disbursed_on}"
+        )
+    if as_of > loan.closed_through and not loan.is_closed:
+        raise CommandRefused(
+            f"loan {loan.label}: business day {as_of} is not closed yet "
+            f"(closed through {loan.closed_through}); run close-day --through {as_of}"
+        )
 
 
 def _first_recorded(app: LedgerApp, loan_id: UUID) -> str:
@@ -226,12 +254,16 @@ def _shown(row: dict[str, Decimal] | None) -> dict[str, str]:
 # --------------------------------------------------------------------------- explain
 
 
+RECOMPUTED = "recomputed"
+
+
 def _line(event: Any, amount: Decimal, what: str, rule: str) -> dict[str, Any]:
+    recomputed = getattr(event, RECOMPUTED, False)
     return {
-        "version": event.originator_version,
+        "version": None if recomputed else event.originator_version,
         "date": event.on.isoformat(),
-        "recorded_at": event.timestamp.isoformat(),
-        "event": type(event).__name__,
+        "recorded_at": None if recomputed else event.timestamp.isoformat(),
+        "event": type(event).__name__ + (" (recomputed)" if recomputed else ""),
         "amount": str(amount),
         "arithmetic": what,
         "rule": rule,
@@ -243,8 +275,10 @@ def explain(
 ) -> dict[str, Any]:
     """Every figure of the balance broken into the events that built it, with the arithmetic;
     the parts are added up and compared with the figure to the fen."""
-    loan = loan_at(app, reference, as_of=as_of, known_at=known_at)
-    events = events_until(app, loan.id, as_of=as_of, known_at=known_at)[: loan.version]
+    loan, events, recomputed = history_at(app, reference, as_of=as_of, known_at=known_at)
+    if recomputed:  # lines from the corrected history carry no recorded version or time
+        for e in events:
+            object.__setattr__(e, RECOMPUTED, True)
     r = loan.terms.rounding
     mode = r.value
     principal_lines: list[dict[str, Any]] = []
@@ -288,6 +322,12 @@ def explain(
                         f"{p['amount']} on #{p['k']}",
                         "§4",
                     )
+                )
+        elif kind == "Waived":
+            for a in e.allocations:
+                k = int(a["k"])
+                k_lines(k)[e.part].append(
+                    _line(e, -a["amount"], f"{e.part} of #{k} waived: {e.reason}", "waiver")
                 )
         elif kind in ("InstallmentDeducted", "Repaid", "Prepaid"):
             for a in e.allocations:
@@ -401,6 +441,7 @@ def explain(
         "loan_id": loan.label,
         "as_of": state["as_of"],
         "known_at": known_at.isoformat() if known_at else None,
+        "recomputed_from_corrected_facts": recomputed,
         "version": loan.version,
         "status": state["status"],
         "figures": figures,

@@ -301,7 +301,12 @@ def _print_statement(s: dict[str, Any]) -> None:
             value = s[f"{source}_{part}"]
             if value != "0.00":
                 lines.append((f"- {source}: {part}", value))
-    lines += [("- paid in total", s["paid_total"]), ("closing balance", s["closing_balance"])]
+    lines.append(("- paid in total", s["paid_total"]))
+    if s["waived"] != "0.00":
+        lines.append(("- waived", s["waived"]))
+    if s["adjustments"] != "0.00":
+        lines.append(("+ adjustments (corrections of the past)", s["adjustments"]))
+    lines.append(("closing balance", s["closing_balance"]))
     for label, value in lines:
         table.add_row(label, value)
     out.print(table)

@@ -264,3 +264,24 @@ def test_corrections_through_the_cli_record_who_and_why(
                        "--actor", "supervisor")  # fmt: skip
     assert waived["actor"] == "supervisor"
     assert ledger.ok("audit", "verify", "--all")["clean"] is True
+
+
+def test_explain_after_a_correction_uses_the_corrected_history_and_still_adds_up(
+    app: LedgerApp,
+) -> None:
+    open_pair(app, "repay_on_schedule", Decimal("0"), ("E",))
+    app.close_days(date(2026, 3, 5))
+    known_before = datetime.now(UTC)
+    time.sleep(0.01)
+    app.repay_backdated("E", Decimal("1000.00"), date(2026, 2, 15), actor="a", reason="late")
+    app.waive("E", part="penalty", amount=Decimal("0.10"), on=None, actor="b", reason="goodwill")
+    now = audit.explain(app, "E")
+    assert now["adds_up"] and now["recomputed_from_corrected_facts"] is True
+    penalty_lines = now["figures"]["penalty_accrued"]["lines"]
+    assert (
+        penalty_lines[-1]["event"] == "Waived (recomputed)" and penalty_lines[-1]["version"] is None
+    )
+    then = audit.explain(app, "E", known_at=known_before)
+    assert then["adds_up"] and then["recomputed_from_corrected_facts"] is False
+    assert then["figures"]["principal_outstanding"]["figure"] == "12000.00"
+    assert Decimal(now["figures"]["principal_outstanding"]["figure"]) < Decimal("12000.00")
