@@ -230,7 +230,9 @@ def test_the_audit_commands_work_through_the_cli(ledger: Ledger) -> None:
     verified = ledger.ok("audit", "verify", "--all")
     assert verified == {"loans": 1, "clean": True, "results": []}
     assert ledger("audit", "verify", "EX5").code == 0
+    before = ledger.event_count()
     what = ledger.ok("audit", "what-if", "EX5", "--set", "penalty_multiplier=1.3")
+    assert ledger.event_count() == before  # nothing is written
     assert what["total"]["would_have_been"]["penalty"] == "1.34"  # 515.50 x 0.0005 x 1.3 x 4
     human = ledger("loan", "explain", "EX5", "--as-of", "2026-04-03")
     assert human.code == 0 and "every figure adds up" in human.out
