@@ -23,8 +23,9 @@ from ledger.sql import Sql
 
 DISBURSED = get_topic(Loan.Disbursed)
 CLOSED = get_topic(Loan.Closed)
+CORRECTED = get_topic(Loan.Corrected)  # a correction can close a loan (a back-dated payoff)
 ACCOUNT_OPENED = get_topic(LinkedAccount.Opened)
-TOPICS = [DISBURSED, CLOSED, ACCOUNT_OPENED]
+TOPICS = [DISBURSED, CLOSED, CORRECTED, ACCOUNT_OPENED]
 POSITION_NAME = "loan_directory"
 # A loan's bucket is its id modulo lcm(1..16): bucket % p == id % p for any p up to 16, so
 # partitions can be selected in SQL.
@@ -88,6 +89,10 @@ class LoanDirectory:
                     opened.append((str(loan_id), loan_id.int % BUCKETS, data["on"]["_data_"]))
                 elif n.topic == CLOSED:
                     closed.append((data["on"]["_data_"], str(n.originator_id)))
+                elif n.topic == CORRECTED:
+                    state = data["state"]
+                    if state["status"] == "closed":
+                        closed.append((state["closed_on"]["_data_"], str(n.originator_id)))
                 elif n.topic == ACCOUNT_OPENED:
                     accounts.append((str(UUID(data["loan_id"]["_data_"])),))
             with self.sql.transaction() as c:

@@ -285,3 +285,29 @@ def test_explain_after_a_correction_uses_the_corrected_history_and_still_adds_up
     assert then["adds_up"] and then["recomputed_from_corrected_facts"] is False
     assert then["figures"]["principal_outstanding"]["figure"] == "12000.00"
     assert Decimal(now["figures"]["principal_outstanding"]["figure"]) < Decimal("12000.00")
+
+
+def test_a_backdated_payment_of_everything_due_closes_a_loan_and_the_directory_knows(
+    app: LedgerApp,
+) -> None:
+    app.open_loan(
+        terms_from_input(
+            product="equal_principal",
+            principal="1000.00",
+            term=1,
+            disbursed_on=OPENED,
+            daily_rate="0.0005",
+        ),
+        "Z",
+    )
+    app.set_balance("Z", Decimal("0"))
+    app.close_days(date(2026, 2, 25))
+    due_on_the_day = app.loan_as_of("Z", date(2026, 2, 15)).amount_due  # the one installment
+    app.repay_backdated("Z", due_on_the_day, date(2026, 2, 15), actor="a", reason="paid in full")
+    loan = app.get_loan("Z")
+    assert loan.is_closed and loan.closed_on == date(2026, 2, 15)
+    app.directory.catch_up()
+    assert loan.id not in {e.loan_id for e in app.directory.open_loans_page(
+        date(2026, 2, 26), after="", limit=100)}  # fmt: skip
+    report = app.close_days(date(2026, 2, 27))
+    assert report.loan_days == 0
