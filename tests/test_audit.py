@@ -260,3 +260,35 @@ def test_bad_input_to_the_audit_commands_is_one_line_and_writes_nothing(
               "--term", "2", "--disbursed-on", "2026-03-01", "--daily-rate", "0.0005",
               "--loan-id", "EX5")  # fmt: skip
     assert_refused(ledger, args, needle)
+
+
+def test_a_loan_restored_from_a_snapshot_taken_before_the_new_state_still_works() -> None:
+    """Snapshots are state too: one taken before ``chain_head`` and the waiver/refund totals
+    existed restores with their defaults and the loan goes on."""
+    from eventsourcing.domain import Snapshot
+
+    loan = Loan.disburse(
+        terms_from_input(
+            product="equal_principal",
+            principal="1000.00",
+            term=2,
+            disbursed_on=date(2026, 1, 1),
+            daily_rate="0.0005",
+        ),
+        loan_id=UUID(int=7),
+    )
+    for offset in range(40):
+        day = date(2026, 1, 1) + timedelta(days=offset)
+        loan.fix_due_installments(day)
+        loan.close_day(day)
+    snapshot = Snapshot.take(loan)
+    old_state = {
+        k: v
+        for k, v in snapshot.state.items()
+        if k not in ("chain_head", "penalty_waived", "interest_waived", "refunds_due")
+    }
+    object.__setattr__(snapshot, "state", old_state)
+    restored: Any = snapshot.mutate(None)
+    assert (restored.penalty_waived, restored.refunds_due, restored.chain_head) == (0, 0, GENESIS)
+    restored.close_day(date(2026, 2, 10))
+    assert restored.version == loan.version + 1

@@ -884,6 +884,14 @@ class Loan(Aggregate):
             self.trigger_event(self.Closed, on=on, reason="repaid", residual_interest=residual)
 
 
+# State added after the first release: a loan restored from a snapshot taken before it existed
+# reads these defaults from the class (set after the class, which the library makes a dataclass).
+Loan.chain_head = GENESIS
+Loan.penalty_waived = ZERO
+Loan.interest_waived = ZERO
+Loan.refunds_due = ZERO
+
+
 def differences(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """``after - before`` for every amount that changed, per figure and per installment
     (dates and statuses as ``[before, after]``)."""
