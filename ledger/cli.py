@@ -20,6 +20,7 @@ from rich.table import Table
 
 from ledger import views
 from ledger.application import LedgerApp
+from ledger.cli_api import api_group, api_key, serve
 from ledger.cli_audit import audit_group, explain, known_at_option, parse_moment, show_known_at
 from ledger.cli_projections import (
     portfolio,
@@ -521,6 +522,9 @@ def _register_commands() -> None:
     cli.add_command(projections_group)
     cli.add_command(portfolio)
     cli.add_command(audit_group)
+    cli.add_command(serve)
+    cli.add_command(api_key)
+    cli.add_command(api_group)
     loan.add_command(statement)
     loan.add_command(explain)
 

@@ -1,0 +1,461 @@
+"""The ledger as an HTTP service (FastAPI): ``ledger serve``.
+
+Thin: every endpoint authenticates the caller, then calls the same application services as the
+CLI and returns the same JSON (amounts as two-decimal strings, ISO dates). Errors are RFC 9457
+problem details (``application/problem+json``) with a one-line ``detail``; every bad input is a
+4xx and a refused command writes no event. Commands take an ``Idempotency-Key`` header.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.idempotency import IdempotencyConflict, IdempotencyStore
+from api.keys import ApiKey, find
+from ledger import audit, views
+from ledger.application import LedgerApp, loan_id_for
+from ledger.config import RateCaps
+from ledger.domain.errors import CommandRefused, LedgerError, NotFound
+from ledger.domain.terms import Replan
+from ledger.money import FloatRefused, money
+from ledger.products import terms_from_input
+from projections import Projections
+from projections import balances as balances_view
+from projections import schedule as schedule_view
+from projections import statements as statements_view
+
+PROBLEM = "application/problem+json"
+OPERATOR = ("operator",)
+ANYONE = ("operator", "auditor")
+
+
+class Problem(Exception):
+    def __init__(self, status: int, title: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail = status, title, detail
+
+
+def problem(status: int, title: str, detail: str, instance: str = "") -> JSONResponse:
+    body = {
+        "type": f"https://ledger.invalid/problems/{title.lower().replace(' ', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+# --------------------------------------------------------------------------- request bodies
+
+Amount = Annotated[StrictStr, Field(description="Two-decimal amount as a string, e.g. '300.00'")]
+
+
+class OpenLoan(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    loan_id: StrictStr | None = None
+    product: StrictStr
+    principal: Amount
+    term: int
+    disbursed_on: date
+    daily_rate: StrictStr | None = None
+    annual_rate: StrictStr | None = None
+    day_count: StrictStr | None = None
+    method: StrictStr | None = None
+    prepayment_fee_rate: StrictStr | None = None
+    penalty_multiplier: StrictStr | None = None
+    grace_days: int | None = None
+    installment_multiple: StrictStr | None = None
+    rounding: StrictStr | None = None
+
+
+class Repayment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Amount
+    on: date
+    backdated: bool = False
+    reason: StrictStr | None = None
+
+
+class Prepayment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    on: date
+    full: bool = False
+    amount: Amount | None = None
+    replan: Literal["reduce_installment", "reduce_term"] = "reduce_installment"
+
+
+class Reversal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event: int
+    reason: StrictStr
+
+
+class Waiver(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    part: Literal["penalty", "interest", "fee"]
+    amount: Amount
+    reason: StrictStr
+    on: date | None = None
+
+
+class WhatIf(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    set: dict[str, StrictStr] = Field(default_factory=dict)
+
+
+def _amount(value: str, what: str) -> Any:
+    try:
+        return money(value, what)
+    except (ValueError, TypeError, FloatRefused) as error:
+        raise Problem(422, "Invalid amount", str(error)) from None
+
+
+# --------------------------------------------------------------------------- the app
+
+
+def create_app(ledger: LedgerApp, keys: list[ApiKey], caps: RateCaps | None = None) -> FastAPI:
+    app = FastAPI(
+        title="Loan ledger",
+        version="1",
+        description="An event-sourced ledger for consumer loans. Amounts are strings with two "
+        "decimals; dates ISO; errors RFC 9457 problem details. Authenticate with "
+        "`Authorization: Bearer <key>` (roles: operator, auditor).",
+    )
+    lock = threading.Lock()  # commands one at a time (the store serialises writers anyway)
+    idempotency = IdempotencyStore(ledger)
+    caps = caps or RateCaps()
+
+    def caller(
+        required: tuple[str, ...],
+    ) -> Callable[..., ApiKey]:
+        def dependency(
+            authorization: Annotated[str | None, Header()] = None,
+            x_api_key: Annotated[str | None, Header()] = None,
+        ) -> ApiKey:
+            presented = x_api_key
+            if authorization and authorization.lower().startswith("bearer "):
+                presented = authorization[7:].strip()
+            if not presented:
+                raise Problem(
+                    401, "Unauthorized", "an API key is required (Authorization: Bearer <key>)"
+                )
+            key = find(keys, presented)
+            if key is None:
+                raise Problem(401, "Unauthorized", "unknown API key")
+            if key.role not in required:
+                raise Problem(
+                    403,
+                    "Forbidden",
+                    f"the {key.role} role may not do this (needs {' or '.join(required)})",
+                )
+            return key
+
+        return dependency
+
+    operator = Depends(caller(OPERATOR))
+    anyone = Depends(caller(ANYONE))
+
+    @app.exception_handler(Problem)
+    def _problem(request: Request, error: Problem) -> JSONResponse:
+        return problem(error.status, error.title, error.detail, request.url.path)
+
+    @app.exception_handler(NotFound)
+    def _not_found(request: Request, error: NotFound) -> JSONResponse:
+        return problem(404, "Not found", str(error), request.url.path)
+
+    @app.exception_handler(LedgerError)
+    def _refused(request: Request, error: LedgerError) -> JSONResponse:
+        status = 409 if "already exists" in str(error) else 422
+        return problem(status, "Refused", str(error), request.url.path)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0] if error.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        return problem(
+            422, "Invalid request", f"{where}: {first.get('msg', 'invalid')}", request.url.path
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        return problem(error.status_code, "HTTP error", str(error.detail), request.url.path)
+
+    def run_command(
+        request: Request,
+        key: str | None,
+        body: BaseModel | None,
+        action: Callable[[], tuple[int, Any]],
+    ) -> JSONResponse:
+        """Run a command once per Idempotency-Key: a retry gets the first answer."""
+        if key is None:
+            with lock:
+                status, payload = action()
+            return JSONResponse(payload, status_code=status)
+        if not 1 <= len(key) <= 200:
+            raise Problem(400, "Bad Idempotency-Key", "Idempotency-Key must be 1 to 200 characters")
+        fingerprint = IdempotencyStore.fingerprint(
+            request.method, request.url.path, body.model_dump_json().encode() if body else b""
+        )
+        try:
+            stored = idempotency.claim(key, fingerprint)
+        except IdempotencyConflict as conflict:
+            raise Problem(409, "Idempotency conflict", str(conflict)) from None
+        if stored is not None:
+            return JSONResponse(
+                stored.body,
+                status_code=stored.status,
+                media_type=PROBLEM if stored.status >= 400 else None,
+                headers={"Idempotent-Replayed": "true"},
+            )
+        try:
+            with lock:
+                status, payload = action()
+        except (LedgerError, Problem) as error:  # a refusal is an answer too
+            if isinstance(error, Problem):
+                status, title, detail = error.status, error.title, error.detail
+            else:
+                status = 404 if isinstance(error, NotFound) else 422
+                title, detail = ("Not found" if status == 404 else "Refused"), str(error)
+            response = problem(status, title, detail, request.url.path)
+            idempotency.answer(key, status, _json(response))
+            return response
+        except BaseException:
+            idempotency.release(key)
+            raise
+        idempotency.answer(key, status, payload)
+        return JSONResponse(payload, status_code=status)
+
+    # ------------------------------------------------------------------ commands
+
+    @app.post("/loans", status_code=201, tags=["commands"])
+    def open_loan(
+        request: Request,
+        body: OpenLoan,
+        key: ApiKey = operator,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        def action() -> tuple[int, Any]:
+            fields = body.model_dump(exclude_none=True)
+            reference = fields.pop("loan_id", None)
+            terms = terms_from_input(**fields)
+            opened = ledger.open_loan(terms, reference)
+            return 201, views.loan_state(opened, terms.disbursed_on)
+
+        return run_command(request, idempotency_key, body, action)
+
+    @app.post("/loans/{loan_id}/repayments", tags=["commands"])
+    def repay(
+        request: Request,
+        loan_id: str,
+        body: Repayment,
+        key: ApiKey = operator,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        def action() -> tuple[int, Any]:
+            amount = _amount(body.amount, "amount")
+            if body.backdated:
+                if not body.reason:
+                    raise Problem(422, "Invalid request", "a back-dated repayment needs a reason")
+                loan = ledger.repay_backdated(
+                    loan_id, amount, body.on, actor=key.name, reason=body.reason
+                )
+                return 201, _correction(loan_id, loan)
+            loan, items = ledger.repay(loan_id, amount, body.on)
+            return 201, views.repayment(loan, body.on, amount, items)
+
+        return run_command(request, idempotency_key, body, action)
+
+    @app.post("/loans/{loan_id}/prepayments", tags=["commands"])
+    def prepay(
+        request: Request,
+        loan_id: str,
+        body: Prepayment,
+        key: ApiKey = operator,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        def action() -> tuple[int, Any]:
+            amount = _prepay_amount(body)
+            loan, quote = ledger.prepay(loan_id, body.on, amount=amount, replan=Replan(body.replan))
+            return 201, views.prepayment(loan, quote, executed=True)
+
+        return run_command(request, idempotency_key, body, action)
+
+    @app.post("/loans/{loan_id}/reversals", tags=["commands"])
+    def reverse(
+        request: Request,
+        loan_id: str,
+        body: Reversal,
+        key: ApiKey = operator,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        def action() -> tuple[int, Any]:
+            loan = ledger.reverse(loan_id, body.event, actor=key.name, reason=body.reason)
+            return 201, _correction(loan_id, loan)
+
+        return run_command(request, idempotency_key, body, action)
+
+    @app.post("/loans/{loan_id}/waivers", tags=["commands"])
+    def waive(
+        request: Request,
+        loan_id: str,
+        body: Waiver,
+        key: ApiKey = operator,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        def action() -> tuple[int, Any]:
+            amount = _amount(body.amount, "amount")
+            loan = ledger.waive(
+                loan_id,
+                part=body.part,
+                amount=amount,
+                on=body.on,
+                actor=key.name,
+                reason=body.reason,
+            )
+            return 201, views.loan_state(loan)
+
+        return run_command(request, idempotency_key, body, action)
+
+    def _correction(loan_id: str, loan: Any) -> dict[str, Any]:
+        event = next(
+            e for e in reversed(ledger.loan_events(loan_id)) if type(e).__name__ == "Corrected"
+        )
+        return views.correction(loan, event)
+
+    # ------------------------------------------------------------------ reads
+
+    @app.post("/loans/{loan_id}/prepayments/quote", tags=["reads"])
+    def quote(loan_id: str, body: Prepayment, key: ApiKey = anyone) -> Any:
+        amount = _prepay_amount(body)
+        loan, q = ledger.prepay(
+            loan_id, body.on, amount=amount, replan=Replan(body.replan), quote_only=True
+        )
+        return views.prepayment(loan, q, executed=False)
+
+    @app.get("/loans/{loan_id}", tags=["reads"])
+    def show(
+        loan_id: str,
+        key: ApiKey = anyone,
+        as_of: date | None = None,
+        known_at: datetime | None = None,
+    ) -> Any:
+        if known_at is not None or as_of is not None:
+            return views.loan_state(
+                audit.loan_at(ledger, loan_id, as_of=as_of, known_at=known_at), as_of
+            )
+        projections = Projections(ledger)
+        projections.catch_up(["balances"])
+        row = projections.balances.read(loan_id_for(loan_id))
+        if row is None:
+            raise NotFound(f"unknown loan {loan_id}")
+        return balances_view.shown(row)
+
+    @app.get("/loans/{loan_id}/schedule", tags=["reads"])
+    def schedule(loan_id: str, key: ApiKey = anyone) -> Any:
+        projections = Projections(ledger)
+        projections.catch_up(["schedule"])
+        rows = projections.schedule.read(loan_id_for(loan_id))
+        if not rows:
+            raise NotFound(f"unknown loan {loan_id}")
+        return [schedule_view.shown(r) for r in rows]
+
+    @app.get("/loans/{loan_id}/statements/{month}", tags=["reads"])
+    def statement(
+        loan_id: str,
+        month: Annotated[str, PathParam(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")],
+        key: ApiKey = anyone,
+    ) -> Any:
+        projections = Projections(ledger)
+        projections.catch_up(["statements"])
+        rows = projections.statements.read(loan_id_for(loan_id))
+        if not rows:
+            raise NotFound(f"unknown loan {loan_id}")
+        chosen = [r for r in rows if r["month"] == month]
+        if not chosen:
+            raise NotFound(f"loan {loan_id} has no statement for {month}")
+        return {"loan_id": loan_id, **statements_view.shown(chosen[0])}
+
+    @app.get("/loans/{loan_id}/events", tags=["reads"])
+    def events(loan_id: str, key: ApiKey = anyone) -> Any:
+        return views.events(ledger.loan_events(loan_id))
+
+    @app.get("/loans/{loan_id}/explain", tags=["audit"])
+    def explain(
+        loan_id: str,
+        key: ApiKey = anyone,
+        as_of: date | None = None,
+        known_at: datetime | None = None,
+    ) -> Any:
+        return audit.explain(ledger, loan_id, as_of=as_of, known_at=known_at)
+
+    @app.get("/loans/{loan_id}/verify", tags=["audit"])
+    def verify(loan_id: str, key: ApiKey = anyone) -> Any:
+        return audit.verify_loan(ledger, loan_id).as_dict()
+
+    @app.post("/loans/{loan_id}/what-if", tags=["audit"])
+    def what_if(loan_id: str, body: WhatIf, key: ApiKey = anyone) -> Any:
+        return audit.what_if(ledger, loan_id, dict(body.set))
+
+    @app.get("/loans/{loan_id}/report", tags=["audit"], response_model=None)
+    def report(
+        loan_id: str, key: ApiKey = anyone, format: Literal["json", "md", "html"] = "json"
+    ) -> Any:
+        from ledger import report as reports
+
+        data = reports.build(ledger, loan_id, caps)
+        if format == "html":
+            return HTMLResponse(reports.html_page(data))
+        if format == "md":
+            return PlainTextResponse(reports.markdown(data), media_type="text/markdown")
+        return data
+
+    @app.get("/portfolio", tags=["reads"])
+    def portfolio(key: ApiKey = anyone, as_of: date | None = None) -> Any:
+        projections = Projections(ledger)
+        projections.catch_up(["portfolio"])
+        last = projections.portfolio.last_business_day()
+        if as_of is not None and (last is None or as_of > last):
+            raise CommandRefused(f"as_of {as_of}: the book has run only through {last}")
+        return projections.portfolio.report(as_of)
+
+    @app.get("/projections", tags=["reads"])
+    def projection_status(key: ApiKey = anyone) -> Any:
+        return [s.as_dict() for s in Projections(ledger).status()]
+
+    @app.get("/status", tags=["reads"])
+    def worker_status(key: ApiKey = anyone) -> Any:
+        from ledger.cli_worker import status_report
+
+        return status_report(ledger, date.today())
+
+    return app
+
+
+def _prepay_amount(body: Prepayment) -> Any:
+    if body.full == (body.amount is not None):
+        raise Problem(422, "Invalid request", "give exactly one of full=true and amount")
+    return _amount(body.amount, "amount") if body.amount is not None else None
+
+
+def _json(response: JSONResponse) -> Any:
+    import json
+
+    return json.loads(bytes(response.body))
