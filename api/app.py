@@ -12,14 +12,22 @@ import threading
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import parse_qs
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Cookie, Depends, FastAPI, Header, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import ui
 from api.idempotency import IdempotencyConflict, IdempotencyStore
 from api.keys import ApiKey, find
 from ledger import audit, views
@@ -35,6 +43,7 @@ from projections import schedule as schedule_view
 from projections import statements as statements_view
 
 PROBLEM = "application/problem+json"
+COOKIE = "ledger_key"
 OPERATOR = ("operator",)
 ANYONE = ("operator", "auditor")
 
@@ -149,10 +158,13 @@ def create_app(ledger: LedgerApp, keys: list[ApiKey], caps: RateCaps | None = No
         def dependency(
             authorization: Annotated[str | None, Header()] = None,
             x_api_key: Annotated[str | None, Header()] = None,
+            ledger_key: Annotated[str | None, Cookie(include_in_schema=False)] = None,
         ) -> ApiKey:
             presented = x_api_key
             if authorization and authorization.lower().startswith("bearer "):
                 presented = authorization[7:].strip()
+            if not presented and required == ANYONE:
+                presented = ledger_key  # the audit page's sign-in, for reads only
             if not presented:
                 raise Problem(
                     401, "Unauthorized", "an API key is required (Authorization: Bearer <key>)"
@@ -426,6 +438,48 @@ def create_app(ledger: LedgerApp, keys: list[ApiKey], caps: RateCaps | None = No
         if format == "md":
             return PlainTextResponse(reports.markdown(data), media_type="text/markdown")
         return data
+
+    # ------------------------------------------------------------------ the audit page
+
+    def browser_caller(request: Request) -> ApiKey | None:
+        presented = request.cookies.get(COOKIE) or ""
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            presented = auth[7:].strip()
+        return find(keys, presented) if presented else None
+
+    @app.get("/ui/login", include_in_schema=False)
+    def login_form() -> HTMLResponse:
+        return HTMLResponse(ui.login_page())
+
+    @app.post("/ui/login", include_in_schema=False)
+    async def login(request: Request) -> Response:
+        form = parse_qs((await request.body()).decode(errors="replace"))
+        presented = (form.get("key") or [""])[0].strip()
+        if find(keys, presented) is None:
+            return HTMLResponse(ui.login_page("Unknown API key."), status_code=401)
+        response = RedirectResponse("/ui/portfolio", status_code=303)
+        response.set_cookie(COOKIE, presented, httponly=True, samesite="strict")
+        return response
+
+    @app.get("/ui/loans/{loan_id}", include_in_schema=False)
+    def loan_ui(request: Request, loan_id: str) -> Response:
+        if browser_caller(request) is None:
+            return RedirectResponse("/ui/login", status_code=303)
+        loan = ledger.get_loan(loan_id)
+        projections = Projections(ledger)
+        projections.catch_up(["schedule"])
+        rows = [schedule_view.shown(r) for r in projections.schedule.read(loan.id)]
+        recorded = ledger.loan_events(loan_id)
+        return HTMLResponse(ui.loan_page(loan, recorded, views.loan_state(loan), rows))
+
+    @app.get("/ui/portfolio", include_in_schema=False)
+    def portfolio_ui(request: Request) -> Response:
+        if browser_caller(request) is None:
+            return RedirectResponse("/ui/login", status_code=303)
+        projections = Projections(ledger)
+        projections.catch_up(["portfolio"])
+        return HTMLResponse(ui.portfolio_page(projections.portfolio.report()))
 
     @app.get("/portfolio", tags=["reads"])
     def portfolio(key: ApiKey = anyone, as_of: date | None = None) -> Any:
