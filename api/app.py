@@ -150,6 +150,14 @@ def create_app(ledger: LedgerApp, keys: list[ApiKey], caps: RateCaps | None = No
     )
     lock = threading.Lock()  # commands one at a time (the store serialises writers anyway)
     idempotency = IdempotencyStore(ledger)
+    read_models = Projections(ledger)  # made once: its tables, its projectors, their caches
+    catching_up = threading.Lock()  # one request thread at a time moves the projectors
+
+    def caught_up(names: list[str]) -> Projections:
+        with catching_up:
+            read_models.catch_up(names)
+        return read_models
+
     caps = caps or RateCaps()
 
     def caller(
@@ -373,8 +381,7 @@ def create_app(ledger: LedgerApp, keys: list[ApiKey], caps: RateCaps | None = No
             return views.loan_state(
                 audit.loan_at(ledger, loan_id, as_of=as_of, known_at=known_at), as_of
             )
-        projections = Projections(ledger)
-        projections.catch_up(["balances"])
+        projections = caught_up(["balances"])
         row = projections.balances.read(loan_id_for(loan_id))
         if row is None:
             raise NotFound(f"unknown loan {loan_id}")
@@ -382,8 +389,7 @@ def create_app(ledger: LedgerApp, keys: list[ApiKey], caps: RateCaps | None = No
 
     @app.get("/loans/{loan_id}/schedule", tags=["reads"])
     def schedule(loan_id: str, key: ApiKey = anyone) -> Any:
-        projections = Projections(ledger)
-        projections.catch_up(["schedule"])
+        projections = caught_up(["schedule"])
         rows = projections.schedule.read(loan_id_for(loan_id))
         if not rows:
             raise NotFound(f"unknown loan {loan_id}")
@@ -395,8 +401,7 @@ def create_app(ledger: LedgerApp, keys: list[ApiKey], caps: RateCaps | None = No
         month: Annotated[str, PathParam(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")],
         key: ApiKey = anyone,
     ) -> Any:
-        projections = Projections(ledger)
-        projections.catch_up(["statements"])
+        projections = caught_up(["statements"])
         rows = projections.statements.read(loan_id_for(loan_id))
         if not rows:
             raise NotFound(f"unknown loan {loan_id}")
@@ -467,8 +472,7 @@ def create_app(ledger: LedgerApp, keys: list[ApiKey], caps: RateCaps | None = No
         if browser_caller(request) is None:
             return RedirectResponse("/ui/login", status_code=303)
         loan = ledger.get_loan(loan_id)
-        projections = Projections(ledger)
-        projections.catch_up(["schedule"])
+        projections = caught_up(["schedule"])
         rows = [schedule_view.shown(r) for r in projections.schedule.read(loan.id)]
         recorded = ledger.loan_events(loan_id)
         return HTMLResponse(ui.loan_page(loan, recorded, views.loan_state(loan), rows))
@@ -477,14 +481,12 @@ def create_app(ledger: LedgerApp, keys: list[ApiKey], caps: RateCaps | None = No
     def portfolio_ui(request: Request) -> Response:
         if browser_caller(request) is None:
             return RedirectResponse("/ui/login", status_code=303)
-        projections = Projections(ledger)
-        projections.catch_up(["portfolio"])
+        projections = caught_up(["portfolio"])
         return HTMLResponse(ui.portfolio_page(projections.portfolio.report()))
 
     @app.get("/portfolio", tags=["reads"])
     def portfolio(key: ApiKey = anyone, as_of: date | None = None) -> Any:
-        projections = Projections(ledger)
-        projections.catch_up(["portfolio"])
+        projections = caught_up(["portfolio"])
         last = projections.portfolio.last_business_day()
         if as_of is not None and (last is None or as_of > last):
             raise CommandRefused(f"as_of {as_of}: the book has run only through {last}")
@@ -492,7 +494,7 @@ def create_app(ledger: LedgerApp, keys: list[ApiKey], caps: RateCaps | None = No
 
     @app.get("/projections", tags=["reads"])
     def projection_status(key: ApiKey = anyone) -> Any:
-        return [s.as_dict() for s in Projections(ledger).status()]
+        return [s.as_dict() for s in read_models.status()]
 
     @app.get("/status", tags=["reads"])
     def worker_status(key: ApiKey = anyone) -> Any:
