@@ -33,6 +33,7 @@ from api.keys import ApiKey, find
 from ledger import audit, views
 from ledger.application import LedgerApp, loan_id_for
 from ledger.config import RateCaps
+from ledger.domain.actor import acting_as
 from ledger.domain.errors import CommandRefused, LedgerError, NotFound
 from ledger.domain.terms import Replan
 from ledger.money import FloatRefused, money
@@ -164,6 +165,7 @@ def create_app(ledger: LedgerApp, keys: list[ApiKey], caps: RateCaps | None = No
         required: tuple[str, ...],
     ) -> Callable[..., ApiKey]:
         def dependency(
+            request: Request,
             authorization: Annotated[str | None, Header()] = None,
             x_api_key: Annotated[str | None, Header()] = None,
             ledger_key: Annotated[str | None, Cookie(include_in_schema=False)] = None,
@@ -180,6 +182,7 @@ def create_app(ledger: LedgerApp, keys: list[ApiKey], caps: RateCaps | None = No
             key = find(keys, presented)
             if key is None:
                 raise Problem(401, "Unauthorized", "unknown API key")
+            request.state.caller = key.name
             if key.role not in required:
                 raise Problem(
                     403,
@@ -218,6 +221,10 @@ def create_app(ledger: LedgerApp, keys: list[ApiKey], caps: RateCaps | None = No
     def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         return problem(error.status_code, "HTTP error", str(error.detail), request.url.path)
 
+    def caller_name(request: Request) -> str:
+        name = getattr(request.state, "caller", "")
+        return f"api:{name}" if name else "api"
+
     def run_command(
         request: Request,
         key: str | None,
@@ -226,7 +233,7 @@ def create_app(ledger: LedgerApp, keys: list[ApiKey], caps: RateCaps | None = No
     ) -> JSONResponse:
         """Run a command once per Idempotency-Key: a retry gets the first answer."""
         if key is None:
-            with lock:
+            with lock, acting_as(caller_name(request)):
                 status, payload = action()
             return JSONResponse(payload, status_code=status)
         if not 1 <= len(key) <= 200:
@@ -246,7 +253,7 @@ def create_app(ledger: LedgerApp, keys: list[ApiKey], caps: RateCaps | None = No
                 headers={"Idempotent-Replayed": "true"},
             )
         try:
-            with lock:
+            with lock, acting_as(caller_name(request)):
                 status, payload = action()
         except (LedgerError, Problem) as error:  # a refusal is an answer too
             if isinstance(error, Problem):

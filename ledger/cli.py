@@ -31,6 +31,7 @@ from ledger.cli_projections import (
     statement,
 )
 from ledger.config import default_actor, open_app
+from ledger.domain.actor import acting_as
 from ledger.domain.errors import LedgerError
 from ledger.domain.terms import PRESETS, DayCount, Method, Replan
 from ledger.money import FloatRefused, Rounding, fmt, money
@@ -203,9 +204,9 @@ def loan_repay(
         if not reason or not reason.strip():
             raise CliError("--backdated needs --reason (a correction records why)")
         app = _app(ctx, db)
-        corrected = app.repay_backdated(
-            loan_id, value, day, actor=actor or default_actor(), reason=reason
-        )
+        who = actor or default_actor()
+        with acting_as(who):
+            corrected = app.repay_backdated(loan_id, value, day, actor=who, reason=reason)
         _emit_correction(app, corrected, as_json)
         return
     if reason is not None:
@@ -245,7 +246,9 @@ def loan_reverse(
     if not reason.strip():
         raise CliError("--reason must say why")
     app = _app(ctx, db)
-    corrected = app.reverse(loan_id, version, actor=actor or default_actor(), reason=reason)
+    who = actor or default_actor()
+    with acting_as(who):
+        corrected = app.reverse(loan_id, version, actor=who, reason=reason)
     _emit_correction(app, corrected, as_json)
 
 
@@ -282,9 +285,9 @@ def loan_waive(
     if not reason.strip():
         raise CliError("--reason must say why")
     app = _app(ctx, db)
-    waived = app.waive(
-        loan_id, part=part, amount=value, on=day, actor=actor or default_actor(), reason=reason
-    )
+    who = actor or default_actor()
+    with acting_as(who):
+        waived = app.waive(loan_id, part=part, amount=value, on=day, actor=who, reason=reason)
     event = next(e for e in reversed(app.loan_events(loan_id)) if type(e).__name__ == "Waived")
     result = {
         "loan_id": waived.label,
@@ -537,7 +540,8 @@ def run(argv: list[str] | None = None) -> int:
     from eventsourcing.persistence import PersistenceError
 
     try:
-        result = cli.main(args=argv, prog_name="ledger", standalone_mode=False)
+        with acting_as(default_actor()):  # recorded with every event a command causes
+            result = cli.main(args=argv, prog_name="ledger", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("error: aborted", err=True)
         return 130

@@ -25,6 +25,7 @@ from apscheduler.triggers.cron import CronTrigger
 from eventsourcing.persistence import OperationalError, PersistenceError
 
 from ledger.application import CloseReport, DayReport, LedgerApp, ProgressCallback
+from ledger.domain.actor import acting_as
 from projections import Projections
 from scheduler.clock import Clock, SystemClock
 from scheduler.status import PassRecord, WorkerStatusStore
@@ -129,6 +130,11 @@ class Worker:
             self.scheduler.shutdown(wait=False)
 
     @property
+    def actor(self) -> str:
+        """Recorded with every event the worker's passes cause."""
+        return f"worker:{self.settings.partition}/{self.settings.partitions}"
+
+    @property
     def stopping(self) -> bool:
         return self._stop.is_set()
 
@@ -154,7 +160,8 @@ class Worker:
                 stop=self._stop.is_set,
             )
 
-        report = self._with_retries(f"close through {through}", run)
+        with acting_as(self.actor):
+            report = self._with_retries(f"close through {through}", run)
         self.refresh_projections()
         if report.failures:
             self._record(
@@ -185,7 +192,8 @@ class Worker:
                 stop=self._stop.is_set,
             )
 
-        result = self._with_retries(f"morning of {day}", run)
+        with acting_as(self.actor):
+            result = self._with_retries(f"morning of {day}", run)
         self.refresh_projections()
         self._log_pass("morning", result)
         self._record("morning", day, result.loans, result.events, result.seconds, result.failures)

@@ -156,6 +156,10 @@ def test_the_callers_identity_is_recorded_with_the_corrections_it_asks_for(api: 
     )
     assert done.status_code == 201, done.text
     assert done.json()["actor"] == "ops-desk"
+    recorded = api.app.loan_events("ALICE")
+    assert recorded[0].recorded_by == "api:ops-desk"  # opened through the API
+    assert recorded[-1].recorded_by == "api:ops-desk"  # the correction
+    assert {e.recorded_by for e in recorded[1:-1]} == {""}  # run by close_days in this test
 
 
 def test_the_openapi_document_in_the_repository_is_the_one_served(api: Api) -> None:

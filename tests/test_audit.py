@@ -133,17 +133,20 @@ def test_a_tampered_hash_alone_is_named_as_the_first_broken_link(app: LedgerApp)
 def test_old_events_without_a_chain_stay_readable_and_verify_as_unchained(
     app: LedgerApp,
 ) -> None:
-    """Event versioning: version 1 of every loan event had no ``chain``; stored v1 events are
-    upcast on reading (``Loan.Event.upcast_v1_v2``) and the loan loads and verifies."""
+    """Event versioning: version 1 of every loan event had no ``chain`` (added by version 2)
+    and no ``recorded_by`` (version 3); stored v1 events are upcast on reading
+    (``upcast_v1_v2``, ``upcast_v2_v3``) and the loan loads and verifies."""
     [ref] = random_book(app, seed=71, loans=1, days=15)
     loan = app.get_loan(ref)
     for version in range(1, loan.version + 1):
         state = stored_state(app, loan.id, version)
-        assert state.pop("class_version") == 2
+        assert state.pop("class_version") == 3
+        del state["recorded_by"]
         del state["chain"]
         overwrite_state(app, loan.id, version, state)  # now exactly what v1 wrote
     events = app.loan_events(ref)
     assert {e.chain for e in events} == {GENESIS}
+    assert {e.recorded_by for e in events} == {""}
     assert app.get_loan(ref).principal_outstanding == loan.principal_outstanding
     assert audit.verify_loan(app, ref).clean
 

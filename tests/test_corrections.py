@@ -264,6 +264,9 @@ def test_corrections_through_the_cli_record_who_and_why(
                        "--actor", "supervisor")  # fmt: skip
     assert waived["actor"] == "supervisor"
     assert ledger.ok("audit", "verify", "--all")["clean"] is True
+    events = ledger.ok("loan", "events", "C")
+    assert events[0]["data"]["recorded_by"] == "complaints-desk"  # $LEDGER_ACTOR
+    assert events[-1]["data"]["recorded_by"] == "supervisor"  # --actor
 
 
 def test_explain_after_a_correction_uses_the_corrected_history_and_still_adds_up(

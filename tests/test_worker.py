@@ -192,6 +192,7 @@ def test_after_each_pass_the_worker_catches_every_projection_up(
     loan = app.get_loan("L1")
     row = projections.balances.read(loan.id)
     assert row is not None and row["version"] == loan.version and row["status"] == "overdue"
+    assert app.loan_events("L1")[-1].recorded_by == "worker:0/1"  # who caused the events
 
 
 def test_the_daily_jobs_have_fixed_ids_and_are_replaced_not_duplicated(db_url: str) -> None:

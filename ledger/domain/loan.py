@@ -20,6 +20,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from ledger.domain import rules
+from ledger.domain.actor import UNKNOWN, current_actor
 from ledger.domain.chain import GENESIS, link
 from ledger.domain.errors import CommandRefused
 from ledger.domain.terms import Method, Replan, Terms
@@ -102,15 +103,22 @@ class Loan(Aggregate):
         the loan's previous event (:mod:`ledger.domain.chain`).
 
         Version 2 of every loan event added ``chain``; a version-1 event (recorded before)
-        is read with ``chain = ""``, i.e. unchained. That is how an event class changes
-        without breaking old events: raise ``class_version`` and add ``upcast_vN_vN+1``."""
+        is read with ``chain = ""``, i.e. unchained. Version 3 added ``recorded_by``, who
+        asked (:mod:`ledger.domain.actor`); older events read it as ``""``. That is how an
+        event class changes without breaking old events: raise ``class_version`` and add
+        ``upcast_vN_vN+1``."""
 
         chain: str
-        class_version = 2
+        recorded_by: str
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["chain"] = GENESIS
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["recorded_by"] = UNKNOWN  # who asked was not recorded before version 3
 
         def mutate(self, aggregate: Any) -> Any:
             loan = super().mutate(aggregate)
@@ -128,11 +136,16 @@ class Loan(Aggregate):
         emi: Decimal
         principal_step: Decimal
         chain: str
-        class_version = 2
+        recorded_by: str
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["chain"] = GENESIS
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["recorded_by"] = UNKNOWN  # who asked was not recorded before version 3
 
     class InstallmentFellDue(Event):
         """Morning of a due date: installment ``k`` is fixed from what actually accrued
@@ -355,6 +368,7 @@ class Loan(Aggregate):
         emi: Decimal,
         principal_step: Decimal,
         chain: str = GENESIS,
+        recorded_by: str = UNKNOWN,
     ) -> None:
         self.chain_head = chain
         self.reference = reference
@@ -396,12 +410,14 @@ class Loan(Aggregate):
             "emi": emi,
             "principal_step": step,
         }
+        data["recorded_by"] = current_actor()
         chain = link(GENESIS, cls.Disbursed.__name__, loan_id, 1, data)
         return cls._create(cls.Disbursed, id=loan_id, chain=chain, **data)
 
     def trigger_event(self, event_class: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """Every event is linked to the previous one (:mod:`ledger.domain.chain`)."""
         version = self.version + 1
+        kwargs["recorded_by"] = current_actor()
         chain = link(self.chain_head, event_class.__name__, self.id, version, kwargs)
         super().trigger_event(event_class, chain=chain, **kwargs)
 

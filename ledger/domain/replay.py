@@ -201,8 +201,11 @@ def run_facts(
     return run
 
 
+METADATA = frozenset({"recorded_by"})  # who asked: a fact about the request, not derived
+
+
 def _fields(event: Any) -> dict[str, Any]:
-    return {k: v for k, v in vars(event).items() if k not in NOT_HASHED}
+    return {k: v for k, v in vars(event).items() if k not in NOT_HASHED and k not in METADATA}
 
 
 _MISSING = object()
