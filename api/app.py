@@ -505,9 +505,14 @@ def create_app(ledger: LedgerApp, keys: list[ApiKey], caps: RateCaps | None = No
 
     @app.get("/status", tags=["reads"])
     def worker_status(key: ApiKey = anyone) -> Any:
-        from ledger.cli_worker import status_report
+        from zoneinfo import ZoneInfo
 
-        return status_report(ledger, date.today())
+        from ledger.cli_worker import status_report
+        from ledger.config import Settings
+        from scheduler.clock import SystemClock
+
+        zone = ZoneInfo(Settings.from_env().timezone)
+        return status_report(ledger, SystemClock().now().astimezone(zone).date())
 
     return app
 
