@@ -39,16 +39,12 @@ WHAT_IF_TERMS = (
 # --------------------------------------------------------------------------- time travel
 
 
-def events_until(
-    app: LedgerApp, loan_id: UUID, *, as_of: date | None = None, known_at: datetime | None = None
-) -> list[Any]:
-    """The loan's events of business days up to ``as_of`` and recorded by ``known_at``."""
+def events_until(app: LedgerApp, loan_id: UUID, *, known_at: datetime | None = None) -> list[Any]:
+    """The loan's events recorded by ``known_at`` (all of them without it)."""
     result = []
     event: Any
     for event in app.events.get(loan_id):
         if known_at is not None and event.timestamp > known_at:
-            break
-        if as_of is not None and event.on > as_of:
             break
         result.append(event)
     return result
@@ -152,11 +148,14 @@ def verify_loan(app: LedgerApp, reference: str) -> Verification:
 
 
 def verify_all(app: LedgerApp) -> Iterator[Verification]:
+    """Every loan, read a batch of loans at a time (one query per batch, not per loan)."""
     app.directory.catch_up()
-    for loan_id in sorted(app.directory.all_loan_ids()):
-        events = list(app.events.get(loan_id))
-        label = getattr(events[0], "reference", None) or str(loan_id)
-        yield verify_events(loan_id, label, events)
+    loan_ids = sorted(app.directory.all_loan_ids())
+    for start in range(0, len(loan_ids), app.batch_size):
+        batch = loan_ids[start : start + app.batch_size]
+        for loan_id, events in app.reader.events_of(batch).items():
+            label = getattr(events[0], "reference", None) or str(loan_id)
+            yield verify_events(loan_id, label, events)
 
 
 # --------------------------------------------------------------------------- what-if

@@ -7,7 +7,6 @@ event (the application saves only after every check has passed).
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -15,13 +14,13 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from ledger import views
 from ledger.application import LedgerApp
 from ledger.cli_api import api_group, api_key, serve
 from ledger.cli_audit import audit_group, explain, known_at_option, parse_moment, show_known_at
+from ledger.cli_common import CliError, emit, err, open_for, out, parse_date, progress_bar
 from ledger.cli_projections import (
     portfolio,
     projections_group,
@@ -30,7 +29,7 @@ from ledger.cli_projections import (
     stale_ok_option,
     statement,
 )
-from ledger.config import default_actor, open_app
+from ledger.config import default_actor
 from ledger.domain.actor import acting_as
 from ledger.domain.errors import LedgerError
 from ledger.domain.terms import PRESETS, DayCount, Method, Replan
@@ -38,19 +37,6 @@ from ledger.money import FloatRefused, Rounding, fmt, money
 from ledger.products import terms_from_input
 
 F = TypeVar("F", bound=Callable[..., Any])
-out = Console()
-err = Console(stderr=True)
-
-
-class CliError(click.ClickException):
-    exit_code = 2
-
-
-def _date(value: str, what: str = "date") -> date:
-    try:
-        return date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise CliError(f"{what}: {value!r} is not a date (expected YYYY-MM-DD)") from None
 
 
 def _amount(value: str, what: str = "amount") -> Decimal:
@@ -58,10 +44,6 @@ def _amount(value: str, what: str = "amount") -> Decimal:
         return money(value, what)
     except (ValueError, TypeError, FloatRefused) as error:
         raise CliError(str(error)) from None
-
-
-def _emit(payload: Any) -> None:
-    click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
 
 
 def db_option(f: F) -> F:
@@ -83,13 +65,6 @@ def actor_option(f: F) -> F:
 
 def json_option(f: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")(f)
-
-
-def _app(ctx: click.Context, db: str | None) -> LedgerApp:
-    url = db or (ctx.obj or {}).get("db")
-    app = open_app(url)
-    ctx.call_on_close(app.close)
-    return app
 
 
 def _table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
@@ -149,9 +124,9 @@ def loan() -> None:
 def loan_open(ctx: click.Context, /, db: str | None, as_json: bool, **flags: Any) -> None:
     """Disburse a loan; flags override the preset."""
     reference = flags.pop("loan_id")
-    flags["disbursed_on"] = _date(flags["disbursed_on"], "--disbursed-on")
+    flags["disbursed_on"] = parse_date(flags["disbursed_on"], "--disbursed-on")
     terms = terms_from_input(**flags)
-    app = _app(ctx, db)
+    app = open_for(ctx, db)
     opened = app.open_loan(terms, reference)
     state = views.loan_state(opened, terms.disbursed_on)
     result = {
@@ -167,7 +142,7 @@ def loan_open(ctx: click.Context, /, db: str | None, as_json: bool, **flags: Any
         "prepayment_fee_rate": str(terms.prepayment_fee_rate),
     }
     if as_json:
-        _emit(result)
+        emit(result)
     else:
         _kv(f"Loan {opened.label} opened", result)
 
@@ -199,11 +174,11 @@ def loan_repay(
 ) -> None:
     """A repayment on business date D, allocated oldest installment first."""
     value = _amount(amount)
-    day = _date(on, "--on")
+    day = parse_date(on, "--on")
     if backdated:
         if not reason or not reason.strip():
             raise CliError("--backdated needs --reason (a correction records why)")
-        app = _app(ctx, db)
+        app = open_for(ctx, db)
         who = actor or default_actor()
         with acting_as(who):
             corrected = app.repay_backdated(loan_id, value, day, actor=who, reason=reason)
@@ -211,11 +186,11 @@ def loan_repay(
         return
     if reason is not None:
         raise CliError("--reason goes with --backdated")
-    app = _app(ctx, db)
+    app = open_for(ctx, db)
     repaid, items = app.repay(loan_id, value, day)
     result = views.repayment(repaid, day, value, items)
     if as_json:
-        _emit(result)
+        emit(result)
     else:
         _table(
             f"Repayment of {result['amount']} on {day}",
@@ -245,7 +220,7 @@ def loan_reverse(
     """Reverse a deduction or repayment that bounced; the loan is recomputed without it."""
     if not reason.strip():
         raise CliError("--reason must say why")
-    app = _app(ctx, db)
+    app = open_for(ctx, db)
     who = actor or default_actor()
     with acting_as(who):
         corrected = app.reverse(loan_id, version, actor=who, reason=reason)
@@ -281,10 +256,10 @@ def loan_waive(
         raise CliError("give exactly one of --penalty, --interest and --fee")
     part, raw = given[0]
     value = _amount(raw, f"--{part}")
-    day = _date(on, "--on") if on else None
+    day = parse_date(on, "--on") if on else None
     if not reason.strip():
         raise CliError("--reason must say why")
-    app = _app(ctx, db)
+    app = open_for(ctx, db)
     who = actor or default_actor()
     with acting_as(who):
         waived = app.waive(loan_id, part=part, amount=value, on=day, actor=who, reason=reason)
@@ -302,7 +277,7 @@ def loan_waive(
         "amount_due": fmt(waived.amount_due),
     }
     if as_json:
-        _emit(result)
+        emit(result)
     else:
         _kv(f"Waiver of {fmt(value)} {part} on {result['on']}", result)
 
@@ -313,7 +288,7 @@ def _emit_correction(app: LedgerApp, loan: Any, as_json: bool) -> None:
     )
     payload = views.correction(loan, event)
     if as_json:
-        _emit(payload)
+        emit(payload)
     else:
         _kv(f"Correction recorded on loan {payload['loan_id']}", payload)
         for name, change in payload["differences"].items():
@@ -350,14 +325,14 @@ def loan_prepay(
     if full == (amount is not None):
         raise CliError("give exactly one of --full and --amount")
     value = _amount(amount, "--amount") if amount is not None else None
-    day = _date(on, "--on")
-    app = _app(ctx, db)
+    day = parse_date(on, "--on")
+    app = open_for(ctx, db)
     prepaid, result = app.prepay(
         loan_id, day, amount=value, replan=Replan(replan), quote_only=quote
     )
     payload = views.prepayment(prepaid, result, executed=not quote)
     if as_json:
-        _emit(payload)
+        emit(payload)
     else:
         _kv(f"{'Quote for' if quote else ''} {result.kind} prepayment on {day}".strip(), payload)
 
@@ -381,9 +356,9 @@ def loan_show(
 ) -> None:
     """The loan's balance at the end of a business day: the latest from the balances
     projection (caught up first), an earlier day from the loan's events up to that day."""
-    day = _date(as_of, "--as-of") if as_of else None
+    day = parse_date(as_of, "--as-of") if as_of else None
     moment = parse_moment(known_at)
-    app = _app(ctx, db)
+    app = open_for(ctx, db)
     if moment is not None:
         state = show_known_at(app, loan_id, day, moment)
     elif day is None:
@@ -391,7 +366,7 @@ def loan_show(
     else:
         state = views.loan_state(app.loan_as_of(loan_id, day), day)
     if as_json:
-        _emit(state)
+        emit(state)
     else:
         _kv(f"Loan {state['loan_id']} as of {state['as_of']}", state)
 
@@ -406,10 +381,10 @@ def loan_schedule(
     ctx: click.Context, loan_id: str, stale_ok: bool, db: str | None, as_json: bool
 ) -> None:
     """Installments: planned and actual, collected and when (schedule projection)."""
-    app = _app(ctx, db)
+    app = open_for(ctx, db)
     rows = read_schedule(app, loan_id, stale_ok=stale_ok)
     if as_json:
-        _emit(rows)
+        emit(rows)
     else:
         _table(
             f"Schedule of {loan_id}",
@@ -425,10 +400,10 @@ def loan_schedule(
 @click.pass_context
 def loan_events(ctx: click.Context, loan_id: str, db: str | None, as_json: bool) -> None:
     """The loan's events in order."""
-    app = _app(ctx, db)
+    app = open_for(ctx, db)
     rows = views.events(app.loan_events(loan_id))
     if as_json:
-        _emit(rows)
+        emit(rows)
     else:
         _print_events(rows)
 
@@ -464,11 +439,11 @@ def bank_set_balance(
 ) -> None:
     """Set the borrower's linked account balance (AMOUNT or 'unlimited')."""
     balance = None if amount.lower() == "unlimited" else _amount(amount)
-    app = _app(ctx, db)
+    app = open_for(ctx, db)
     account = app.set_balance(loan_id, balance)
     shown = "unlimited" if account.balance is None else str(account.balance)
     if as_json:
-        _emit({"loan_id": loan_id, "balance": shown})
+        emit({"loan_id": loan_id, "balance": shown})
     else:
         out.print(f"linked account of {loan_id}: balance {shown}")
 
@@ -483,12 +458,12 @@ def bank_set_balance(
 @click.pass_context
 def close_day(ctx: click.Context, through: str, db: str | None, as_json: bool) -> None:
     """Run every business day not yet run, up to and including D, for all loans."""
-    day = _date(through, "--through")
-    app = _app(ctx, db)
+    day = parse_date(through, "--through")
+    app = open_for(ctx, db)
     report = _close_with_progress(app, day, show=not as_json and sys.stderr.isatty())
     payload = views.close_report(report)
     if as_json:
-        _emit(payload)
+        emit(payload)
     else:
         _kv(f"Close of business through {day}", payload)
     if report.failures:
@@ -498,8 +473,6 @@ def close_day(ctx: click.Context, through: str, db: str | None, as_json: bool) -
 
 
 def _close_with_progress(app: LedgerApp, through: date, *, show: bool) -> Any:
-    from ledger.cli_worker import progress_bar
-
     with progress_bar(show) as progress:
         return app.close_days(through, progress=progress)
 

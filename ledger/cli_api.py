@@ -7,11 +7,8 @@ import os
 
 import click
 
+from ledger.cli_common import CliError
 from ledger.config import RateCaps, open_app
-
-
-class CliError(click.ClickException):
-    exit_code = 2
 
 
 @click.command("serve")

@@ -8,37 +8,11 @@ from datetime import date, datetime
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from ledger import audit, views
 from ledger.application import LedgerApp
-from ledger.config import open_app
-
-out = Console()
-
-
-class CliError(click.ClickException):
-    exit_code = 2
-
-
-def _app(ctx: click.Context, db: str | None) -> LedgerApp:
-    app = open_app(db or (ctx.obj or {}).get("db"))
-    ctx.call_on_close(app.close)
-    return app
-
-
-def _emit(payload: Any) -> None:
-    click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
-
-
-def parse_day(value: str | None, what: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CliError(f"{what}: {value!r} is not a date (expected YYYY-MM-DD)") from None
+from ledger.cli_common import CliError, emit, open_for, out, parse_optional_date
 
 
 def parse_moment(value: str | None) -> datetime | None:
@@ -82,11 +56,11 @@ def explain(
 ) -> None:
     """Every figure of the balance, broken into the events that built it, with the arithmetic
     and the rule; shows that the parts add up to the figure."""
-    day = parse_day(as_of, "--as-of")
+    day = parse_optional_date(as_of, "--as-of")
     moment = parse_moment(known_at)
-    result = audit.explain(_app(ctx, db), loan_id, as_of=day, known_at=moment)
+    result = audit.explain(open_for(ctx, db), loan_id, as_of=day, known_at=moment)
     if as_json:
-        _emit(result)
+        emit(result)
         return
     out.print(
         f"[bold]Loan {result['loan_id']}[/bold] at the end of {result['as_of']}"
@@ -142,11 +116,11 @@ def verify(
     status 1 when anything differs."""
     if all_loans == (loan_id is not None):
         raise CliError("give exactly one of LOAN_ID and --all")
-    app = _app(ctx, db)
+    app = open_for(ctx, db)
     results = list(audit.verify_all(app)) if all_loans else [audit.verify_loan(app, str(loan_id))]
     dirty = [r for r in results if not r.clean]
     if as_json:
-        _emit(
+        emit(
             {
                 "loans": len(results),
                 "clean": not dirty,
@@ -203,9 +177,9 @@ def what_if(
         if not sep or not name.strip():
             raise CliError(f"--set {item!r}: expected TERM=VALUE")
         changes[name.strip()] = value.strip()
-    result = audit.what_if(_app(ctx, db), loan_id, changes)
+    result = audit.what_if(open_for(ctx, db), loan_id, changes)
     if as_json:
-        _emit(result)
+        emit(result)
         return
     table = Table(
         title=f"What if {', '.join(f'{k}={v}' for k, v in changes.items()) or '(no change)'}"
@@ -248,7 +222,7 @@ def report(
     from ledger.config import RateCaps
 
     caps = RateCaps.from_env()
-    data = reports.build(_app(ctx, db), loan_id, caps)
+    data = reports.build(open_for(ctx, db), loan_id, caps)
     if fmt_ == "json":
         text = json.dumps(data, indent=2, ensure_ascii=False)
     elif fmt_ == "html":

@@ -7,7 +7,6 @@ behind it is.
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import threading
@@ -17,12 +16,18 @@ from types import FrameType
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
 from ledger.application import LedgerApp, loan_id_for
-from ledger.config import open_app
+from ledger.cli_common import (
+    CliError,
+    emit,
+    err,
+    open_for,
+    out,
+    parse_optional_date,
+    progress_bar,
+)
 from ledger.domain.errors import LedgerError, NotFound
 from projections import NAMES, Projections
 from projections import balances as balances_view
@@ -30,23 +35,7 @@ from projections import schedule as schedule_view
 from projections import statements as statements_view
 from projections.base import DEFAULT_PAGE
 
-out = Console()
 TEXT_COLUMNS = {"product", "status", "bucket", "name", "description"}
-err = Console(stderr=True)
-
-
-class CliError(click.ClickException):
-    exit_code = 2
-
-
-def _app(ctx: click.Context, db: str | None) -> LedgerApp:
-    app = open_app(db or (ctx.obj or {}).get("db"))
-    ctx.call_on_close(app.close)
-    return app
-
-
-def _emit(payload: Any) -> None:
-    click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
 
 
 def fresh(app: LedgerApp, name: str, *, stale_ok: bool = False) -> Projections:
@@ -59,42 +48,6 @@ def fresh(app: LedgerApp, name: str, *, stale_ok: bool = False) -> Projections:
     else:
         projections.catch_up([name])
     return projections
-
-
-class _Bar:
-    """A rich progress bar per projection on a terminal; nothing otherwise."""
-
-    def __init__(self, show: bool) -> None:
-        self.progress = (
-            Progress(
-                "[progress.description]{task.description}",
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=err,
-                transient=True,
-            )
-            if show
-            else None
-        )
-        self.tasks: dict[str, Any] = {}
-
-    def __enter__(self) -> Any:
-        if self.progress is None:
-            return None
-        self.progress.__enter__()
-        progress = self.progress
-
-        def update(name: str, done: int, total: int) -> None:
-            if name not in self.tasks:
-                self.tasks[name] = progress.add_task(name, total=total)
-            progress.update(self.tasks[name], completed=done, total=total)
-
-        return update
-
-    def __exit__(self, *exc: object) -> None:
-        if self.progress is not None:
-            self.progress.__exit__(None, None, None)
 
 
 def stale_ok_option(f: Any) -> Any:
@@ -133,10 +86,10 @@ def catch_up(
     ctx: click.Context, names: tuple[str, ...], page: int, db: str | None, as_json: bool
 ) -> None:
     """Apply every event recorded after each projection's position, then exit."""
-    app = _app(ctx, db)
+    app = open_for(ctx, db)
     projections = Projections(app, page=page)
     started = time.perf_counter()
-    with _Bar(sys.stderr.isatty() and not as_json) as progress:
+    with progress_bar(sys.stderr.isatty() and not as_json, describe=str, per_key=True) as progress:
         applied = projections.catch_up(list(names), progress=progress)
     _report("caught up", applied, time.perf_counter() - started, as_json)
 
@@ -151,17 +104,17 @@ def rebuild(
     ctx: click.Context, names: tuple[str, ...], page: int, db: str | None, as_json: bool
 ) -> None:
     """Empty the projections (all, or NAMES) and replay every event from the first one."""
-    app = _app(ctx, db)
+    app = open_for(ctx, db)
     projections = Projections(app, page=page)
     started = time.perf_counter()
-    with _Bar(sys.stderr.isatty() and not as_json) as progress:
+    with progress_bar(sys.stderr.isatty() and not as_json, describe=str, per_key=True) as progress:
         applied = projections.rebuild(list(names), progress=progress)
     _report("rebuilt", applied, time.perf_counter() - started, as_json)
 
 
 def _report(what: str, applied: dict[str, int], seconds: float, as_json: bool) -> None:
     if as_json:
-        _emit({"projections": applied, "seconds": round(seconds, 3)})
+        emit({"projections": applied, "seconds": round(seconds, 3)})
         return
     for name, n in applied.items():
         out.print(f"{name}: {what}, {n} events applied")
@@ -173,10 +126,10 @@ def _report(what: str, applied: dict[str, int], seconds: float, as_json: bool) -
 @click.pass_context
 def status(ctx: click.Context, db: str | None, as_json: bool) -> None:
     """Each projection's position in the log and how many events it is behind."""
-    app = _app(ctx, db)
+    app = open_for(ctx, db)
     rows = [s.as_dict() for s in Projections(app).status()]
     if as_json:
-        _emit(rows)
+        emit(rows)
         return
     table = Table(title="Projections")
     for c in ("name", "position", "head", "lag", "description"):
@@ -198,7 +151,7 @@ def run(ctx: click.Context, poll: float, page: int, db: str | None) -> None:
     SIGTERM or Ctrl-C (the batch in hand is committed or rolled back, never half done)."""
     if poll <= 0:
         raise CliError("--poll must be positive")
-    app = _app(ctx, db)
+    app = open_for(ctx, db)
     projections = Projections(app, page=page)
     stop = threading.Event()
 
@@ -259,7 +212,7 @@ def statement(
             date.fromisoformat(f"{month}-01")
         except ValueError:
             raise CliError(f"--month: {month!r} is not a month (expected YYYY-MM)") from None
-    app = _app(ctx, db)
+    app = open_for(ctx, db)
     statements = fresh(app, "statements", stale_ok=stale_ok).statements
     rows = statements.read(loan_id_for(loan_id))
     if not rows:
@@ -275,7 +228,7 @@ def statement(
         rows = chosen
     shown = [{"loan_id": reference, **statements_view.shown(r)} for r in rows]
     if as_json:
-        _emit(shown[0] if month is not None else shown)
+        emit(shown[0] if month is not None else shown)
         return
     for s in shown:
         _print_statement(s)
@@ -322,13 +275,8 @@ def portfolio(
     ctx: click.Context, as_of: str | None, stale_ok: bool, db: str | None, as_json: bool
 ) -> None:
     """Totals by product and status, and delinquency buckets by days past due."""
-    day: date | None = None
-    if as_of is not None:
-        try:
-            day = date.fromisoformat(as_of)
-        except ValueError:
-            raise CliError(f"--as-of: {as_of!r} is not a date (expected YYYY-MM-DD)") from None
-    app = _app(ctx, db)
+    day = parse_optional_date(as_of, "--as-of")
+    app = open_for(ctx, db)
     projection = fresh(app, "portfolio", stale_ok=stale_ok).portfolio
     last = projection.last_business_day()
     if day is not None and (last is None or day > last):
@@ -337,7 +285,7 @@ def portfolio(
         )
     report = projection.report(day)
     if as_json:
-        _emit(report)
+        emit(report)
         return
     out.print(
         f"Portfolio as of {report['as_of']}: {report['open_loans']} open loans, principal "

@@ -12,22 +12,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 from rich.console import Console
 from rich.logging import RichHandler
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
 from ledger.application import LedgerApp
+from ledger.cli_common import CliError, err, parse_optional_date, progress_bar
 from ledger.config import Settings, open_app
 from ledger.directory import MAX_PARTITIONS
 from projections import Projections
 from scheduler.clock import SystemClock
 from scheduler.status import WorkerStatusStore
 from scheduler.worker import Worker, WorkerSettings
-
-err = Console(stderr=True)
-
-
-class CliError(click.ClickException):
-    exit_code = 2
 
 
 def _time(value: str, what: str) -> time:
@@ -88,12 +82,7 @@ def worker(
         raise CliError(f"--partitions must be 1..{MAX_PARTITIONS}")
     if not 0 <= partition < partitions:
         raise CliError(f"--partition must be 0..{partitions - 1}")
-    until = None
-    if through:
-        try:
-            until = date.fromisoformat(through)
-        except ValueError:
-            raise CliError(f"--through: {through!r} is not a date (expected YYYY-MM-DD)") from None
+    until = parse_optional_date(through or None, "--through")
     url = db or (ctx.obj or {}).get("db")
     env = Settings.from_env(url)
     settings = WorkerSettings(
@@ -141,41 +130,6 @@ def worker(
         click.echo(" ".join(f"{k}={v}" for k, v in result.items() if not isinstance(v, list)))
     if result.get("failures"):
         sys.exit(1)
-
-
-class progress_bar:
-    """A rich progress bar on a terminal; nothing otherwise."""
-
-    def __init__(self, interactive: bool) -> None:
-        self.bar: Progress | None = None
-        if interactive:
-            self.bar = Progress(
-                "[progress.description]{task.description}",
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=err,
-                transient=True,
-            )
-        self.task: Any = None
-
-    def __enter__(self) -> Any:
-        if self.bar is None:
-            return None
-        self.bar.__enter__()
-        self.task = self.bar.add_task("waiting", total=None)
-
-        def update(day: str, done: int, total: int) -> None:
-            assert self.bar is not None
-            self.bar.update(
-                self.task, description=f"business day {day}", completed=done, total=total
-            )
-
-        return update
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
 
 
 @click.command("status")

@@ -228,6 +228,16 @@ class BatchReader:
                 states[aggregate_id] = aggregate
         return states
 
+    def events_of(self, ids: Sequence[UUID]) -> dict[UUID, list[Any]]:
+        """Every event of every aggregate in ``ids``, in version order, in one query."""
+        by_id: dict[UUID, list[Any]] = {i: [] for i in ids}
+        if not ids:
+            return by_id
+        rows = sorted(self._select_events_after(dict.fromkeys(ids, 0)), key=lambda r: (r[0], r[1]))
+        for row in rows:
+            by_id[row[0]].append(self.mapper.to_domain_event(StoredEvent(*row)))
+        return by_id
+
     def _select_snapshots(self, ids: Sequence[UUID]) -> Iterable[tuple[Any, int, str, bytes]]:
         assert self.snapshots_table is not None
         table = self._table(self.snapshots_table)
