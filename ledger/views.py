@@ -7,14 +7,13 @@ is shown as recorded: unrounded accruals keep all their digits, so an auditor ca
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from enum import Enum
 from typing import Any
-from uuid import UUID
 
 from ledger.application import CloseReport
 from ledger.domain import rules
+from ledger.domain.chain import plain
 from ledger.domain.loan import Loan, PrepaymentQuote
 from ledger.domain.terms import Method
 from ledger.money import FEN, ZERO, fmt, round_to
@@ -114,22 +113,6 @@ def schedule(loan: Loan) -> list[dict[str, Any]]:
     return rows
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
 def events(loan_events: Iterable[Any]) -> list[dict[str, Any]]:
     """``ledger loan events``: every event in order, with its data as recorded."""
     return [
@@ -138,7 +121,7 @@ def events(loan_events: Iterable[Any]) -> list[dict[str, Any]]:
             "type": type(e).__name__,
             "effective_date": e.on.isoformat(),
             "recorded_at": e.timestamp.isoformat(),
-            "data": {k: _plain(v) for k, v in vars(e).items() if k not in EVENT_BASE_FIELDS},
+            "data": {k: plain(v) for k, v in vars(e).items() if k not in EVENT_BASE_FIELDS},
         }
         for e in loan_events
     ]
@@ -228,7 +211,7 @@ def correction(loan: Loan, event: Any) -> dict[str, Any]:
         "refund_due": fmt(event.refund_due),
         "actor": event.actor,
         "reason": event.reason,
-        "differences": _plain(event.differences),
+        "differences": plain(event.differences),
         "status": loan.loan_status,
         "principal_outstanding": fmt(loan.principal_outstanding),
         "amount_due": fmt(loan.amount_due),

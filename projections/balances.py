@@ -19,7 +19,7 @@ from uuid import UUID
 from ledger.domain.rules import due_date
 from ledger.money import fmt
 from ledger.sql import Cursor
-from projections.base import LoanProjection
+from projections.base import LoanProjection, upsert
 from projections.facts import Fact
 from projections.loan_fold import LoanFold
 
@@ -107,12 +107,8 @@ class Balances(LoanProjection):
     def write(self, c: Cursor) -> None:
         rows = [row_of(fold) for fold in self.pending.values()]
         self.pending.clear()
-        names = ", ".join(COLUMNS)
-        marks = ", ".join("?" * len(COLUMNS))
-        updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
         c.executemany(
-            f"INSERT INTO {self.t} ({names}) VALUES ({marks}) "
-            f"ON CONFLICT (loan_id) DO UPDATE SET {updates}",
+            upsert(self.t, COLUMNS, ("loan_id",)),
             [[r[col] for col in COLUMNS] for r in rows],
         )
 

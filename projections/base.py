@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -44,6 +44,16 @@ REBUILDING = -1  # the position of a projection while it is being rebuilt
 DEFAULT_PAGE = 5_000
 DEFAULT_CACHE = 50_000
 ProgressCallback = Callable[[str, int, int], None]
+
+
+def upsert(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
+    """``INSERT`` of ``columns``, or on a conflict on ``key`` an update of all the others
+    (``?`` placeholders; SQLite and PostgreSQL)."""
+    others = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {others}"
+    )
 
 
 class PositionMoved(Exception):
@@ -149,9 +159,7 @@ class LoanProjection(Projection):
             dirty[fact.loan_id] = fold
         self.write(c)
         c.executemany(
-            f"INSERT INTO {self.t_folds} (loan_id, version, state) VALUES (?, ?, ?) "
-            "ON CONFLICT (loan_id) DO UPDATE SET version = excluded.version, "
-            "state = excluded.state",
+            upsert(self.t_folds, ("loan_id", "version", "state"), ("loan_id",)),
             [(str(i), f.version, f.to_json()) for i, f in dirty.items()],
         )
         for loan_id in dirty:

@@ -20,7 +20,7 @@ from typing import Any
 from ledger.money import ZERO, fmt
 from ledger.sql import Cursor
 from projections.balances import from_fen, to_fen
-from projections.base import LoanProjection
+from projections.base import LoanProjection, upsert
 from projections.facts import Fact
 from projections.loan_fold import CLOSED, LoanFold
 
@@ -115,12 +115,8 @@ class Portfolio(LoanProjection):
         super().apply(facts, c)
 
     def write(self, c: Cursor) -> None:
-        names = ", ".join(COLUMNS)
-        marks = ", ".join("?" * len(COLUMNS))
-        updates = ", ".join(f"{n} = excluded.{n}" for n in COLUMNS[2:])
         c.executemany(
-            f"INSERT INTO {self.t} ({names}) VALUES ({marks}) "
-            f"ON CONFLICT (loan_id, valid_from) DO UPDATE SET {updates}",
+            upsert(self.t, COLUMNS, ("loan_id", "valid_from")),
             list(self.pending.values()),
         )
         self.pending.clear()

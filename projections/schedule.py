@@ -19,7 +19,7 @@ from uuid import UUID
 from ledger.money import ZERO, fmt
 from ledger.sql import Cursor
 from projections.balances import from_fen, to_fen
-from projections.base import LoanProjection
+from projections.base import LoanProjection, upsert
 from projections.facts import Fact
 from projections.loan_fold import FoldedInstallment, LoanFold
 
@@ -41,18 +41,6 @@ COLUMNS = (
     "overdue_from",
     "settled_on",
     "status",
-)
-AMOUNTS = (
-    "planned_principal",
-    "planned_interest",
-    "principal",
-    "interest",
-    "penalty",
-    "paid_penalty",
-    "paid_interest",
-    "paid_principal",
-    "paid_total",
-    "waived",
 )
 CANCELLED = "cancelled"  # a pending write that only marks a planned row "prepaid"
 
@@ -176,14 +164,8 @@ class Schedule(LoanProjection):
             else:
                 actual.append(row)
         self.pending.clear()
-        names = ", ".join(COLUMNS)
-        marks = ", ".join("?" * len(COLUMNS))
         keep_plan = [n for n in COLUMNS[2:] if not n.startswith("planned_")]
-        c.executemany(
-            f"INSERT INTO {self.t} ({names}) VALUES ({marks}) ON CONFLICT (loan_id, k) DO UPDATE "
-            f"SET {', '.join(f'{n} = excluded.{n}' for n in COLUMNS[2:])}",
-            whole,
-        )
+        c.executemany(upsert(self.t, COLUMNS, ("loan_id", "k")), whole)
         c.executemany(
             f"UPDATE {self.t} SET {', '.join(f'{n} = ?' for n in keep_plan)} "
             "WHERE loan_id = ? AND k = ?",

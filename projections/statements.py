@@ -31,7 +31,7 @@ from ledger.domain.rules import due_date
 from ledger.money import ZERO, fmt
 from ledger.sql import Cursor
 from projections.balances import from_fen, to_fen
-from projections.base import LoanProjection
+from projections.base import LoanProjection, upsert
 from projections.facts import Fact, amount
 from projections.loan_fold import LoanFold
 
@@ -247,12 +247,8 @@ class Statements(LoanProjection):
             statement = self.current(fold)
             self.pending[(fold.loan_id, statement.cycle)] = statement.row(fold)
         self.current_of.clear()
-        names = ", ".join(COLUMNS)
-        marks = ", ".join("?" * len(COLUMNS))
-        updates = ", ".join(f"{n} = excluded.{n}" for n in COLUMNS[2:])
         c.executemany(
-            f"INSERT INTO {self.t} ({names}) VALUES ({marks}) "
-            f"ON CONFLICT (loan_id, month) DO UPDATE SET {updates}",
+            upsert(self.t, COLUMNS, ("loan_id", "month")),
             list(self.pending.values()),
         )
         self.pending.clear()

@@ -26,7 +26,8 @@ NOT_HASHED = frozenset(
 )
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """An event value as JSON: amounts as their exact decimal strings, dates ISO."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, (date, datetime)):
@@ -36,16 +37,16 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 
 def canonical(kind: str, loan_id: UUID, version: int, fields: Mapping[str, Any]) -> str:
     body = {k: v for k, v in fields.items() if k not in NOT_HASHED}
     return json.dumps(
-        {"type": kind, "loan": str(loan_id), "version": version, "fields": _plain(body)},
+        {"type": kind, "loan": str(loan_id), "version": version, "fields": plain(body)},
         sort_keys=True,
         separators=(",", ":"),
     )
