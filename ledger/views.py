@@ -15,7 +15,6 @@ from ledger.application import CloseReport
 from ledger.domain import rules
 from ledger.domain.chain import plain
 from ledger.domain.loan import Loan, PrepaymentQuote
-from ledger.domain.terms import Method
 from ledger.money import FEN, ZERO, fmt, round_to
 
 EVENT_BASE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic"}
@@ -51,66 +50,6 @@ def loan_state(loan: Loan, as_of: date | None = None) -> dict[str, Any]:
         ),
         "closed_on": loan.closed_on.isoformat() if loan.closed_on else None,
     }
-
-
-def schedule(loan: Loan) -> list[dict[str, Any]]:
-    """``ledger loan schedule``: fixed installments as they are, later ones as planned
-    (estimated with the monthly rate, section 5; ``"estimated": true``)."""
-    t = loan.terms
-    rows: list[dict[str, Any]] = []
-    for inst in loan.installments:
-        owed = inst.owed(t)
-        paid = inst.principal_paid + inst.interest_paid + inst.penalty_paid
-        if inst.settled_on is not None:
-            status = "paid"
-        elif inst.overdue_from is not None:
-            status = "overdue"
-        elif paid > ZERO:
-            status = "partly_paid"
-        else:
-            status = "due"
-        rows.append(
-            {
-                "k": inst.k,
-                "due_date": inst.due_date.isoformat(),
-                "principal": fmt(inst.principal),
-                "interest": fmt(owed.interest + inst.interest_paid),
-                "penalty": fmt(owed.penalty + inst.penalty_paid),
-                "paid": fmt(paid),
-                "status": status,
-                "estimated": False,
-                "settled_on": inst.settled_on.isoformat() if inst.settled_on else None,
-            }
-        )
-    if loan.is_closed:
-        return rows
-    remaining = loan.principal_not_due
-    for k in range(len(loan.installments) + 1, loan.last_k + 1):
-        base = t.principal if t.method is Method.FLAT else remaining
-        parts = rules.installment_parts(
-            method=t.method,
-            is_last=k == loan.last_k,
-            emi_amount=loan.emi,
-            principal_step=loan.principal_step,
-            remaining_principal=remaining,
-            interest_accrued=base * loan.monthly_rate,
-            rounding=t.rounding,
-        )
-        remaining -= parts.principal
-        rows.append(
-            {
-                "k": k,
-                "due_date": rules.due_date(t.disbursed_on, k).isoformat(),
-                "principal": fmt(parts.principal),
-                "interest": fmt(parts.interest),
-                "penalty": "0.00",
-                "paid": "0.00",
-                "status": "upcoming",
-                "estimated": True,
-                "settled_on": None,
-            }
-        )
-    return rows
 
 
 def events(loan_events: Iterable[Any]) -> list[dict[str, Any]]:

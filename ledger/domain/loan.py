@@ -93,6 +93,16 @@ class PrepaymentQuote:
         return self.overdue + self.penalty + self.interest + self.fee + self.principal
 
 
+def _unchained(state: dict[str, Any]) -> None:
+    """Loan events v1 -> v2: recorded before the hash chain existed."""
+    state["chain"] = GENESIS
+
+
+def _asker_unknown(state: dict[str, Any]) -> None:
+    """Loan events v2 -> v3: who asked was not recorded before version 3."""
+    state["recorded_by"] = UNKNOWN
+
+
 class Loan(Aggregate):
     """A consumer loan. State is only ever changed by its events."""
 
@@ -112,13 +122,8 @@ class Loan(Aggregate):
         recorded_by: str
         class_version = 3
 
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state["chain"] = GENESIS
-
-        @staticmethod
-        def upcast_v2_v3(state: dict[str, Any]) -> None:
-            state["recorded_by"] = UNKNOWN  # who asked was not recorded before version 3
+        upcast_v1_v2 = staticmethod(_unchained)
+        upcast_v2_v3 = staticmethod(_asker_unknown)
 
         def mutate(self, aggregate: Any) -> Any:
             loan = super().mutate(aggregate)
@@ -139,13 +144,8 @@ class Loan(Aggregate):
         recorded_by: str
         class_version = 3
 
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state["chain"] = GENESIS
-
-        @staticmethod
-        def upcast_v2_v3(state: dict[str, Any]) -> None:
-            state["recorded_by"] = UNKNOWN  # who asked was not recorded before version 3
+        upcast_v1_v2 = staticmethod(_unchained)
+        upcast_v2_v3 = staticmethod(_asker_unknown)
 
     class InstallmentFellDue(Event):
         """Morning of a due date: installment ``k`` is fixed from what actually accrued
