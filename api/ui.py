@@ -15,17 +15,10 @@ from typing import Any
 from ledger import views
 from ledger.domain.loan import Loan
 from ledger.money import FEN, ZERO, fmt, round_to
+from ledger.report import CSS as REPORT_CSS
+from ledger.report import is_number
 
-CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;
-margin:1.5em auto;padding:0 1em;color:#1d2733;line-height:1.45}
-h1{font-size:1.5em;border-bottom:2px solid #1d2733;padding-bottom:.3em}
-h2{font-size:1.15em;margin-top:1.8em;color:#243b53}
-table{border-collapse:collapse;width:100%;font-size:.86em;margin:.5em 0 1em}
-th,td{border:1px solid #d0d7de;padding:.25em .5em;text-align:left;vertical-align:top}
-th{background:#f3f5f7} td.num{text-align:right;font-variant-numeric:tabular-nums}
-nav a{margin-right:1em} .legend span{margin-right:1.2em}
-"""
+CSS = REPORT_CSS + "nav a{margin-right:1em} .legend span{margin-right:1.2em}\n"
 COLOURS = {"principal": "#1f6feb", "interest": "#2da44e", "penalty": "#cf222e"}
 
 
@@ -46,7 +39,7 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
         "<tr>"
         + "".join(
             f"<td class=num>{e(str(v))}</td>"
-            if _numeric(v)
+            if is_number(v)
             else f"<td>{e('' if v is None else str(v))}</td>"
             for v in row
         )
@@ -54,18 +47,6 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
         for row in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _numeric(value: Any) -> bool:
-    if isinstance(value, (int, Decimal)):
-        return True
-    try:
-        Decimal(str(value))
-    except ArithmeticError:
-        return False
-    except ValueError:
-        return False
-    return isinstance(value, str) and any(ch.isdigit() for ch in value) and "-" not in value[1:]
 
 
 def login_page(message: str = "") -> str:

@@ -86,12 +86,7 @@ def catch_up(
     ctx: click.Context, names: tuple[str, ...], page: int, db: str | None, as_json: bool
 ) -> None:
     """Apply every event recorded after each projection's position, then exit."""
-    app = open_for(ctx, db)
-    projections = Projections(app, page=page)
-    started = time.perf_counter()
-    with progress_bar(sys.stderr.isatty() and not as_json, describe=str, per_key=True) as progress:
-        applied = projections.catch_up(list(names), progress=progress)
-    _report("caught up", applied, time.perf_counter() - started, as_json)
+    _run(ctx, db, page, names, as_json, rebuild=False)
 
 
 @projections_group.command("rebuild")
@@ -103,21 +98,30 @@ def catch_up(
 def rebuild(
     ctx: click.Context, names: tuple[str, ...], page: int, db: str | None, as_json: bool
 ) -> None:
-    """Empty the projections (all, or NAMES) and replay every event from the first one."""
-    app = open_for(ctx, db)
-    projections = Projections(app, page=page)
+    """Drop the projections (all, or NAMES) and replay every event from the first one."""
+    _run(ctx, db, page, names, as_json, rebuild=True)
+
+
+def _run(
+    ctx: click.Context,
+    db: str | None,
+    page: int,
+    names: tuple[str, ...],
+    as_json: bool,
+    *,
+    rebuild: bool,
+) -> None:
+    projections = Projections(open_for(ctx, db), page=page)
+    run = projections.rebuild if rebuild else projections.catch_up
     started = time.perf_counter()
     with progress_bar(sys.stderr.isatty() and not as_json, describe=str, per_key=True) as progress:
-        applied = projections.rebuild(list(names), progress=progress)
-    _report("rebuilt", applied, time.perf_counter() - started, as_json)
-
-
-def _report(what: str, applied: dict[str, int], seconds: float, as_json: bool) -> None:
+        applied = run(list(names), progress=progress)
+    seconds = time.perf_counter() - started
     if as_json:
         emit({"projections": applied, "seconds": round(seconds, 3)})
         return
     for name, n in applied.items():
-        out.print(f"{name}: {what}, {n} events applied")
+        out.print(f"{name}: {'rebuilt' if rebuild else 'caught up'}, {n} events applied")
 
 
 @projections_group.command("status")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from ledger import audit, views
@@ -417,6 +417,21 @@ p.bad{color:#b42318;font-weight:600}
 """
 
 
+def is_number(value: object) -> bool:
+    """A table cell to right-align: an int, a Decimal, or text that reads as a decimal."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, Decimal)):
+        return True
+    if not isinstance(value, str) or not any(ch.isdigit() for ch in value):
+        return False
+    try:
+        Decimal(value)
+    except (InvalidOperation, ValueError):
+        return False
+    return True
+
+
 def html_page(report: dict[str, Any]) -> str:
     e = html.escape
     parts = [
@@ -436,7 +451,7 @@ def html_page(report: dict[str, Any]) -> str:
                 rows = "".join(
                     "<tr>"
                     + "".join(
-                        f"<td class=num>{e(c)}</td>" if _is_number_safe(c) else f"<td>{e(c)}</td>"
+                        f"<td class=num>{e(c)}</td>" if is_number(c) else f"<td>{e(c)}</td>"
                         for c in row
                     )
                     + "</tr>"
@@ -450,13 +465,3 @@ def html_page(report: dict[str, Any]) -> str:
                 )
     parts.append("</body></html>")
     return "".join(parts)
-
-
-def _is_number_safe(text: str) -> bool:
-    from decimal import InvalidOperation
-
-    try:
-        Decimal(text)
-    except (InvalidOperation, ValueError):
-        return False
-    return True

@@ -235,13 +235,23 @@ class Projector:
             [self.key, target],
         )
 
-    def _head(self, c: Cursor) -> int:
+    def _head_query(self) -> str:
         table, column = self._events_table()
         marks = ",".join("?" * len(LOAN_TOPICS))
-        c.execute(
-            f"SELECT MAX({column}) AS head FROM {table} WHERE topic IN ({marks})", LOAN_TOPICS
-        )
+        return f"SELECT MAX({column}) AS head FROM {table} WHERE topic IN ({marks})"
+
+    def _head(self, c: Cursor) -> int:
+        c.execute(self._head_query(), LOAN_TOPICS)
         return int(c.fetchall()[0][0] or 0)
+
+    def _move(self, c: Cursor, start: int, to: int) -> None:
+        """The position from ``start`` to ``to``, by compare-and-set, in ``c``'s transaction."""
+        moved = c.execute(
+            f"UPDATE {self.t_pos} SET position = ? WHERE name = ? AND position = ?",
+            [to, self.key, start],
+        )
+        if moved != 1:
+            raise PositionMoved(f"{self.name}: position moved from {start}")
 
     def position(self) -> int:
         rows = self.sql.query(f"SELECT position FROM {self.t_pos} WHERE name = ?", [self.key])
@@ -253,12 +263,7 @@ class Projector:
 
     def head(self) -> int:
         """The id of the last loan event in the log (0 when there is none)."""
-        table, column = self._events_table()
-        marks = ",".join("?" * len(LOAN_TOPICS))
-        rows = self.sql.query(
-            f"SELECT MAX({column}) FROM {table} WHERE topic IN ({marks})", LOAN_TOPICS
-        )
-        return int(rows[0][0] or 0)
+        return int(self.sql.query(self._head_query(), LOAN_TOPICS)[0][0] or 0)
 
     def lag(self, position: int | None = None) -> int:
         """How many loan events are recorded after the stored position."""
@@ -288,12 +293,7 @@ class Projector:
             self.projection.forget()
         try:
             with self.sql.transaction() as c:
-                moved = c.execute(
-                    f"UPDATE {self.t_pos} SET position = ? WHERE name = ? AND position = ?",
-                    [last, self.key, start],
-                )
-                if moved != 1:
-                    raise PositionMoved(f"{self.name}: position moved from {start}")
+                self._move(c, start, last)
                 self.projection.apply(facts, c)
         except BaseException:
             self.projection.forget()  # the cache may hold folds of the rolled-back batch
@@ -372,12 +372,7 @@ class Projector:
         ]
         if not loans:
             with self.sql.transaction() as c:
-                done = c.execute(
-                    f"UPDATE {self.t_pos} SET position = ? WHERE name = ? AND position = ?",
-                    [target, self.key, REBUILDING],
-                )
-                if done != 1:
-                    raise PositionMoved(f"{self.name}: another projector finished the rebuild")
+                self._move(c, REBUILDING, target)  # another projector may have finished it
                 c.execute(f"DELETE FROM {self.t_rebuild} WHERE name = ?", [self.key])
             self.written = target
             return self.step()  # the rebuild is done: go on with what came after its target
