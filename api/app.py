@@ -67,6 +67,16 @@ def problem(status: int, title: str, detail: str, instance: str = "") -> JSONRes
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
+def refusal(error: Exception, instance: str) -> JSONResponse:
+    """The problem answer to a refused request: the one mapping from errors to statuses."""
+    if isinstance(error, Problem):
+        return problem(error.status, error.title, error.detail, instance)
+    if isinstance(error, NotFound):
+        return problem(404, "Not found", str(error), instance)
+    status = 409 if "already exists" in str(error) else 422
+    return problem(status, "Refused", str(error), instance)
+
+
 # --------------------------------------------------------------------------- request bodies
 
 Amount = Annotated[StrictStr, Field(description="Two-decimal amount as a string, e.g. '300.00'")]
@@ -197,17 +207,9 @@ def create_app(ledger: LedgerApp, keys: list[ApiKey], caps: RateCaps | None = No
     anyone = Depends(caller(ANYONE))
 
     @app.exception_handler(Problem)
-    def _problem(request: Request, error: Problem) -> JSONResponse:
-        return problem(error.status, error.title, error.detail, request.url.path)
-
-    @app.exception_handler(NotFound)
-    def _not_found(request: Request, error: NotFound) -> JSONResponse:
-        return problem(404, "Not found", str(error), request.url.path)
-
     @app.exception_handler(LedgerError)
-    def _refused(request: Request, error: LedgerError) -> JSONResponse:
-        status = 409 if "already exists" in str(error) else 422
-        return problem(status, "Refused", str(error), request.url.path)
+    def _refusal(request: Request, error: Exception) -> JSONResponse:
+        return refusal(error, request.url.path)
 
     @app.exception_handler(RequestValidationError)
     def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -256,13 +258,8 @@ def create_app(ledger: LedgerApp, keys: list[ApiKey], caps: RateCaps | None = No
             with lock, acting_as(caller_name(request)):
                 status, payload = action()
         except (LedgerError, Problem) as error:  # a refusal is an answer too
-            if isinstance(error, Problem):
-                status, title, detail = error.status, error.title, error.detail
-            else:
-                status = 404 if isinstance(error, NotFound) else 422
-                title, detail = ("Not found" if status == 404 else "Refused"), str(error)
-            response = problem(status, title, detail, request.url.path)
-            idempotency.answer(key, status, _json(response))
+            response = refusal(error, request.url.path)
+            idempotency.answer(key, response.status_code, _json(response))
             return response
         except BaseException:
             idempotency.release(key)
