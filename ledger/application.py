@@ -8,27 +8,32 @@ per read (:class:`~ledger.persistence.BatchReader`) and per save.
 
 from __future__ import annotations
 
+import os
+import random
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
+from ledger.business_date import BusinessDate
 from ledger.directory import LoanDirectory
 from ledger.domain.account import LinkedAccount, account_id_for
 from ledger.domain.calendar import BusinessCalendar, calendar_id_for
-from ledger.domain.errors import CommandRefused, NotFound
+from ledger.domain.errors import Busy, CommandRefused, Conflict, NotFound, Quarantined
 from ledger.domain.loan import Loan, PrepaymentQuote
 from ledger.domain.replay import corrected_facts, facts_of, run_facts
 from ledger.domain.rules import Allocation
 from ledger.domain.terms import Replan, Terms
 from ledger.gateway import SimulatedBank
+from ledger.parsing import UUID_FORM, identifier
 from ledger.persistence import (
     APP_NAME,
     BatchReader,
@@ -58,14 +63,20 @@ class Correction:
 DEFAULT_BATCH_SIZE = 1000
 LOAN_SNAPSHOT_INTERVAL = 40
 BATCH_ATTEMPTS = 10  # a batch that met a concurrent writer is reloaded and redone
+COMMAND_ATTEMPTS = 8  # a command that met a concurrent writer is rerun from fresh state
+T = TypeVar("T")
 
 
 def loan_id_for(reference: str) -> UUID:
-    """A loan is named by its UUID or by the reference it was opened with."""
-    try:
+    """A loan is named by its UUID (canonical form) or by the reference it was opened with.
+
+    References live in a namespace of their own (``uuid5(LOAN_NAMESPACE, reference)``), as
+    do the internal aggregates (calendars, linked accounts), and a reference may not be a
+    UUID (:func:`ledger.parsing.identifier`), so a user's id never lands on an internal one.
+    """
+    if UUID_FORM.fullmatch(reference.lower()):
         return UUID(reference)
-    except ValueError:
-        return uuid5(LOAN_NAMESPACE, reference)
+    return uuid5(LOAN_NAMESPACE, reference)
 
 
 @dataclass
@@ -107,19 +118,72 @@ class LedgerApp(Application[UUID]):
     is_snapshotting_enabled = True
 
     def __init__(
-        self, env: dict[str, str] | None = None, *, batch_size: int = DEFAULT_BATCH_SIZE
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        business_date: BusinessDate | None = None,
     ) -> None:
         super().__init__(env)
         self.batch_size = batch_size
+        self.business_date = business_date or BusinessDate.from_env(os.environ)
         self.reader = BatchReader(self)
         self.directory = LoanDirectory(self)
+        self._held = threading.local()  # saves held back by execute(), per thread
 
     @classmethod
-    def from_url(cls, url: str, *, batch_size: int = DEFAULT_BATCH_SIZE) -> LedgerApp:
+    def from_url(
+        cls,
+        url: str,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        business_date: BusinessDate | None = None,
+    ) -> LedgerApp:
         db = parse_database_url(url)
         with startup_lock(db):
             ensure_postgres_schema(db)
-            return cls(env={**db.env, "CREATE_TABLE": "y"}, batch_size=batch_size)
+            return cls(
+                env={**db.env, "CREATE_TABLE": "y"},
+                batch_size=batch_size,
+                business_date=business_date,
+            )
+
+    # ------------------------------------------------------------------ unit of work
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Inside :meth:`execute`, hold the aggregates back until the command has finished;
+        elsewhere, save them now."""
+        held: list[Any] | None = getattr(self._held, "aggregates", None)
+        if held is None:
+            return super().save(*objs, **kwargs)
+        held.extend(objs)
+        return []
+
+    def execute(self, command: Callable[[], T]) -> T:
+        """Run ``command`` (a use case and the presenting of its result) as one unit of work.
+
+        Every save it asks for is held back and written in one transaction when it returns,
+        so a command that fails at any step, even after its domain work, writes nothing. A
+        write that lost the version check to a concurrent writer of the same loan is rerun
+        from fresh state (bounded, with a short random back-off), then :class:`Busy`."""
+        for attempt in range(COMMAND_ATTEMPTS):
+            self._held.aggregates = []
+            try:
+                result = command()
+                held: list[Any] = self._held.aggregates
+            finally:
+                self._held.aggregates = None
+            if held:
+                try:
+                    super().save(*held)
+                except IntegrityError:
+                    time.sleep(random.uniform(0, 0.005 * 2**attempt))
+                    continue
+            return result
+        raise Busy(
+            f"another writer changed the same loan {COMMAND_ATTEMPTS} times while this command "
+            "ran; nothing was written, retry"
+        )
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -163,6 +227,11 @@ class LedgerApp(Application[UUID]):
             loan: Any = self.repository.get(loan_id)
         except AggregateNotFoundError:
             raise NotFound(f"unknown loan {reference}") from None
+        except Exception as error:  # an event that cannot be read: set the loan apart
+            raise Quarantined(
+                f"loan {reference} cannot be read from its events "
+                f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})"
+            ) from None
         if not isinstance(loan, Loan):
             raise NotFound(f"unknown loan {reference}")
         return loan
@@ -217,13 +286,16 @@ class LedgerApp(Application[UUID]):
     # ------------------------------------------------------------------ commands
 
     def open_loan(self, terms: Terms, reference: str | None = None) -> Loan:
+        if reference is not None:
+            identifier(reference, "loan id")
+        self.business_date.check(terms.disbursed_on, "disbursed_on")
         loan_id = loan_id_for(reference) if reference else uuid4()
         try:
             self.repository.get(loan_id)
         except AggregateNotFoundError:
             pass
         else:
-            raise CommandRefused(f"loan {reference or loan_id} already exists")
+            raise Conflict(f"loan {reference or loan_id} already exists")
         last_closed = self.get_calendar().last_closed
         if last_closed is not None and terms.disbursed_on <= last_closed:
             raise CommandRefused(
@@ -245,8 +317,13 @@ class LedgerApp(Application[UUID]):
         self.save(account)
         return account
 
+    def _check_on(self, loan: Loan, on: date, what: str = "--on") -> None:
+        """Refuse a date after the business date before anything is computed."""
+        self.business_date.check(on, what, earliest=loan.next_open_day)
+
     def repay(self, reference: str, amount: Decimal, on: date) -> tuple[Loan, list[Allocation]]:
         loan = self.get_loan(reference)
+        self._check_on(loan, on)
         bank = self._bank_for([loan.id])
         self._advance_to(loan, on, bank)
         allocations = loan.repay(on, amount)
@@ -263,6 +340,7 @@ class LedgerApp(Application[UUID]):
         quote_only: bool = False,
     ) -> tuple[Loan, PrepaymentQuote]:
         loan = self.get_loan(reference)
+        self._check_on(loan, on)
         bank = self._bank_for([loan.id])
         self._advance_to(loan, on, bank)
         if quote_only:
@@ -285,6 +363,7 @@ class LedgerApp(Application[UUID]):
     ) -> Loan:
         loan = self.get_loan(reference)
         day = on or loan.next_open_day
+        self._check_on(loan, day)
         bank = self._bank_for([loan.id])
         self._advance_to(loan, day, bank)
         loan.waive(day, part=part, amount=amount, actor=actor, reason=reason)
@@ -427,6 +506,7 @@ class LedgerApp(Application[UUID]):
         recorded in the partition's calendar once every loan ran it; loans that already ran a
         day skip it. ``stop()`` is asked between batches: a stopped pass leaves its day open
         and the next pass resumes it. ``on_day`` hears about every day closed."""
+        self.business_date.check(through, "--through")
         started = time.perf_counter()
         report = CloseReport(through=through)
         self.directory.catch_up()
@@ -445,8 +525,7 @@ class LedgerApp(Application[UUID]):
             if result.failures or result.stopped:
                 report.stopped = result.stopped
                 break  # the day stays open; the next pass retries it
-            calendar.close_day(day, loans=result.loans, events=result.events)
-            self.save(calendar)
+            calendar = self._record_day_closed(calendar, day, result)
             report.days.append(day)
             if on_day:
                 on_day(result)
@@ -455,6 +534,24 @@ class LedgerApp(Application[UUID]):
         report.last_closed = calendar.last_closed
         report.seconds = time.perf_counter() - started
         return report
+
+    def _record_day_closed(
+        self, calendar: BusinessCalendar, day: date, result: DayReport
+    ) -> BusinessCalendar:
+        """Record ``day`` closed; if another pass of the same partition recorded it first
+        (the version check), take its calendar: the day is closed either way."""
+        calendar.close_day(day, loans=result.loans, events=result.events)
+        try:
+            self.save(calendar)
+        except IntegrityError:
+            theirs = self.find_calendar(calendar.partition, calendar.partitions)
+            if theirs is None or theirs.last_closed is None or theirs.last_closed < day:
+                raise Busy(
+                    f"the calendar of partition {calendar.partition}/{calendar.partitions} "
+                    "keeps changing under this pass; nothing more was written, retry"
+                ) from None
+            return theirs
+        return calendar
 
     def run_mornings(
         self,
@@ -468,6 +565,7 @@ class LedgerApp(Application[UUID]):
         """The morning pass of ``day`` (section 3): installments due on ``day`` are fixed and
         one deduction collects what is due, for every open loan of the partition. A loan whose
         earlier days are not closed catches them up first. Running it again is a no-op."""
+        self.business_date.check(day, "morning of")
         self.directory.catch_up()
         return self._pass(day, self._advance_to, partition, partitions, progress, stop)
 
@@ -540,11 +638,13 @@ class LedgerApp(Application[UUID]):
             try:
                 recordings = self.save_batch([*loans, *bank.changed()])
             except IntegrityError:
-                if attempt == BATCH_ATTEMPTS - 1:
-                    raise
+                time.sleep(random.uniform(0, 0.005 * 2**attempt))
                 continue  # someone else wrote to one of these loans: reload and redo
             return len(loans), len(recordings), failures
-        raise AssertionError("unreachable")  # pragma: no cover
+        raise Busy(
+            f"a batch of {len(batch)} loans met a concurrent writer {BATCH_ATTEMPTS} times on "
+            f"{day}; the day stays open, retry"
+        )
 
     # ------------------------------------------------------------------ reading
 

@@ -3,33 +3,29 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 import click
 from rich.table import Table
 
-from ledger import audit, views
+from ledger import audit, parsing, views
 from ledger.application import LedgerApp
-from ledger.cli_common import CliError, emit, open_for, out, parse_optional_date
+from ledger.cli_common import DATE, LOAN_REF, CliError, emit, open_for, out
+from ledger.domain.errors import InvalidInput
 
 
-def parse_moment(value: str | None) -> datetime | None:
-    """``--known-at``: an ISO timestamp; without a zone it is UTC."""
+def parse_moment(value: str | None, zone: tzinfo) -> datetime | None:
+    """``--known-at``: an ISO timestamp; without an offset it is read in the business
+    timezone ``zone``."""
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise CliError(
-            f"--known-at: {value!r} is not a timestamp (expected e.g. 2026-11-23T08:30:00+08:00)"
-        ) from None
-    if moment.tzinfo is None:
-        from datetime import UTC
-
-        moment = moment.replace(tzinfo=UTC)
-    return moment
+        return parsing.timestamp_text(value, "--known-at", zone)
+    except InvalidInput as error:
+        raise CliError(str(error)) from None
 
 
 db_option = click.option("--db", "db", default=None, metavar="URL", help="The store.")
@@ -40,8 +36,8 @@ known_at_option = click.option(
 
 
 @click.command("explain")
-@click.argument("loan_id")
-@click.option("--as-of", "as_of", help="End of this business day (default: latest).")
+@click.argument("loan_id", type=LOAN_REF)
+@click.option("--as-of", "as_of", type=DATE, help="End of this business day (default: latest).")
 @known_at_option
 @db_option
 @json_option
@@ -49,16 +45,16 @@ known_at_option = click.option(
 def explain(
     ctx: click.Context,
     loan_id: str,
-    as_of: str | None,
+    as_of: date | None,
     known_at: str | None,
     db: str | None,
     as_json: bool,
 ) -> None:
     """Every figure of the balance, broken into the events that built it, with the arithmetic
     and the rule; shows that the parts add up to the figure."""
-    day = parse_optional_date(as_of, "--as-of")
-    moment = parse_moment(known_at)
-    result = audit.explain(open_for(ctx, db), loan_id, as_of=day, known_at=moment)
+    app = open_for(ctx, db)
+    moment = parse_moment(known_at, app.business_date.zone)
+    result = audit.explain(app, loan_id, as_of=as_of, known_at=moment)
     if as_json:
         emit(result)
         return
@@ -104,7 +100,7 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
-@click.argument("loan_id", required=False)
+@click.argument("loan_id", required=False, type=LOAN_REF)
 @click.option("--all", "all_loans", is_flag=True, help="Every loan in the store.")
 @db_option
 @json_option
@@ -155,7 +151,7 @@ def verify(
 
 
 @audit_group.command("what-if")
-@click.argument("loan_id")
+@click.argument("loan_id", type=LOAN_REF)
 @click.option(
     "--set",
     "settings",
@@ -202,7 +198,7 @@ def what_if(
 
 
 @audit_group.command("report")
-@click.argument("loan_id")
+@click.argument("loan_id", type=LOAN_REF)
 @click.option(
     "--format",
     "fmt_",
@@ -210,11 +206,22 @@ def what_if(
     default="md",
     show_default=True,
 )
-@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write to FILE.")
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False),
+    help="Write to FILE (a new file; never through a symbolic link).",
+)
+@click.option("--force", is_flag=True, help="With --out: replace FILE if it exists.")
 @db_option
 @click.pass_context
 def report(
-    ctx: click.Context, loan_id: str, fmt_: str, out_file: str | None, db: str | None
+    ctx: click.Context,
+    loan_id: str,
+    fmt_: str,
+    out_file: str | None,
+    force: bool,
+    db: str | None,
 ) -> None:
     """The dispute report: terms, schedule, every charge with its arithmetic, money received,
     corrections, verification and the annualised cost against the caps."""
@@ -230,14 +237,27 @@ def report(
     else:
         text = reports.markdown(data)
     if out_file:
-        try:
-            with open(out_file, "w", encoding="utf-8") as handle:
-                handle.write(text)
-        except OSError as error:
-            raise CliError(f"--out: cannot write {out_file}: {error.strerror}") from None
+        write_new_file(out_file, text, replace=force)
         click.echo(f"wrote {out_file}", err=True)
     else:
         click.echo(text)
+
+
+def write_new_file(path: str, text: str, *, replace: bool) -> None:
+    """Write ``text`` to ``path``: refused if it exists (unless ``replace``) and never
+    through a symbolic link (``O_NOFOLLOW``), so a report cannot clobber another file."""
+    if os.path.islink(path):
+        raise CliError(f"--out: {path} is a symbolic link; give the real path")
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    flags |= os.O_TRUNC if replace else os.O_EXCL
+    try:
+        descriptor = os.open(path, flags, 0o644)
+    except FileExistsError:
+        raise CliError(f"--out: {path} exists; add --force to replace it") from None
+    except OSError as error:
+        raise CliError(f"--out: cannot write {path}: {error.strerror}") from None
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 def _parts(p: dict[str, str]) -> str:

@@ -12,7 +12,9 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+from ledger import parsing
 from ledger.config import open_app
+from ledger.domain.errors import InvalidInput
 
 if TYPE_CHECKING:
     from ledger.application import LedgerApp
@@ -28,17 +30,54 @@ class CliError(click.ClickException):
 
 
 def open_for(ctx: click.Context, db: str | None) -> LedgerApp:
-    """The store of ``--db`` (on the command or the group), closed when the command ends."""
-    app = open_app(db or (ctx.obj or {}).get("db"))
+    """The store of ``--db`` (on the command or the group), closed when the command ends;
+    the business date is ``--today`` (on the group), else ``$LEDGER_TODAY``, else the clock."""
+    root = ctx.find_root().obj or {}
+    app = open_app(db or root.get("db"), today=root.get("today"))
     ctx.call_on_close(app.close)
     return app
 
 
 def parse_date(value: str, what: str = "date") -> date:
     try:
-        return date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise CliError(f"{what}: {value!r} is not a date (expected YYYY-MM-DD)") from None
+        return parsing.date_text(value, what)
+    except InvalidInput as error:
+        raise CliError(str(error)) from None
+
+
+class StrictType(click.ParamType):  # type: ignore[type-arg]
+    """A click parameter read by one of :mod:`ledger.parsing`'s strict readers; a bad value
+    is one line that names the flag (exit 2)."""
+
+    def __init__(self, name: str, read: Callable[[str, str], Any]) -> None:
+        self.name = name
+        self.read = read
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value  # a default already converted
+        what = param.opts[0] if param is not None and param.opts else self.name
+        if param is not None and param.param_type_name == "argument":
+            what = (param.name or self.name).replace("_", " ")
+        try:
+            return self.read(value, what)
+        except InvalidInput as error:
+            raise CliError(str(error)) from None
+
+
+def _integer(low: int, high: int) -> Callable[[str, str], int]:
+    return lambda value, what: parsing.integer_text(value, what, low=low, high=high)
+
+
+MONEY = StrictType("AMOUNT", lambda v, w: parsing.money_text(v, w, positive=True))
+DATE = StrictType("YYYY-MM-DD", parsing.date_text)
+LOAN_REF = StrictType("LOAN_ID", parsing.loan_reference)
+NEW_LOAN_ID = StrictType("LOAN_ID", parsing.identifier)
+TEXT = StrictType("TEXT", parsing.text)
+DECIMAL = StrictType("DECIMAL", parsing.decimal_text)
+TERM = StrictType("MONTHS", _integer(1, 360))
+DAYS = StrictType("DAYS", _integer(0, 90))
+VERSION = StrictType("VERSION", _integer(1, 2_000_000_000))
 
 
 def parse_optional_date(value: str | None, what: str) -> date | None:

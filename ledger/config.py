@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from ledger.domain.errors import LedgerError
+from ledger.domain.errors import LedgerError, StoreUnavailable
 from ledger.persistence import DEFAULT_DATABASE_URL
 
 if TYPE_CHECKING:
@@ -86,9 +86,28 @@ def default_actor() -> str:
         return "unknown"
 
 
-def open_app(database_url: str | None = None) -> LedgerApp:
-    """Build the application for the configured store."""
+def open_app(database_url: str | None = None, *, today: str | None = None) -> LedgerApp:
+    """Build the application for the configured store, with the business date of ``today``
+    (``--today``), else ``$LEDGER_TODAY``, else the clock in ``$LEDGER_TIMEZONE``.
+
+    A store that cannot be reached is one line (:class:`StoreUnavailable`), not a trace."""
     from ledger.application import LedgerApp
+    from ledger.business_date import BusinessDate
 
     settings = Settings.from_env(database_url)
-    return LedgerApp.from_url(settings.database_url, batch_size=settings.batch_size)
+    business_date = BusinessDate.from_env(os.environ, today=today)
+    try:
+        return LedgerApp.from_url(
+            settings.database_url, batch_size=settings.batch_size, business_date=business_date
+        )
+    except LedgerError:
+        raise
+    except Exception as error:  # psycopg, sqlite3, OSError: the store is not usable
+        raise StoreUnavailable(f"database: {one_line(error)}") from None
+
+
+def one_line(error: BaseException) -> str:
+    """An exception as one line: its type and the first line of its message."""
+    text = str(error).strip()
+    first = text.splitlines()[0] if text else ""
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from ledger import views
 from ledger.application import LedgerApp
+from ledger.business_date import BusinessDate, BusinessToday
 from ledger.domain.terms import Replan
 from ledger.money import ZERO, fmt
 from ledger.products import terms_from_input
@@ -20,6 +21,7 @@ from projections.balances import shown as balance_shown
 from projections.statements import shown as statement_shown
 from scheduler.worker import Worker, WorkerSettings
 
+DEMO_TODAY = date(2026, 4, 30)
 LOANS = [
     # reference, product, principal, term, disbursed_on, rate flags
     ("DEMO-BR", "borrow_and_return", "10000.00", 6, "2026-01-01", {"daily_rate": "0.0005"}),
@@ -50,7 +52,11 @@ def run_demo(db: str | None, out: Console) -> None:
         db = f"sqlite:///{folder / 'ledger.db'}"
     out.rule("[bold]Loan ledger demo")
     out.print(f"store: {db}\n")
-    app = LedgerApp.from_url(db)
+    # A simulation: the business date is the tour's last day, not today's.
+    app = LedgerApp.from_url(
+        db,
+        business_date=BusinessDate(fixed=BusinessToday(DEMO_TODAY, "the demo's simulated today")),
+    )
     # The months of business days are run by the worker's batch mode (`ledger worker --through`).
     worker = Worker(lambda: app, WorkerSettings())
     for reference, product, principal, term, disbursed_on, rate in LOANS:

@@ -8,6 +8,7 @@ product's rounding mode; :func:`round_to` is that function and the only place th
 from __future__ import annotations
 
 import decimal
+import re
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
@@ -37,11 +38,16 @@ class FloatRefused(TypeError):
     """A float was offered where money or a rate is expected."""
 
 
+# The only text a number may be written as: ASCII digits, an optional sign and point. No
+# separators ("1,50" is not 150), exponents ("1e3"), other digit sets (full-width digits) or spaces.
+DECIMAL_TEXT = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,20})?")
+
+
 def to_decimal(value: object, what: str = "amount") -> Decimal:
     """Build a Decimal from an ``int``, ``str`` or ``Decimal``; refuse floats and garbage.
 
     Floats are refused because ``0.1`` is not one tenth: money must never pass through
-    binary floating point.
+    binary floating point. Text must match :data:`DECIMAL_TEXT` exactly.
     """
     if isinstance(value, bool):
         raise TypeError(f"{what}: a boolean is not a number")
@@ -52,11 +58,13 @@ def to_decimal(value: object, what: str = "amount") -> Decimal:
     elif isinstance(value, int):
         result = Decimal(value)
     elif isinstance(value, str):
-        text = value.strip().replace(",", "").replace("_", "")
-        try:
-            result = Decimal(text)
-        except decimal.InvalidOperation:
-            raise ValueError(f"{what}: {value!r} is not a decimal number") from None
+        if DECIMAL_TEXT.fullmatch(value) is None:
+            shown = repr(value) if len(value) <= 40 else repr(value[:37]) + "..."
+            raise ValueError(
+                f"{what}: {shown} is not a decimal number (ASCII digits with an optional "
+                "point, e.g. 0.0005; no separators, exponents or spaces)"
+            )
+        result = Decimal(value)
     else:
         raise TypeError(f"{what}: {type(value).__name__} is not a decimal number")
     if not result.is_finite():

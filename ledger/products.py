@@ -6,13 +6,14 @@ rates are given as strings (the CLI passes its arguments as strings) or Decimals
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from ledger.domain.errors import CommandRefused
+from ledger import parsing
+from ledger.domain.errors import CommandRefused, InvalidInput
 from ledger.domain.terms import (
     DEFAULT_GRACE_DAYS,
     DEFAULT_INSTALLMENT_MULTIPLE,
@@ -25,20 +26,55 @@ from ledger.domain.terms import (
 from ledger.money import FEN, Rounding, to_decimal
 
 MAX_DAILY_RATE = Decimal("0.01")  # 1 % a day is 365 % a year: anything above is a typo
+MIN_DAILY_RATE = Decimal("0.000001")  # 0.0001 % a day; below it a rate is a typo (1e-30)
 MAX_ANNUAL_RATE = Decimal("3.65")
+MIN_ANNUAL_RATE = Decimal("0.0001")  # 0.01 % a year
 MAX_PRINCIPAL = Decimal("100000000")
+MIN_PRINCIPAL = Decimal("1.00")
+RATE_PLACES = 10  # decimals a rate or a multiplier may have
 
 
 def _decimal(value: Any) -> Decimal | None:
+    """A rate, multiplier or amount: text of ASCII digits (strict), an int or a Decimal,
+    with at most :data:`RATE_PLACES` decimals."""
     if value is None:
         return None
     try:
-        return to_decimal(value, "value")
+        number = to_decimal(value, "value")
     except (TypeError, ValueError) as error:
         raise ValueError(str(error).removeprefix("value: ")) from None
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > RATE_PLACES:
+        raise ValueError(f"{value} has more than {RATE_PLACES} decimal places")
+    return number
+
+
+def _whole(value: Any) -> int:
+    """A whole number: an int (not a boolean) or text of ASCII digits, nothing else."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"{value!r} is not a whole number")
+    if isinstance(value, str):
+        if not (value.isascii() and value.isdigit() and len(value) <= 9):
+            raise ValueError(f"{value!r} is not a whole number")
+        return int(value)
+    return value
+
+
+def _day(value: Any) -> date:
+    """A date object, or ISO ``YYYY-MM-DD`` text, within the dates the ledger keeps."""
+    try:
+        if isinstance(value, str):
+            return parsing.date_text(value, "date")
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return parsing.date_in_range(value)
+    except InvalidInput as error:
+        raise ValueError(str(error).removeprefix("date: ")) from None
+    raise ValueError(f"{value!r} is not a date (expected YYYY-MM-DD)")
 
 
 Dec = Annotated[Decimal, BeforeValidator(_decimal)]
+Whole = Annotated[int, BeforeValidator(_whole)]
+Day = Annotated[date, BeforeValidator(_day)]
 
 
 class LoanTermsInput(BaseModel):
@@ -47,16 +83,16 @@ class LoanTermsInput(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     product: str
-    principal: Dec = Field(gt=0, le=MAX_PRINCIPAL)
-    term: int = Field(ge=1, le=360)
-    disbursed_on: date
-    daily_rate: Dec | None = Field(default=None, gt=0, le=MAX_DAILY_RATE)
-    annual_rate: Dec | None = Field(default=None, gt=0, le=MAX_ANNUAL_RATE)
+    principal: Dec = Field(ge=MIN_PRINCIPAL, le=MAX_PRINCIPAL)
+    term: Whole = Field(ge=1, le=360)
+    disbursed_on: Day
+    daily_rate: Dec | None = Field(default=None, ge=MIN_DAILY_RATE, le=MAX_DAILY_RATE)
+    annual_rate: Dec | None = Field(default=None, ge=MIN_ANNUAL_RATE, le=MAX_ANNUAL_RATE)
     day_count: DayCount | None = None
     method: Method | None = None
     prepayment_fee_rate: Dec | None = Field(default=None, ge=0, lt=1)
     penalty_multiplier: Dec = Field(default=DEFAULT_PENALTY_MULTIPLIER, ge=0, le=10)
-    grace_days: int = Field(default=DEFAULT_GRACE_DAYS, ge=0, le=90)
+    grace_days: Whole = Field(default=DEFAULT_GRACE_DAYS, ge=0, le=90)
     installment_multiple: Dec = Field(default=DEFAULT_INSTALLMENT_MULTIPLE, gt=0, le=100)
     rounding: Rounding = Rounding.HALF_UP
 

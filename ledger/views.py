@@ -155,3 +155,9 @@ def correction(loan: Loan, event: Any) -> dict[str, Any]:
         "principal_outstanding": fmt(loan.principal_outstanding),
         "amount_due": fmt(loan.amount_due),
     }
+
+
+def newest_pending(loan: Loan, kind: type[Any]) -> Any:
+    """The newest not-yet-saved event of class ``kind`` on ``loan``: what the command being
+    run just recorded (read before the unit of work saves it)."""
+    return next(e for e in reversed(loan.pending_events) if isinstance(e, kind))

@@ -21,6 +21,10 @@ from ledger.application import LedgerApp
 from ledger.cli import run
 
 POSTGRES_ENV = "LEDGER_TEST_POSTGRES_URL"
+# The suite simulates books over months of business days, as the demo does: it sets the
+# business date explicitly (the tests of the bound itself set their own, see test_edge_*).
+SIMULATED_TODAY = "2030-12-31"
+os.environ["LEDGER_TODAY"] = SIMULATED_TODAY
 
 
 def _postgres_url() -> str | None:

@@ -65,14 +65,10 @@ def test_money_refuses_values_that_are_not_numbers_at_all(value: object) -> None
     ("value", "expected"),
     [
         ("12.34", "12.34"),
-        (" 12.34 ", "12.34"),
-        ("1,000.50", "1000.50"),
-        ("1_000", "1000.00"),
         (5, "5.00"),
         (Decimal("7.1"), "7.10"),
         ("12.340", "12.34"),
         ("-0.01", "-0.01"),
-        ("1E+2", "100.00"),
     ],
 )
 def test_money_accepts_int_str_and_decimal_and_expresses_them_in_fen(
@@ -92,7 +88,7 @@ def test_to_decimal_keeps_every_digit_of_a_rate() -> None:
 # --------------------------------------------------------------------------- two decimals
 
 
-@pytest.mark.parametrize("value", ["0.001", "12.345", "1.005", "-1.005", "0.125", "1e-3"])
+@pytest.mark.parametrize("value", ["0.001", "12.345", "1.005", "-1.005", "0.125"])
 def test_money_refuses_more_than_two_decimal_places(value: str) -> None:
     with pytest.raises(ValueError, match="two decimal places"):
         money(value)
@@ -183,4 +179,16 @@ def test_fmt_prints_two_decimals() -> None:
 
 def test_an_amount_too_large_for_fen_precision_is_refused_with_a_value_error() -> None:
     with pytest.raises(ValueError, match="too large"):
-        money("1e30")
+        money(Decimal("1e30"))
+
+
+@pytest.mark.parametrize(
+    "value",
+    # separators, exponents, other digit sets, spaces, signs: each once read as a number
+    ["1,50", "1,000.00", "1_000", "1e3", "1E+2", " 12.34 ", "\uff11\uff10", "+5", ".5", "5."],
+)
+def test_text_that_is_not_plain_ascii_digits_with_a_point_is_refused_not_guessed(
+    value: str,
+) -> None:
+    with pytest.raises(ValueError, match="not a decimal number"):
+        money(value)

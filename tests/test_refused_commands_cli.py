@@ -53,7 +53,7 @@ def assert_refused(ledger: Ledger, args: list[str], *needles: str) -> None:
         ("--daily-rate", "-0.0005", "daily_rate"),
         ("--daily-rate", "0.5", "daily_rate"),
         ("--disbursed-on", "2026-02-30", "--disbursed-on"),
-        ("--grace-days", "-1", "grace_days"),
+        ("--grace-days", "-1", "--grace-days"),
     ],
 )
 def test_opening_a_loan_with_a_bad_term_is_refused_naming_the_field(
