@@ -5,6 +5,10 @@ with the fingerprint of its method, path and body; when it has been answered, th
 (status and JSON body) is stored under the key. A later request with the same key and the same
 fingerprint gets that answer back; with another fingerprint, a 409. A request that finds the
 key claimed but not yet answered also gets a 409 (retry later).
+
+Keys are bound to the caller (:meth:`IdempotencyStore.scoped`). Once the command's events
+are stored the key is never released; before that (the command failed and wrote nothing, or
+the store was busy) it is, so a retry runs the command.
 """
 
 from __future__ import annotations
@@ -36,6 +40,12 @@ class IdempotencyStore:
                 f"CREATE TABLE IF NOT EXISTS {self.t} (key TEXT PRIMARY KEY, "
                 "fingerprint TEXT NOT NULL, status INTEGER, body TEXT)"
             )
+
+    @staticmethod
+    def scoped(caller: str, key: str) -> str:
+        """The key as stored: bound to the caller, so one caller's key can never fetch
+        another caller's stored answer (nor block it)."""
+        return hashlib.sha256(caller.encode() + b"\x00" + key.encode()).hexdigest()
 
     @staticmethod
     def fingerprint(method: str, path: str, body: bytes) -> str:

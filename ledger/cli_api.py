@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 
 import click
@@ -29,8 +30,22 @@ def serve(ctx: click.Context, host: str, port: int, db: str | None) -> None:
             "no API keys configured: make one with `ledger api-key new NAME --role operator` "
             "and put the line it prints in $LEDGER_API_KEYS"
         )
-    app = open_app(db or (ctx.obj or {}).get("db"))
+    root = ctx.find_root().obj or {}
+    app = open_app(db or root.get("db"), today=root.get("today"))
+    logging.getLogger("uvicorn.access").addFilter(RedactQuery())
     uvicorn.run(create_app(app, keys, RateCaps.from_env()), host=host, port=port, log_level="info")
+
+
+class RedactQuery(logging.Filter):
+    """The access log never holds a query string: a key sent as ``?api_key=`` (refused) or
+    any other secret in a URL is cut before the line is written."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) >= 3:
+            args = list(record.args)
+            args[2] = str(args[2]).split("?", 1)[0]  # uvicorn: (client, method, path, ...)
+            record.args = tuple(args)
+        return True
 
 
 @click.group("api-key")

@@ -59,7 +59,7 @@ def money_text(value: str, what: str = "amount", *, positive: bool = False) -> D
         )
     amount = Decimal(value).quantize(Decimal("0.01"))
     if positive and amount <= 0:
-        raise InvalidInput(f"{what}: must be more than 0.00, got {value}")
+        raise InvalidInput(f"{what}: must be positive (more than 0.00), got {value}")
     return amount
 
 

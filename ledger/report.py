@@ -386,22 +386,34 @@ def sections(report: dict[str, Any]) -> list[tuple[str, list[Any]]]:
     ]
 
 
+def md_text(value: object) -> str:
+    """Text for Markdown: HTML escaped (a reason or an actor typed as ``<script>`` is shown,
+    never run, when the report is rendered), table pipes escaped, one line."""
+    escaped = html.escape(str(value), quote=False).replace("|", "\\|")
+    return " ".join(escaped.splitlines())
+
+
 def markdown(report: dict[str, Any]) -> str:
-    lines = [f"# {report['title']}", "", f"Generated {report['generated_at']} from the ledger.", ""]
+    lines = [
+        f"# {md_text(report['title'])}",
+        "",
+        f"Generated {report['generated_at']} from the ledger.",
+        "",
+    ]
     for heading, body in sections(report):
-        lines += [f"## {heading}", ""]
+        lines += [f"## {md_text(heading)}", ""]
         for part in body:
             if isinstance(part, dict):
                 if not part["rows"]:
                     lines += ["(none)", ""]
                     continue
-                lines.append("| " + " | ".join(part["columns"]) + " |")
+                lines.append("| " + " | ".join(md_text(c) for c in part["columns"]) + " |")
                 lines.append("|" + "---|" * len(part["columns"]))
                 for row in part["rows"]:
-                    lines.append("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |")
+                    lines.append("| " + " | ".join(md_text(c) for c in row) + " |")
                 lines.append("")
             else:
-                lines += [str(part), ""]
+                lines += [md_text(part), ""]
     return "\n".join(lines)
 
 

@@ -26,6 +26,7 @@ from eventsourcing.persistence import OperationalError, PersistenceError
 
 from ledger.application import CloseReport, DayReport, LedgerApp, ProgressCallback
 from ledger.domain.actor import acting_as
+from ledger.domain.errors import Busy
 from projections import Projections
 from scheduler.clock import Clock, SystemClock
 from scheduler.status import PassRecord, WorkerStatusStore
@@ -98,13 +99,14 @@ class Worker:
         self._status = None
 
     def _with_retries(self, what: str, action: Callable[[], T]) -> T:
-        """Run ``action``; if the database goes away, wait with exponential backoff, start
-        afresh and resume (the pass resumes where it stopped: loans skip what they ran)."""
+        """Run ``action``; if the database goes away, or concurrent writers of the same loans
+        kept winning (:class:`Busy`), wait with exponential backoff, start afresh and resume
+        (the pass resumes where it stopped: loans skip what they ran)."""
         wait = self.settings.retry_first_wait
         for attempt in range(1, self.settings.retry_attempts + 1):
             try:
                 return action()
-            except (OperationalError, PersistenceError, OSError) as error:
+            except (OperationalError, PersistenceError, OSError, Busy) as error:
                 if attempt == self.settings.retry_attempts or self._stop.is_set():
                     raise
                 log.warning(

@@ -1,0 +1,137 @@
+"""What the HTTP API accepts: request bodies and path/query values, read by the same strict
+readers as the command line (:mod:`ledger.parsing`).
+
+JSON gives types of its own, so strictness has two halves: the JSON type must be the right
+one (``"term": true`` is not 1 month, ``"full": "true"`` is not a payoff: strict ints and
+booleans), and text must be in the ledger's one form (money ``-?digits[.dd]``, dates
+``YYYY-MM-DD``, identifiers). A value that is not is a 422 problem that names the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from ledger import parsing
+from ledger.domain.errors import InvalidInput
+
+
+def _reader(read: Callable[[Any], Any]) -> AfterValidator:
+    """A pydantic validator around a strict reader: its refusal becomes a field error."""
+
+    def check(value: Any) -> Any:
+        try:
+            read(value)
+            return value  # kept as the text sent; the endpoint reads it once more, exactly
+        except InvalidInput as error:
+            raise ValueError(str(error).split(": ", 1)[-1]) from None
+
+    return AfterValidator(check)
+
+
+Amount = Annotated[
+    StrictStr,
+    Field(
+        description="Amount: digits with at most two decimals, as a string, e.g. '300.00'",
+        max_length=20,
+        examples=["300.00"],
+    ),
+    _reader(lambda v: parsing.money_text(v, "amount", positive=True)),
+]
+Rate = Annotated[
+    StrictStr,
+    Field(description="A rate or multiplier as a decimal string, e.g. '0.0005'", max_length=24),
+    _reader(lambda v: parsing.decimal_text(v, "rate")),
+]
+IsoDate = Annotated[
+    StrictStr,
+    Field(description="An ISO date YYYY-MM-DD", pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
+    _reader(lambda v: parsing.date_text(v, "date")),
+]
+NewLoanId = Annotated[
+    StrictStr,
+    Field(
+        description="Your reference: 1 to 64 of A-Z a-z 0-9 . _ -, not a UUID",
+        min_length=1,
+        max_length=parsing.MAX_IDENTIFIER,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+    ),
+    _reader(lambda v: parsing.identifier(v, "loan_id")),
+]
+Reason = Annotated[
+    StrictStr,
+    Field(description="Why, one line", min_length=1, max_length=parsing.MAX_TEXT),
+    _reader(lambda v: parsing.text(v, "reason")),
+]
+# A loan named in a path: its reference or its UUID (canonical form).
+LOAN_PATH_PATTERN = (
+    r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"|[A-Za-z0-9][A-Za-z0-9._-]{0,63})$"
+)
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OpenLoan(Body):
+    loan_id: NewLoanId | None = None
+    product: StrictStr = Field(max_length=40)
+    principal: Amount
+    term: StrictInt = Field(ge=1, le=360)
+    disbursed_on: IsoDate
+    daily_rate: Rate | None = None
+    annual_rate: Rate | None = None
+    day_count: StrictStr | None = Field(default=None, max_length=10)
+    method: StrictStr | None = Field(default=None, max_length=40)
+    prepayment_fee_rate: Rate | None = None
+    penalty_multiplier: Rate | None = None
+    grace_days: StrictInt | None = Field(default=None, ge=0, le=90)
+    installment_multiple: Rate | None = None
+    rounding: StrictStr | None = Field(default=None, max_length=20)
+
+
+class Repayment(Body):
+    amount: Amount
+    on: IsoDate
+    backdated: StrictBool = False
+    reason: Reason | None = None
+
+
+class Prepayment(Body):
+    on: IsoDate
+    full: StrictBool = False
+    amount: Amount | None = None
+    replan: Literal["reduce_installment", "reduce_term"] = "reduce_installment"
+
+
+class Reversal(Body):
+    event: StrictInt = Field(ge=1, le=2_000_000_000)
+    reason: Reason
+
+
+class Waiver(Body):
+    part: Literal["penalty", "interest", "fee"]
+    amount: Amount
+    reason: Reason
+    on: IsoDate | None = None
+
+
+class WhatIf(Body):
+    set: dict[
+        Annotated[StrictStr, Field(max_length=40)], Annotated[StrictStr, Field(max_length=40)]
+    ] = Field(default_factory=dict)
+
+
+def amount_of(text: str) -> Decimal:
+    """A body's amount (already checked by the model) as money."""
+    return parsing.money_text(text, "amount", positive=True)
+
+
+def day_of(text: str) -> date:
+    """A body's date (already checked by the model) as a date."""
+    return parsing.date_text(text, "date")

@@ -1,0 +1,79 @@
+"""RFC 9457 problem details, and the one mapping from errors to HTTP statuses: by the
+error's type, never by its message (see the table in :mod:`ledger.domain.errors`)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import psycopg
+from eventsourcing.persistence import PersistenceError
+from fastapi.responses import JSONResponse
+
+from ledger.config import one_line
+from ledger.domain.errors import (
+    Busy,
+    Conflict,
+    LedgerError,
+    NotFound,
+    OutOfBusinessDay,
+    Quarantined,
+    StoreUnavailable,
+)
+
+PROBLEM = "application/problem+json"
+RETRY_AFTER_SECONDS = "1"
+DATABASE_ERRORS = (PersistenceError, psycopg.Error, sqlite3.Error)
+
+
+class Problem(Exception):
+    """An answer decided by the HTTP layer itself (401, 403, a bad header)."""
+
+    def __init__(self, status: int, title: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail = status, title, detail
+
+
+# (error type, status, title), the first that matches wins: subclasses before bases.
+STATUS_BY_ERROR: list[tuple[type[Exception], int, str]] = [
+    (NotFound, 404, "Not found"),
+    (Conflict, 409, "Conflict"),
+    (Quarantined, 409, "Quarantined"),
+    (OutOfBusinessDay, 422, "Beyond the business date"),
+    (Busy, 503, "Busy"),
+    (StoreUnavailable, 503, "Store unavailable"),
+    (LedgerError, 422, "Refused"),
+]
+
+
+def problem(
+    status: int, title: str, detail: str, instance: str = "", *, retry: bool = False
+) -> JSONResponse:
+    body = {
+        "type": f"https://ledger.invalid/problems/{title.lower().replace(' ', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail.replace("\n", " "),
+    }
+    if instance:
+        body["instance"] = instance
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if retry else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def refusal(error: Exception, instance: str) -> JSONResponse:
+    """The problem answer to an error; 503s say when to retry."""
+    if isinstance(error, Problem):
+        return problem(error.status, error.title, error.detail, instance)
+    if isinstance(error, DATABASE_ERRORS):
+        return problem(
+            503, "Store unavailable", f"database: {one_line(error)}", instance, retry=True
+        )
+    for kind, status, title in STATUS_BY_ERROR:
+        if isinstance(error, kind):
+            return problem(status, title, str(error), instance, retry=status == 503)
+    return problem(500, "Internal error", one_line(error), instance)
+
+
+def is_transient(status: int) -> bool:
+    """An answer a retry may change (so an idempotency key is not bound to it)."""
+    return status >= 500
