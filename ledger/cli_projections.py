@@ -2,7 +2,8 @@
 
 Commands that read a projection catch it up first (everything recorded so far is applied),
 unless ``--stale-ok`` is given: then they read it as it is and say on stderr how many events
-behind it is.
+behind it is. A loan a projection quarantined (one of its events cannot be applied) is refused
+with one line naming the event; ``ledger projections release`` takes it back once fixed.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from typing import Any
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from ledger.application import LedgerApp, loan_id_for
 from ledger.cli_common import (
+    LOAN_REF,
     CliError,
     emit,
     err,
@@ -117,11 +120,20 @@ def _run(
     with progress_bar(sys.stderr.isatty() and not as_json, describe=str, per_key=True) as progress:
         applied = run(list(names), progress=progress)
     seconds = time.perf_counter() - started
+    held = projections.quarantined()
     if as_json:
-        emit({"projections": applied, "seconds": round(seconds, 3)})
+        emit(
+            {
+                "projections": applied,
+                "seconds": round(seconds, 3),
+                "quarantined": [q.as_dict() for q in held],
+            }
+        )
         return
     for name, n in applied.items():
         out.print(f"{name}: {'rebuilt' if rebuild else 'caught up'}, {n} events applied")
+    for q in held:
+        err.print(f"quarantined: {q.message()}", markup=False, highlight=False, soft_wrap=True)
 
 
 @projections_group.command("status")
@@ -129,20 +141,84 @@ def _run(
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.pass_context
 def status(ctx: click.Context, db: str | None, as_json: bool) -> None:
-    """Each projection's position in the log and how many events it is behind."""
+    """Each projection's position in the log, how many events it is behind, and how many
+    loans it quarantined."""
     app = open_for(ctx, db)
     rows = [s.as_dict() for s in Projections(app).status()]
     if as_json:
         emit(rows)
         return
     table = Table(title="Projections")
-    for c in ("name", "position", "head", "lag", "description"):
-        table.add_column(c, justify="right" if c in ("position", "head", "lag") else "left")
+    numbers = ("position", "head", "lag", "quarantined")
+    for c in ("name", *numbers, "description"):
+        table.add_column(c, justify="right" if c in numbers else "left")
     for r in rows:
-        table.add_row(
-            r["name"], str(r["position"]), str(r["head"]), str(r["lag"]), r["description"]
-        )
+        table.add_row(r["name"], *(str(r[c]) for c in numbers), r["description"])
     out.print(table)
+
+
+def unavailable(what: str, part: dict[str, Any]) -> Text:
+    """A part of ``ledger status`` that could not be computed, as one line."""
+    return Text(f"{what}: unavailable ({part['error']})")
+
+
+def projections_line(rows: list[dict[str, Any]] | dict[str, Any]) -> Text:
+    """The projections line of ``ledger status``: how far behind each one is, and how many
+    loans it quarantined."""
+    if isinstance(rows, dict):
+        return unavailable("projections", rows)
+    parts = []
+    for p in rows:
+        where = "up to date" if p["up_to_date"] else f"{p['lag']} events behind"
+        n = p["quarantined"]
+        held = f" ({n} loan{'' if n == 1 else 's'} quarantined)" if n else ""
+        parts.append(f"{p['name']} {where}{held}")
+    return Text("projections: " + ", ".join(parts))
+
+
+def quarantined_table(rows: list[dict[str, Any]] | dict[str, Any]) -> Table | Text:
+    """The loans the projections set apart (``ledger status``), or that there are none."""
+    if isinstance(rows, dict):
+        return unavailable("quarantined loans", rows)
+    if not rows:
+        return Text("quarantined loans: none")
+    table = Table(title="Quarantined loans (release: ledger projections release LOAN_ID)")
+    for c in ("loan", "projection", "event", "error", "since"):
+        table.add_column(c)
+    for q in rows:
+        event = f"{q['version']} {q['kind']} (log {q['position']}), {q['skipped']} skipped after"
+        loan = q["reference"] or q["loan_id"]
+        table.add_row(
+            *(Text(str(v)) for v in (loan, q["projection"], event, q["error"])), q["quarantined_at"]
+        )
+    return table
+
+
+@projections_group.command("release")
+@click.argument("loan_id", type=LOAN_REF)
+@click.option(
+    "--projection",
+    "names",
+    multiple=True,
+    type=click.Choice(NAMES),
+    help="Only this projection (repeatable); default: every one that quarantined the loan.",
+)
+@click.option("--db", "db", default=None, metavar="URL", help="The store.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+def release(
+    ctx: click.Context, loan_id: str, names: tuple[str, ...], db: str | None, as_json: bool
+) -> None:
+    """Take a quarantined loan back: drop its quarantine and build its rows again from its
+    events (once the code or the stored event is fixed). Refused, and the loan left
+    quarantined, if its events still cannot be applied."""
+    projections = Projections(open_for(ctx, db))
+    released = projections.release(loan_id_for(loan_id), list(names), label=loan_id)
+    if as_json:
+        emit({"loan_id": loan_id, "released": released})
+        return
+    for name, n in released.items():
+        out.print(f"{loan_id}: released from {name}, {n} events applied")
 
 
 @projections_group.command("run")

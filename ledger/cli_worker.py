@@ -148,72 +148,101 @@ def status(ctx: click.Context, timezone: str | None, db: str | None, as_json: bo
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
+    from ledger.cli_projections import projections_line, quarantined_table, unavailable
+
     out = Console()
     loans = result["loans"]
-    out.print(
-        f"business today: {result['business_today']} ({tz}); loans: "
+    counts = (
         f"{loans['active']} active, {loans['overdue']} overdue, {loans['closed']} closed"
+        if "active" in loans
+        else "?"
     )
-    table = Table(title="Close-of-business by partition")
-    for c in ("partition", "last closed", "behind (days)", "last pass", "failures"):
-        table.add_column(c)
-    for p in result["partitions"]:
-        last = p["last_pass"]
-        table.add_row(
-            p["partition"],
-            p["last_closed"] or "-",
-            str(p["behind_days"]),
-            f"{last['kind']} {last['business_date']} at {last['finished_at']}" if last else "-",
-            "; ".join(f"{f['loan_id']}: {f['error']}" for f in p["failures"]) or "-",
-        )
-    out.print(table)
     out.print(
-        "projections: "
-        + ", ".join(
-            f"{p['name']} {'up to date' if p['up_to_date'] else str(p['lag']) + ' events behind'}"
-            for p in result["projections"]
-        )
+        f"business today: {result['business_today']} ({tz}); loans: {counts}"
+        + (f" ({loans['error']})" if "error" in loans else ""),
+        markup=False,
     )
+    partitions = result["partitions"]
+    if isinstance(partitions, dict):
+        out.print(unavailable("close-of-business by partition", partitions), soft_wrap=True)
+    else:
+        table = Table(title="Close-of-business by partition")
+        for c in ("partition", "last closed", "behind (days)", "last pass", "failures"):
+            table.add_column(c)
+        for p in partitions:
+            last = p.get("last_pass")
+            table.add_row(
+                p["partition"],
+                p.get("last_closed") or "-",
+                str(p.get("behind_days", "?")),
+                f"{last['kind']} {last['business_date']} at {last['finished_at']}" if last else "-",
+                p.get("error")
+                or "; ".join(f"{f['loan_id']}: {f['error']}" for f in p["failures"])
+                or "-",
+            )
+        out.print(table)
+    out.print(projections_line(result["projections"]), soft_wrap=True)
+    out.print(quarantined_table(result["quarantined"]), soft_wrap=True)
 
 
 def status_report(app: LedgerApp, today: date) -> dict[str, Any]:
-    """``ledger status`` as data: a partition is behind when its last closed business day
-    is before yesterday (the end-of-day pass of yesterday has not run)."""
-    projections = Projections(app)
-    projections.catch_up(["balances"])
-    records = {(r.partition, r.partitions): r for r in WorkerStatusStore(app).all()}
-    keys = set(records)
-    if app.find_calendar(0, 1) is not None:
-        keys.add((0, 1))
-    partitions = []
-    for p, n in sorted(keys, key=lambda k: (k[1], k[0])):
-        cal = app.find_calendar(p, n)
+    """``ledger status`` (and ``GET /status``) as data: a partition is behind when its last
+    closed business day is before yesterday (the end-of-day pass of yesterday has not run).
+
+    It never raises, so the status can always be read: a part that cannot be computed is
+    ``{"error": "<one line>"}`` (a partition: its entry has an ``error``) and the rest is still
+    returned. ``quarantined`` lists the loans a projection set apart (left out of ``loans``)."""
+    from collections.abc import Callable
+
+    from projections.quarantine import one_line
+
+    def guarded(compute: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return compute(*args)
+        except Exception as error:  # whatever failed, the rest of the status is answered
+            return {"error": one_line(error)}
+
+    def partition(key: tuple[int, int], record: Any) -> dict[str, Any]:
+        cal = app.find_calendar(*key)
         last_closed = cal.last_closed if cal else None
-        yesterday = today - timedelta(days=1)
-        behind = (yesterday - last_closed).days if last_closed else None
-        record = records.get((p, n))
-        partitions.append(
-            {
-                "partition": f"{p}/{n}",
-                "last_closed": last_closed.isoformat() if last_closed else None,
-                "behind_days": max(behind, 0) if behind is not None else None,
-                "behind": behind is None or behind > 0,
-                "last_pass": {
-                    "kind": record.kind,
-                    "business_date": record.business_date.isoformat(),
-                    "loans": record.loans,
-                    "events": record.events,
-                    "seconds": round(record.seconds, 3),
-                    "finished_at": record.finished_at.isoformat(timespec="seconds"),
-                }
-                if record
-                else None,
-                "failures": record.failures if record else [],
+        behind = (today - timedelta(days=1) - last_closed).days if last_closed else None
+        return {
+            "last_closed": last_closed.isoformat() if last_closed else None,
+            "behind_days": max(behind, 0) if behind is not None else None,
+            "behind": behind is None or behind > 0,
+            "last_pass": {
+                "kind": record.kind,
+                "business_date": record.business_date.isoformat(),
+                "loans": record.loans,
+                "events": record.events,
+                "seconds": round(record.seconds, 3),
+                "finished_at": record.finished_at.isoformat(timespec="seconds"),
             }
-        )
-    return {
-        "business_today": today.isoformat(),
-        "loans": projections.balances.counts(),
-        "projections": [s.as_dict() for s in projections.status()],
-        "partitions": partitions,
-    }
+            if record
+            else None,
+            "failures": record.failures if record else [],
+        }
+
+    def partitions() -> list[dict[str, Any]]:
+        records = {(r.partition, r.partitions): r for r in WorkerStatusStore(app).all()}
+        keys = set(records)
+        if guarded(app.find_calendar, 0, 1) is not None:
+            keys.add((0, 1))
+        return [
+            {"partition": f"{p}/{n}", **guarded(partition, (p, n), records.get((p, n)))}
+            for p, n in sorted(keys, key=lambda k: (k[1], k[0]))
+        ]
+
+    result: dict[str, Any] = {"business_today": today.isoformat()}
+    projections = guarded(Projections, app)
+    if isinstance(projections, dict):  # the projections' tables cannot even be reached
+        result |= {"loans": projections, "projections": projections, "quarantined": projections}
+    else:
+        caught = guarded(projections.catch_up, ["balances"])
+        result["loans"] = guarded(projections.balances.counts)
+        if "error" in caught and "error" not in result["loans"]:
+            result["loans"]["error"] = f"balances could not be caught up: {caught['error']}"
+        result["projections"] = guarded(lambda: [s.as_dict() for s in projections.status()])
+        result["quarantined"] = guarded(lambda: [q.as_dict() for q in projections.quarantined()])
+    result["partitions"] = guarded(partitions)
+    return result

@@ -19,9 +19,10 @@ from uuid import UUID
 from ledger.domain.rules import due_date
 from ledger.money import fmt
 from ledger.sql import Cursor
-from projections.base import LoanProjection, upsert
+from projections.base import upsert
 from projections.facts import Fact
 from projections.loan_fold import LoanFold
+from projections.loan_projection import LoanProjection
 
 COLUMNS = (
     "loan_id",
@@ -115,7 +116,10 @@ class Balances(LoanProjection):
     def read(self, loan_id: UUID) -> dict[str, Any] | None:
         names = ", ".join(COLUMNS)
         rows = self.sql.query(f"SELECT {names} FROM {self.t} WHERE loan_id = ?", [str(loan_id)])
-        return dict(zip(COLUMNS, rows[0], strict=True)) if rows else None
+        if not rows:
+            self.refuse_quarantined(loan_id)
+            return None
+        return dict(zip(COLUMNS, rows[0], strict=True))
 
     def all(self) -> list[dict[str, Any]]:
         """Every loan's row, by reference (then id)."""

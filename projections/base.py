@@ -15,6 +15,10 @@ compare-and-set (``UPDATE ... WHERE position = <the one it read>``) and writes t
   wrote itself; if another projector moved it in between, the cache is dropped and the folds
   are read back from the table.
 
+A batch that raises because of one loan's events does not stop the projection: that loan is
+quarantined in the same transaction and every other loan goes on (see
+:mod:`projections.quarantine`).
+
 The same code runs on SQLite and PostgreSQL: it pulls with ``select_notifications`` and does
 not need the recorder's ``subscribe()``.
 """
@@ -22,20 +26,14 @@ not need the recorder's ``subscribe()``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 from uuid import UUID
 
+from ledger.domain.errors import Quarantined
 from ledger.sql import Cursor, Sql
-from projections.facts import (
-    DISBURSED_TOPIC,
-    LOAN_TOPICS,
-    Fact,
-    fact_from_notification,
-    fact_from_row,
-)
-from projections.loan_fold import LoanFold
+from projections.facts import DISBURSED_TOPIC, LOAN_TOPICS, Fact
+from projections.quarantine import Quarantine, apply_batch, read_facts
 
 POSITIONS_TABLE = "ledger_positions"  # shared with the loan directory
 REBUILDS_TABLE = "ledger_projection_rebuilds"
@@ -71,6 +69,7 @@ class Projection(ABC):
 
     def __init__(self, sql: Sql) -> None:
         self.sql = sql
+        self.quarantine = Quarantine(sql)
 
     @abstractmethod
     def create(self, c: Cursor) -> None:
@@ -98,85 +97,25 @@ class Projection(ABC):
             c.execute(f"TRUNCATE {table}" if self.sql.is_postgres else f"DELETE FROM {table}")
         self.forget()
 
+    def loan_tables(self) -> list[str]:
+        """The tables keyed by ``loan_id``: what :meth:`remove` deletes a loan from."""
+        return [table for table, _ in self.tables()]
 
-class LoanProjection(Projection):
-    """A projection computed from each loan's :class:`LoanFold`.
+    def remove(self, loan_id: UUID, c: Cursor) -> None:
+        """Delete every row of one loan (a quarantined loan keeps none)."""
+        for table in self.loan_tables():
+            c.execute(f"DELETE FROM {table} WHERE loan_id = ?", [str(loan_id)])
 
-    Folds are kept in a table of the projection's own (so it can be rebuilt alone) and in a
-    bounded in-memory cache; the cache is only trusted while this process holds the position
-    (any failed batch clears it). Subclasses implement :meth:`before` / :meth:`after` to
-    collect row writes per fact, and :meth:`write` to flush them."""
+    def reference_of(self, loan_id: UUID, c: Cursor) -> str | None:
+        """The reference the loan was opened with, if the projection keeps it (for messages)."""
+        return None
 
-    def __init__(self, sql: Sql, cache_size: int = DEFAULT_CACHE) -> None:
-        super().__init__(sql)
-        self.t_folds = sql.table(f"ledger_{self.name}_folds")
-        self.cache: OrderedDict[UUID, LoanFold] = OrderedDict()
-        self.cache_size = cache_size
-
-    def create_folds(self, c: Cursor) -> None:
-        c.execute(
-            f"CREATE TABLE IF NOT EXISTS {self.t_folds} "
-            "(loan_id TEXT PRIMARY KEY, version INTEGER NOT NULL, state TEXT NOT NULL)"
-        )
-
-    def fold_tables(self) -> list[tuple[str, str]]:
-        return [(self.t_folds, "loan_id")]
-
-    def forget(self) -> None:
-        self.cache.clear()
-
-    def _load(self, loan_ids: Iterable[UUID], c: Cursor) -> None:
-        missing = [str(i) for i in loan_ids if i not in self.cache]
-        for start in range(0, len(missing), 500):
-            chunk = missing[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            c.execute(f"SELECT state FROM {self.t_folds} WHERE loan_id IN ({marks})", chunk)
-            for (state,) in c.fetchall():
-                fold = LoanFold.from_json(state)
-                self.cache[fold.loan_id] = fold
-
-    def apply(self, facts: list[Fact], c: Cursor) -> None:
-        opened = {f.loan_id for f in facts if f.kind == "Disbursed"}
-        self._load({f.loan_id for f in facts} - opened, c)
-        dirty: dict[UUID, LoanFold] = {}
-        for fact in facts:
-            fold = self.cache.get(fact.loan_id)
-            if fact.kind == "Disbursed":
-                if fold is not None:
-                    raise ValueError(f"loan {fact.loan_id} disbursed twice (event {fact.position})")
-                fold = LoanFold.disbursed(fact)
-                self.cache[fact.loan_id] = fold
-                self.after(fold, fact)
-            else:
-                if fold is None:
-                    raise ValueError(
-                        f"loan {fact.loan_id}: {fact.kind} (event {fact.position}) before its "
-                        "Disbursed event"
-                    )
-                self.before(fold, fact)
-                fold.apply(fact)
-                self.after(fold, fact)
-            dirty[fact.loan_id] = fold
-        self.write(c)
-        c.executemany(
-            upsert(self.t_folds, ("loan_id", "version", "state"), ("loan_id",)),
-            [(str(i), f.version, f.to_json()) for i, f in dirty.items()],
-        )
-        for loan_id in dirty:
-            self.cache.move_to_end(loan_id)
-        while len(self.cache) > self.cache_size:
-            self.cache.popitem(last=False)
-
-    def before(self, fold: LoanFold, fact: Fact) -> None:
-        """Called before ``fact`` moves ``fold`` (not for ``Disbursed``)."""
-
-    @abstractmethod
-    def after(self, fold: LoanFold, fact: Fact) -> None:
-        """Called once ``fact`` has moved ``fold``: record the rows to write."""
-
-    @abstractmethod
-    def write(self, c: Cursor) -> None:
-        """Write the rows recorded since the last call, and forget them."""
+    def refuse_quarantined(self, loan_id: UUID) -> None:
+        """Raise :class:`Quarantined` if the loan is quarantined in this projection: a reader
+        that found no rows calls it, so a set-apart loan is not taken for an unknown one."""
+        held = self.quarantine.find(self.name, loan_id)
+        if held is not None:
+            raise Quarantined(held.message())
 
 
 class Projector:
@@ -208,6 +147,7 @@ class Projector:
             f"CREATE TABLE IF NOT EXISTS {self.t_schema} (name TEXT PRIMARY KEY, "
             "version INTEGER NOT NULL)"
         )
+        self.projection.quarantine.create(c)
         c.execute(f"SELECT version FROM {self.t_schema} WHERE name = ?", [self.key])
         found = c.fetchall()
         current = int(found[0][0]) if found else None
@@ -234,6 +174,7 @@ class Projector:
             f"INSERT INTO {self.t_rebuild} (name, target, after_loan) VALUES (?, ?, NULL)",
             [self.key, target],
         )
+        self.projection.quarantine.clear(c, self.name)  # a rebuild reads every loan again
 
     def _head_query(self) -> str:
         table, column = self._events_table()
@@ -244,8 +185,9 @@ class Projector:
         c.execute(self._head_query(), LOAN_TOPICS)
         return int(c.fetchall()[0][0] or 0)
 
-    def _move(self, c: Cursor, start: int, to: int) -> None:
-        """The position from ``start`` to ``to``, by compare-and-set, in ``c``'s transaction."""
+    def move(self, c: Cursor, start: int, to: int) -> None:
+        """The position from ``start`` to ``to``, by compare-and-set, in ``c``'s transaction
+        (``start`` to itself holds it: no other projector applies a batch until commit)."""
         moved = c.execute(
             f"UPDATE {self.t_pos} SET position = ? WHERE name = ? AND position = ?",
             [to, self.key, start],
@@ -276,7 +218,8 @@ class Projector:
         return int(rows[0][0])
 
     def step(self, limit: int | None = None) -> int:
-        """Apply the next page of events; return how many (0: caught up)."""
+        """Apply the next page of events; return how many were read: applied, or passed over
+        for a quarantined loan (0: caught up)."""
         start = self.position()
         if start == REBUILDING:
             return self._rebuild_step()
@@ -285,7 +228,9 @@ class Projector:
         )
         if not notifications:
             return 0
-        facts = [f for f in map(fact_from_notification, notifications) if f is not None]
+        facts, broken = read_facts(
+            (n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in notifications
+        )
         last = int(notifications[-1].id)
         if start != self.written:
             # Another projector moved the position since this one last wrote: the folds it
@@ -293,14 +238,14 @@ class Projector:
             self.projection.forget()
         try:
             with self.sql.transaction() as c:
-                self._move(c, start, last)
-                self.projection.apply(facts, c)
+                self.move(c, start, last)
+                apply_batch(self.projection, c, facts, broken)
         except BaseException:
             self.projection.forget()  # the cache may hold folds of the rolled-back batch
             self.written = None
             raise
         self.written = last
-        return len(facts)
+        return len(notifications)
 
     def catch_up(
         self,
@@ -355,7 +300,7 @@ class Projector:
         return UUID(loan_id) if self.sql.is_postgres else loan_id
 
     def _rebuild_step(self) -> int:
-        """The next page of loans of a rebuild (or its end); return the events applied."""
+        """The next page of loans of a rebuild (or its end); return the events read."""
         target, after = self._rebuild_state()
         table, column = self._events_table()
         where = "" if after is None else " AND originator_id > ?"
@@ -371,21 +316,18 @@ class Projector:
             )
         ]
         if not loans:
-            with self.sql.transaction() as c:
-                self._move(c, REBUILDING, target)  # another projector may have finished it
-                c.execute(f"DELETE FROM {self.t_rebuild} WHERE name = ?", [self.key])
+            facts, broken = read_facts(self._orphan_rows(target))
+            self.projection.forget()
+            try:
+                with self.sql.transaction() as c:
+                    self.move(c, REBUILDING, target)  # another projector may have finished it
+                    c.execute(f"DELETE FROM {self.t_rebuild} WHERE name = ?", [self.key])
+                    apply_batch(self.projection, c, facts, broken)  # quarantines their loans
+            finally:
+                self.projection.forget()
             self.written = target
             return self.step()  # the rebuild is done: go on with what came after its target
-        marks = ",".join("?" * len(loans))
-        # Only the key in SQL, so the primary key index is used (a condition on the position
-        # makes PostgreSQL scan the notification index instead: 30 times slower here).
-        rows = self.sql.query(
-            f"SELECT {column} AS position, originator_id, originator_version, topic, state "
-            f"FROM {table} WHERE originator_id IN ({marks}) "
-            "ORDER BY originator_id, originator_version",
-            loans,
-        )
-        facts = [f for f in map(fact_from_row, rows) if f is not None and f.position <= target]
+        facts, broken = read_facts(r for r in self.loan_rows(loans) if int(r[0]) <= target)
         last = str(loans[-1])
         self.projection.forget()
         try:
@@ -404,11 +346,40 @@ class Projector:
                     )
                 if moved != 1:
                     raise PositionMoved(f"{self.name}: another projector rebuilt these loans")
-                self.projection.apply(facts, c)
+                apply_batch(self.projection, c, facts, broken)
         finally:
             self.projection.forget()  # a rebuild keeps one page of loans in memory at most
             self.written = None
-        return len(facts)
+        return len(facts) + len(broken)
+
+    def _orphan_rows(self, target: int) -> list[tuple[Any, ...]]:
+        """The events up to ``target`` of loans without a Disbursed event. A rebuild reads
+        loan by loan from their Disbursed events and would never meet them; a catch-up
+        quarantines such a loan, so the rebuild's last step does too."""
+        table, column = self._events_table()
+        others = [t for t in LOAN_TOPICS if t != DISBURSED_TOPIC]
+        return self.sql.query(
+            f"SELECT {column} AS position, originator_id, originator_version, topic, state "
+            f"FROM {table} e WHERE topic IN ({','.join('?' * len(others))}) AND {column} <= ? "
+            f"AND NOT EXISTS (SELECT 1 FROM {table} d WHERE d.originator_id = e.originator_id "
+            "AND d.topic = ?) ORDER BY originator_id, originator_version",
+            [*others, target, DISBURSED_TOPIC],
+        )
+
+    def loan_rows(self, loans: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Every event of ``loans`` (ids as the events table holds them), as rows
+        ``(position, originator_id, originator_version, topic, state)`` in loan and version
+        order."""
+        table, column = self._events_table()
+        marks = ",".join("?" * len(loans))
+        # Only the key in SQL, so the primary key index is used (a condition on the position
+        # makes PostgreSQL scan the notification index instead: 30 times slower here).
+        return self.sql.query(
+            f"SELECT {column} AS position, originator_id, originator_version, topic, state "
+            f"FROM {table} WHERE originator_id IN ({marks}) "
+            "ORDER BY originator_id, originator_version",
+            loans,
+        )
 
     def dump(self) -> list[tuple[str, list[tuple[Any, ...]]]]:
         """Every row of every table, in key order (for the rebuild tests)."""

@@ -20,9 +20,10 @@ from typing import Any
 from ledger.money import ZERO, fmt
 from ledger.sql import Cursor
 from projections.balances import from_fen, to_fen
-from projections.base import LoanProjection, upsert
+from projections.base import upsert
 from projections.facts import Fact
 from projections.loan_fold import CLOSED, LoanFold
+from projections.loan_projection import LoanProjection
 
 BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
 COLUMNS = (
@@ -78,6 +79,9 @@ class Portfolio(LoanProjection):
 
     def tables(self) -> list[tuple[str, str]]:
         return [(self.t, "loan_id, valid_from"), (self.t_days, "name"), *self.fold_tables()]
+
+    def loan_tables(self) -> list[str]:
+        return [self.t, self.t_folds]  # the last business day is the book's, not a loan's
 
     def forget(self) -> None:
         super().forget()

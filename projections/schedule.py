@@ -19,9 +19,10 @@ from uuid import UUID
 from ledger.money import ZERO, fmt
 from ledger.sql import Cursor
 from projections.balances import from_fen, to_fen
-from projections.base import LoanProjection, upsert
+from projections.base import upsert
 from projections.facts import Fact
 from projections.loan_fold import FoldedInstallment, LoanFold
+from projections.loan_projection import LoanProjection
 
 COLUMNS = (
     "loan_id",
@@ -181,6 +182,8 @@ class Schedule(LoanProjection):
             f"SELECT {', '.join(COLUMNS)} FROM {self.t} WHERE loan_id = ? ORDER BY k",
             [str(loan_id)],
         )
+        if not rows:
+            self.refuse_quarantined(loan_id)
         return [dict(zip(COLUMNS, r, strict=True)) for r in rows]
 
 

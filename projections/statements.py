@@ -31,9 +31,10 @@ from ledger.domain.rules import due_date
 from ledger.money import ZERO, fmt
 from ledger.sql import Cursor
 from projections.balances import from_fen, to_fen
-from projections.base import LoanProjection, upsert
+from projections.base import upsert
 from projections.facts import Fact, amount
 from projections.loan_fold import LoanFold
+from projections.loan_projection import LoanProjection
 
 SOURCES = {"InstallmentDeducted": "deducted", "Repaid": "repaid", "Prepaid": "prepaid"}
 PARTS = ("penalty", "interest", "principal", "fee")
@@ -259,6 +260,8 @@ class Statements(LoanProjection):
             f"SELECT {', '.join(COLUMNS)} FROM {self.t} WHERE loan_id = ?{where} ORDER BY month",
             [str(loan_id), *([month] if month else [])],
         )
+        if not rows:
+            self.refuse_quarantined(loan_id)
         return [dict(zip(COLUMNS, r, strict=True)) for r in rows]
 
 
