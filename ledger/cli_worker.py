@@ -15,6 +15,7 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from ledger.application import LedgerApp
+from ledger.business_date import BusinessDate
 from ledger.cli_common import CliError, err, parse_optional_date, progress_bar
 from ledger.config import Settings, open_app
 from ledger.directory import MAX_PARTITIONS
@@ -96,7 +97,7 @@ def worker(
     _configure_logging(interactive)
 
     def factory() -> LedgerApp:
-        return open_app(url)
+        return open_app(url, today=(ctx.find_root().obj or {}).get("today"))
 
     with progress_bar(interactive) as progress:
         w = Worker(factory, settings, clock=SystemClock(), progress=progress)
@@ -139,11 +140,17 @@ def worker(
 @click.pass_context
 def status(ctx: click.Context, timezone: str | None, db: str | None, as_json: bool) -> None:
     """Last closed business day per partition, loans by status, and who is behind."""
-    url = db or (ctx.obj or {}).get("db")
+    root = ctx.find_root().obj or {}
+    url = db or root.get("db")
     env = Settings.from_env(url)
     tz = _zone(timezone or env.timezone)
-    app = open_app(url)
-    result = status_report(app, SystemClock().now().astimezone(ZoneInfo(tz)).date())
+    app = open_app(url, today=root.get("today"))
+    in_force = app.business_date
+    if timezone is not None and in_force.fixed is None:
+        in_force = BusinessDate(timezone=tz)
+    today = in_force.today()
+    result = status_report(app, today.day)
+    result["business_date"] = today.as_dict()
     result["timezone"] = tz
     if as_json:
         click.echo(json.dumps(result, indent=2))
@@ -158,7 +165,7 @@ def status(ctx: click.Context, timezone: str | None, db: str | None, as_json: bo
         else "?"
     )
     out.print(
-        f"business today: {result['business_today']} ({tz}); loans: {counts}"
+        f"business today: {result['business_today']} ({today.source}); loans: {counts}"
         + (f" ({loans['error']})" if "error" in loans else ""),
         markup=False,
     )
@@ -194,7 +201,7 @@ def status_report(app: LedgerApp, today: date) -> dict[str, Any]:
     returned. ``quarantined`` lists the loans a projection set apart (left out of ``loans``)."""
     from collections.abc import Callable
 
-    from projections.quarantine import one_line
+    from ledger.quarantine import one_line
 
     def guarded(compute: Callable[..., Any], *args: Any) -> Any:
         try:

@@ -3,7 +3,9 @@
 Close-of-business must list the open loans without scanning every event. The directory is a
 small read model kept from the notification log (only the ``Disbursed``, ``Closed`` and
 linked-account ``Opened`` topics), with its position stored in the same transaction as its
-rows, so catching it up applies every event exactly once and a crash loses nothing.
+rows, so catching it up applies every event exactly once and a crash loses nothing. A row it
+cannot read (a broken stored event) quarantines that loan under the name ``loan_directory``
+(:mod:`ledger.quarantine`) and the rest of the book goes on.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from eventsourcing.utils import get_topic
 from ledger.domain.account import LinkedAccount
 from ledger.domain.errors import LedgerError
 from ledger.domain.loan import Loan
+from ledger.quarantine import Failure, Quarantine, one_line
 from ledger.sql import Sql
 
 DISBURSED = get_topic(Loan.Disbursed)
@@ -51,7 +54,9 @@ class LoanDirectory:
         self.sql = Sql(app)
         self.t_dir = self.sql.table("ledger_loan_directory")
         self.t_pos = self.sql.table("ledger_positions")
+        self.quarantine = Quarantine(self.sql)
         with self.sql.transaction() as c:
+            self.quarantine.create(c)
             c.execute(
                 f"CREATE TABLE IF NOT EXISTS {self.t_dir} (loan_id TEXT PRIMARY KEY, "
                 "bucket INTEGER NOT NULL, opened_on TEXT NOT NULL, closed_on TEXT, "
@@ -80,22 +85,27 @@ class LoanDirectory:
             opened: list[tuple[str, int, str]] = []
             closed: list[tuple[str, str]] = []
             accounts: list[tuple[str]] = []
+            broken: list[Failure] = []
             for n in notifications:
                 # Only two fields are needed: read them from the stored JSON instead of
-                # rebuilding whole events (a Disbursed event carries all the terms).
-                data = json.loads(n.state)
-                if n.topic == DISBURSED:
-                    loan_id = UUID(str(n.originator_id))
-                    opened.append((str(loan_id), loan_id.int % BUCKETS, data["on"]["_data_"]))
-                elif n.topic == CLOSED:
-                    closed.append((data["on"]["_data_"], str(n.originator_id)))
-                elif n.topic == CORRECTED:
-                    state = data["state"]
-                    if state["status"] == "closed":
-                        closed.append((state["closed_on"]["_data_"], str(n.originator_id)))
-                elif n.topic == ACCOUNT_OPENED:
-                    accounts.append((str(UUID(data["loan_id"]["_data_"])),))
+                # rebuilding whole events (a Disbursed event carries all the terms). A row
+                # that cannot be read sets its loan apart instead of stopping the book.
+                try:
+                    self._read(n, opened, closed, accounts)
+                except (ValueError, KeyError, TypeError, AttributeError) as error:
+                    broken.append(
+                        Failure(
+                            UUID(str(n.originator_id)),
+                            int(n.id),
+                            int(n.originator_version),
+                            n.topic.rsplit(".", 1)[-1],
+                            one_line(error),
+                        )
+                    )
             with self.sql.transaction() as c:
+                for failure in broken:
+                    if self.quarantine.find(POSITION_NAME, failure.loan_id) is None:
+                        self.quarantine.put(c, POSITION_NAME, failure, None)
                 c.executemany(
                     f"INSERT INTO {self.t_dir} (loan_id, bucket, opened_on) VALUES (?, ?, ?) "
                     "ON CONFLICT (loan_id) DO NOTHING",
@@ -115,6 +125,30 @@ class LoanDirectory:
                     [POSITION_NAME, notifications[-1].id],
                 )
             applied += len(notifications)
+
+    @staticmethod
+    def _read(
+        n: Any,
+        opened: list[tuple[str, int, str]],
+        closed: list[tuple[str, str]],
+        accounts: list[tuple[str]],
+    ) -> None:
+        data = json.loads(n.state)
+        if n.topic == DISBURSED:
+            loan_id = UUID(str(n.originator_id))
+            opened_on = date.fromisoformat(data["on"]["_data_"]).isoformat()
+            opened.append((str(loan_id), loan_id.int % BUCKETS, opened_on))
+        elif n.topic == CLOSED:
+            closed.append(
+                (date.fromisoformat(data["on"]["_data_"]).isoformat(), str(n.originator_id))
+            )
+        elif n.topic == CORRECTED:
+            state = data["state"]
+            if state["status"] == "closed":
+                closed_on = date.fromisoformat(state["closed_on"]["_data_"]).isoformat()
+                closed.append((closed_on, str(n.originator_id)))
+        elif n.topic == ACCOUNT_OPENED:
+            accounts.append((str(UUID(data["loan_id"]["_data_"])),))
 
     def _partition_filter(self, partition: int, partitions: int) -> tuple[str, list[Any]]:
         if not 1 <= partitions <= MAX_PARTITIONS or not 0 <= partition < partitions:

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from ledger.domain.errors import LedgerError, Quarantined
+from ledger.quarantine import Quarantine, QuarantinedLoan
 from ledger.sql import Sql
 from projections.balances import Balances
 from projections.base import (
@@ -25,7 +26,7 @@ from projections.base import (
 )
 from projections.loan_projection import LoanProjection
 from projections.portfolio import Portfolio
-from projections.quarantine import Quarantine, QuarantinedLoan, release
+from projections.quarantine import release
 from projections.schedule import Schedule
 from projections.statements import Statements
 

@@ -31,9 +31,10 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from ledger.domain.errors import Quarantined
+from ledger.quarantine import Quarantine
 from ledger.sql import Cursor, Sql
 from projections.facts import DISBURSED_TOPIC, LOAN_TOPICS, Fact
-from projections.quarantine import Quarantine, apply_batch, read_facts
+from projections.quarantine import apply_batch, read_facts
 
 POSITIONS_TABLE = "ledger_positions"  # shared with the loan directory
 REBUILDS_TABLE = "ledger_projection_rebuilds"

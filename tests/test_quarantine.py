@@ -408,3 +408,17 @@ def test_a_rebuild_starts_with_an_empty_quarantine_and_the_position_passes_the_b
     projections.rebuild(["balances"])
     assert [q for q in held(projections) if q[0] == "balances"] == []
     assert [q for q in before if q[0] != "balances"] == held(projections)
+
+
+def test_a_disbursed_event_that_does_not_parse_sets_its_loan_apart_and_the_book_closes_its_days(
+    app: LedgerApp,
+) -> None:
+    open_book(app, through=date(2026, 2, 1))
+    plant(app, "GARBLED", 1, "Disbursed", b"{not json")
+    report = app.close_days(date(2026, 2, 10))
+    assert report.failures == []
+    assert report.last_closed == date(2026, 2, 10)
+    held = {q.loan_id: q for q in app.directory.quarantine.all()}
+    assert loan_id_for("GARBLED") in held
+    assert held[loan_id_for("GARBLED")].projection == "loan_directory"
+    assert views.loan_state(app.get_loan("ALICE"))["as_of"] == "2026-02-10"
