@@ -530,7 +530,10 @@ class LedgerApp(Application[UUID]):
             if on_day:
                 on_day(result)
             self.directory.catch_up()  # loans that closed today leave the directory
-            day += timedelta(days=1)
+            # the next day not yet closed: after taking another pass's calendar that may be
+            # later than tomorrow (it closed days while this pass ran this one)
+            assert calendar.last_closed is not None
+            day = max(day, calendar.last_closed) + timedelta(days=1)
         report.last_closed = calendar.last_closed
         report.seconds = time.perf_counter() - started
         return report
@@ -540,6 +543,8 @@ class LedgerApp(Application[UUID]):
     ) -> BusinessCalendar:
         """Record ``day`` closed; if another pass of the same partition recorded it first
         (the version check), take its calendar: the day is closed either way."""
+        if calendar.last_closed is not None and calendar.last_closed >= day:
+            return calendar
         calendar.close_day(day, loans=result.loans, events=result.events)
         try:
             self.save(calendar)
