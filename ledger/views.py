@@ -15,40 +15,32 @@ from ledger.application import CloseReport
 from ledger.domain import rules
 from ledger.domain.chain import plain
 from ledger.domain.loan import Loan, PrepaymentQuote
-from ledger.money import FEN, ZERO, fmt, round_to
+from ledger.money import ZERO, fmt
 
 EVENT_BASE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 
 
 def loan_state(loan: Loan, as_of: date | None = None) -> dict[str, Any]:
-    """``ledger loan show``: the balance at the end of a business day."""
-    t = loan.terms
-    owed = loan.owed()
-    overdue_ks = {i.k for i in loan.overdue_installments}
-    penalty = sum((o.penalty for o in owed), ZERO)
-    overdue_amount = sum((o.interest + o.principal for o in owed if o.k in overdue_ks), ZERO)
-    next_k = len(loan.installments) + 1
-    upcoming = None if loan.is_closed or next_k > loan.last_k else next_k
+    """``ledger loan show``: the loan's figures (:meth:`LoanState.figures`) as printed."""
+    f = loan.figures(as_of)
     return {
         "loan_id": loan.label,
         "uuid": str(loan.id),
-        "product": t.product,
-        "status": loan.loan_status,
-        "as_of": (as_of or loan.closed_through).isoformat(),
-        "principal_outstanding": fmt(loan.principal_outstanding),
-        "interest_accrued": fmt(round_to(loan.interest_accrued, FEN, t.rounding)),
-        "penalty_accrued": fmt(penalty),
-        "overdue_amount": fmt(overdue_amount),
-        "days_past_due": loan.days_past_due(as_of),
-        "amount_due": fmt(loan.amount_due),
-        "principal_repaid": fmt(loan.principal_repaid),
-        "interest_paid": fmt(loan.interest_paid),
-        "penalty_paid": fmt(loan.penalty_paid),
-        "fees_paid": fmt(loan.fees_paid),
-        "next_due_date": (
-            rules.due_date(t.disbursed_on, upcoming).isoformat() if upcoming else None
-        ),
-        "closed_on": loan.closed_on.isoformat() if loan.closed_on else None,
+        "product": loan.terms.product,
+        "status": f.status,
+        "as_of": f.as_of.isoformat(),
+        "principal_outstanding": fmt(f.principal_outstanding),
+        "interest_accrued": fmt(f.interest_accrued),
+        "penalty_accrued": fmt(f.penalty_accrued),
+        "overdue_amount": fmt(f.overdue_amount),
+        "days_past_due": f.days_past_due,
+        "amount_due": fmt(f.amount_due),
+        "principal_repaid": fmt(f.principal_repaid),
+        "interest_paid": fmt(f.interest_paid),
+        "penalty_paid": fmt(f.penalty_paid),
+        "fees_paid": fmt(f.fees_paid),
+        "next_due_date": f.next_due_date.isoformat() if f.next_due_date else None,
+        "closed_on": f.closed_on.isoformat() if f.closed_on else None,
     }
 
 

@@ -16,7 +16,6 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from ledger.domain.rules import due_date
 from ledger.money import fmt
 from ledger.sql import Cursor
 from projections.base import upsert
@@ -78,6 +77,7 @@ def _iso(day: date | None) -> str | None:
 
 class Balances(LoanProjection):
     name = "balances"
+    schema = 2  # 2: folds are LoanState
     description = "one row per loan: status, principal, interest, penalty, overdue, next due"
 
     def __init__(self, sql: Any, cache_size: int = 50_000) -> None:
@@ -136,33 +136,28 @@ class Balances(LoanProjection):
 
 
 def row_of(fold: LoanFold) -> dict[str, Any]:
-    """The balances row of a loan, amounts in fen."""
-    next_k = fold.next_k
-    next_amount: int | None = None
-    if next_k is not None:
-        _, _, principal, interest = fold.planned_parts(next_k, count=1)[0]
-        next_amount = to_fen(principal + interest)
-    since = fold.overdue_since
+    """The balances row of a loan: its figures (:meth:`LoanState.figures`), amounts in fen."""
+    f = fold.figures()
     return {
         "loan_id": str(fold.loan_id),
         "reference": fold.reference,
         "product": fold.product,
-        "status": fold.loan_status,
-        "as_of": _iso(fold.closed_through or fold.disbursed_on),
-        "principal_outstanding": to_fen(fold.principal_outstanding),
-        "interest_accrued": to_fen(fold.interest_accrued_rounded),
-        "penalty_accrued": to_fen(fold.penalty_owed),
-        "overdue_amount": to_fen(fold.overdue_amount),
-        "amount_due": to_fen(fold.amount_due),
-        "days_past_due": fold.days_past_due(),
-        "overdue_since": _iso(since),
-        "next_due_date": _iso(due_date(fold.disbursed_on, next_k) if next_k else None),
-        "next_due_amount": next_amount,
-        "principal_repaid": to_fen(fold.principal_repaid),
-        "interest_paid": to_fen(fold.interest_paid),
-        "penalty_paid": to_fen(fold.penalty_paid),
-        "fees_paid": to_fen(fold.fees_paid),
-        "closed_on": _iso(fold.closed_on),
+        "status": f.status,
+        "as_of": _iso(f.as_of),
+        "principal_outstanding": to_fen(f.principal_outstanding),
+        "interest_accrued": to_fen(f.interest_accrued),
+        "penalty_accrued": to_fen(f.penalty_accrued),
+        "overdue_amount": to_fen(f.overdue_amount),
+        "amount_due": to_fen(f.amount_due),
+        "days_past_due": f.days_past_due,
+        "overdue_since": _iso(f.overdue_since),
+        "next_due_date": _iso(f.next_due_date),
+        "next_due_amount": to_fen(f.next_due_amount) if f.next_due_amount is not None else None,
+        "principal_repaid": to_fen(f.principal_repaid),
+        "interest_paid": to_fen(f.interest_paid),
+        "penalty_paid": to_fen(f.penalty_paid),
+        "fees_paid": to_fen(f.fees_paid),
+        "closed_on": _iso(f.closed_on),
         "version": fold.version,
     }
 

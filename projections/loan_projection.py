@@ -8,6 +8,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from uuid import UUID
 
+from ledger.domain.loan import Loan
 from ledger.sql import Cursor, Sql
 from projections.base import DEFAULT_CACHE, Projection, upsert
 from projections.facts import Fact
@@ -66,12 +67,12 @@ class LoanProjection(Projection):
                 self.cache[fold.loan_id] = fold
 
     def apply(self, facts: list[Fact], c: Cursor) -> None:
-        opened = {f.loan_id for f in facts if f.kind == "Disbursed"}
+        opened = {f.loan_id for f in facts if isinstance(f.event, Loan.Disbursed)}
         self._load({f.loan_id for f in facts} - opened, c)
         dirty: dict[UUID, LoanFold] = {}
         for fact in facts:
             fold = self.cache.get(fact.loan_id)
-            if fact.kind == "Disbursed":
+            if isinstance(fact.event, Loan.Disbursed):
                 if fold is not None:
                     raise ValueError(f"loan {fact.loan_id} disbursed twice (event {fact.position})")
                 fold = LoanFold.disbursed(fact)

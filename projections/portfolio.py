@@ -17,12 +17,14 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from ledger.domain.loan import Loan
+from ledger.domain.state import CLOSED
 from ledger.money import ZERO, fmt
 from ledger.sql import Cursor
 from projections.balances import from_fen, to_fen
 from projections.base import upsert
 from projections.facts import Fact
-from projections.loan_fold import CLOSED, LoanFold
+from projections.loan_fold import LoanFold
 from projections.loan_projection import LoanProjection
 
 BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
@@ -52,6 +54,7 @@ def bucket_of(days_past_due: int) -> str:
 
 class Portfolio(LoanProjection):
     name = "portfolio"
+    schema = 2  # 2: folds are LoanState
     description = "loan states over time: totals by product and status, delinquency buckets"
 
     def __init__(self, sql: Any, cache_size: int = 50_000) -> None:
@@ -112,7 +115,7 @@ class Portfolio(LoanProjection):
 
     def apply(self, facts: list[Fact], c: Cursor) -> None:
         for fact in facts:  # the last business day the book has run
-            if fact.kind == "InterestAccrued" and (
+            if isinstance(fact.event, Loan.InterestAccrued) and (
                 self.last_day is None or fact.on > self.last_day
             ):
                 self.last_day = fact.on

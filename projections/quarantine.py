@@ -37,6 +37,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing import persistence
 
 from ledger.domain.errors import Busy, LedgerError, Quarantined
+from ledger.domain.loan import Loan
 from ledger.quarantine import (
     Failure,
     one_line,
@@ -163,8 +164,8 @@ def apply_batch(
 
 def _reference(projection: Projection, loan_id: UUID, facts: list[Fact], c: Cursor) -> str | None:
     for fact in facts:
-        if fact.loan_id == loan_id and fact.kind == "Disbursed":
-            reference = fact.data.get("reference")
+        if fact.loan_id == loan_id and isinstance(fact.event, Loan.Disbursed):
+            reference = fact.event.reference
             return str(reference) if reference else None
     return projection.reference_of(loan_id, c)
 

@@ -16,13 +16,18 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from ledger.domain.loan import Loan
+from ledger.domain.state import Installment
 from ledger.money import ZERO, fmt
 from ledger.sql import Cursor
 from projections.balances import from_fen, to_fen
 from projections.base import upsert
 from projections.facts import Fact
-from projections.loan_fold import FoldedInstallment, LoanFold
+from projections.loan_fold import LoanFold
 from projections.loan_projection import LoanProjection
+
+# events that allocate money (or a waiver) to installments
+PAYMENTS = (Loan.InstallmentDeducted, Loan.Repaid, Loan.Prepaid, Loan.Waived)
 
 COLUMNS = (
     "loan_id",
@@ -52,7 +57,7 @@ def _iso(day: date | None) -> str | None:
 
 class Schedule(LoanProjection):
     name = "schedule"
-    schema = 2  # 2: waived
+    schema = 3  # 2: waived; 3: folds are LoanState
     description = "every installment: planned, fixed, collected and when, status"
 
     def __init__(self, sql: Any, cache_size: int = 50_000) -> None:
@@ -60,7 +65,7 @@ class Schedule(LoanProjection):
         self.t = sql.table("ledger_schedule")
         self.pending: dict[tuple[UUID, int], list[Any]] = {}  # planned and cancelled rows
         # installments whose actual figures changed: rendered once, when written
-        self.touched: dict[tuple[UUID, int], tuple[LoanFold, FoldedInstallment]] = {}
+        self.touched: dict[tuple[UUID, int], tuple[LoanFold, Installment]] = {}
 
     def create(self, c: Cursor) -> None:
         self.create_folds(c)
@@ -83,24 +88,23 @@ class Schedule(LoanProjection):
         self.touched.clear()
 
     def after(self, fold: LoanFold, fact: Fact) -> None:
-        d = fact.data
-        kind = fact.kind
+        e = fact.event
         touched: set[int] = set()
-        if kind == "Disbursed" or (kind == "Prepaid" and d["kind"] == "partial"):
+        if isinstance(e, Loan.Disbursed) or (isinstance(e, Loan.Prepaid) and e.kind == "partial"):
             for k, due, principal, interest in fold.planned_parts(len(fold.installments) + 1):
                 self._plan(fold, k, due, to_fen(principal), to_fen(interest))
             self._cancel_after(fold, fold.last_k)  # a shorter term (reduce_term)
-        elif kind == "Closed":
+        elif isinstance(e, Loan.Closed):
             self._cancel_after(fold, len(fold.installments))
-        elif kind in ("InstallmentFellDue", "Overdue"):
-            touched.add(int(d["k"]))
-        elif kind == "InterestAccrued":
-            touched.update(int(p["k"]) for p in d["penalties"])
-            if d["into"] != "period":
+        elif isinstance(e, (Loan.InstallmentFellDue, Loan.Overdue)):
+            touched.add(int(e.k))
+        elif isinstance(e, Loan.InterestAccrued):
+            touched.update(int(p["k"]) for p in e.penalties)
+            if e.into != "period":
                 touched.add(len(fold.installments))
-        if kind in ("InstallmentDeducted", "Repaid", "Prepaid", "Waived"):
-            touched.update(int(a["k"]) for a in d["allocations"])
-        if kind == "Corrected":  # recomputed from the effective date on: every row may change
+        if isinstance(e, PAYMENTS):
+            touched.update(int(a["k"]) for a in e.allocations)
+        if isinstance(e, Loan.Corrected):  # recomputed from the effective date on
             touched.update(i.k for i in fold.installments)
             for k, due, principal, interest in fold.planned_parts(len(fold.installments) + 1):
                 self._plan(fold, k, due, to_fen(principal), to_fen(interest))
@@ -124,10 +128,10 @@ class Schedule(LoanProjection):
             elif row[0] != CANCELLED and row[5] is None:
                 row[-1] = "prepaid"
 
-    def _fixed(self, fold: LoanFold, inst: FoldedInstallment) -> list[Any]:
-        r = fold.rounding
-        interest = inst.interest_total(r)
-        penalty = inst.penalty_owed(r) + inst.penalty_paid
+    def _fixed(self, fold: LoanFold, inst: Installment) -> list[Any]:
+        owed = inst.owed(fold.terms)
+        interest = owed.interest + inst.interest_paid + inst.interest_waived
+        penalty = owed.penalty + inst.penalty_paid
         paid = inst.penalty_paid + inst.interest_paid + inst.principal_paid
         if inst.settled_on is not None:
             status = "paid"

@@ -27,16 +27,21 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from ledger.domain.loan import Loan
 from ledger.domain.rules import due_date
 from ledger.money import ZERO, fmt
 from ledger.sql import Cursor
 from projections.balances import from_fen, to_fen
 from projections.base import upsert
-from projections.facts import Fact, amount
+from projections.facts import Fact
 from projections.loan_fold import LoanFold
 from projections.loan_projection import LoanProjection
 
-SOURCES = {"InstallmentDeducted": "deducted", "Repaid": "repaid", "Prepaid": "prepaid"}
+SOURCES: dict[type[Any], str] = {
+    Loan.InstallmentDeducted: "deducted",
+    Loan.Repaid: "repaid",
+    Loan.Prepaid: "prepaid",
+}
 PARTS = ("penalty", "interest", "principal", "fee")
 PAID = tuple(f"{source}_{part}" for source in ("deducted", "repaid", "prepaid") for part in PARTS)
 FLOWS = ("disbursed", "interest", "penalty", "fees", *PAID, "paid_total", "waived", "adjustments")
@@ -156,7 +161,7 @@ class Statement:
 
 class Statements(LoanProjection):
     name = "statements"
-    schema = 2  # 2: waived, adjustments
+    schema = 3  # 2: waived, adjustments; 3: folds are LoanState
     description = "one statement per loan per cycle (ending on the due date)"
 
     def __init__(self, sql: Any, cache_size: int = 50_000) -> None:
@@ -194,7 +199,7 @@ class Statements(LoanProjection):
 
     def before(self, fold: LoanFold, fact: Fact) -> None:
         """Start the fact's cycle (and any empty one before it) from the balance as it is."""
-        if fact.kind == "Corrected":
+        if isinstance(fact.event, Loan.Corrected):
             self.restated[fold.loan_id] = (
                 fold.principal_outstanding,
                 fold.interest_owed,
@@ -210,35 +215,33 @@ class Statements(LoanProjection):
             fold.extra["statement"] = statement
 
     def after(self, fold: LoanFold, fact: Fact) -> None:
-        d = fact.data
-        kind = fact.kind
-        if kind == "Disbursed":
+        e = fact.event
+        if isinstance(e, Loan.Disbursed):
             statement = Statement(1, (ZERO, ZERO, ZERO))
             statement.add("disbursed", fold.principal)
             fold.extra["statement"] = statement
         else:
             statement = self.current(fold)
-        if kind == "InterestAccrued":
-            statement.normal += amount(d["normal"])
-            statement.penalty += amount(d["penalty"])
-        elif kind == "Waived":
-            statement.add(f"waived_{d['part']}", amount(d["amount"]))
-        elif kind == "Corrected":  # what the recomputation changed, per part
+        if isinstance(e, Loan.InterestAccrued):
+            statement.normal += e.normal
+            statement.penalty += e.penalty
+        elif isinstance(e, Loan.Waived):
+            statement.add(f"waived_{e.part}", e.amount)
+        elif isinstance(e, Loan.Corrected):  # what the recomputation changed, per part
             p, i, pen = self.restated.pop(fold.loan_id)
             statement.add("adjusted_principal", fold.principal_outstanding - p)
             statement.add("adjusted_interest", fold.interest_owed - i)
             statement.add("adjusted_penalty", fold.penalty_owed - pen)
-        source = SOURCES.get(kind)
+        source = SOURCES.get(type(e))
         if source is not None:
-            for a in d["allocations"]:
+            for a in e.allocations:
                 for part in ("penalty", "interest", "principal"):
-                    statement.add(f"{source}_{part}", amount(a[part]))
-            if kind == "Prepaid":
-                fee = amount(d["fee"])
-                statement.add("prepaid_interest", amount(d["interest"]))
-                statement.add("prepaid_principal", amount(d["principal"]))
-                statement.add("prepaid_fee", fee)
-                statement.add("fees", fee)
+                    statement.add(f"{source}_{part}", a[part])
+            if isinstance(e, Loan.Prepaid):
+                statement.add("prepaid_interest", e.interest)
+                statement.add("prepaid_principal", e.principal)
+                statement.add("prepaid_fee", e.fee)
+                statement.add("fees", e.fee)
         statement.events += 1
         statement.version = fold.version
         self.current_of[fold.loan_id] = fold  # its row is computed once, when written

@@ -11,6 +11,7 @@ the day, ``close_day(d)`` at the end of the day (accrual, then overdue marking).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -23,49 +24,11 @@ from ledger.domain import rules
 from ledger.domain.actor import UNKNOWN, current_actor
 from ledger.domain.chain import GENESIS, link
 from ledger.domain.errors import CommandRefused
+from ledger.domain.state import ACTIVE, CLOSED, OVERDUE, Installment, LoanState
 from ledger.domain.terms import Method, Replan, Terms
 from ledger.money import FEN, ZERO, fmt, round_to
 
-ACTIVE = "active"
-OVERDUE = "overdue"
-CLOSED = "closed"
-
-
-@dataclass
-class Installment:
-    """One fixed installment and what has been paid on it (loan-rules sections 5 and 6)."""
-
-    k: int
-    due_date: date
-    principal: Decimal
-    interest: Decimal
-    principal_paid: Decimal = ZERO
-    interest_paid: Decimal = ZERO
-    penalty_accrued: Decimal = ZERO  # unrounded, section 4
-    penalty_paid: Decimal = ZERO
-    interest_after_due: Decimal = ZERO  # last installment only: normal interest after its due date
-    overdue_from: date | None = None  # first overdue day
-    settled_on: date | None = None
-    penalty_waived: Decimal = ZERO  # forgiven, not paid (a waiver)
-    interest_waived: Decimal = ZERO
-
-    def owed(self, terms: Terms) -> rules.Owed:
-        interest_total = self.interest + round_to(self.interest_after_due, FEN, terms.rounding)
-        return rules.Owed(
-            k=self.k,
-            penalty=rules.unpaid_penalty(
-                self.penalty_accrued, self.penalty_paid + self.penalty_waived, terms.rounding
-            ),
-            interest=interest_total - self.interest_paid - self.interest_waived,
-            principal=self.principal - self.principal_paid,
-        )
-
-    @property
-    def principal_due(self) -> Decimal:
-        return self.principal - self.principal_paid
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(vars(self))
+__all__ = ["ACTIVE", "CLOSED", "OVERDUE", "Installment", "Loan", "LoanState", "evolve"]
 
 
 @dataclass(frozen=True)
@@ -103,8 +66,9 @@ def _asker_unknown(state: dict[str, Any]) -> None:
     state["recorded_by"] = UNKNOWN
 
 
-class Loan(Aggregate):
-    """A consumer loan. State is only ever changed by its events."""
+class Loan(Aggregate, LoanState):
+    """A consumer loan. Its state (:class:`LoanState`) is only ever changed by its events,
+    each through :func:`evolve`, the same function the projections fold events with."""
 
     # ------------------------------------------------------------------ events
 
@@ -125,11 +89,8 @@ class Loan(Aggregate):
         upcast_v1_v2 = staticmethod(_unchained)
         upcast_v2_v3 = staticmethod(_asker_unknown)
 
-        def mutate(self, aggregate: Any) -> Any:
-            loan = super().mutate(aggregate)
-            if loan is not None:
-                loan.chain_head = self.chain
-            return loan
+        def apply(self, aggregate: Any) -> None:
+            evolve(aggregate, self)
 
     class Disbursed(Aggregate.Created):
         """The principal left the lender on ``on``; the terms and the plan computed from them."""
@@ -164,14 +125,6 @@ class Loan(Aggregate):
         remaining_principal_before: Decimal
         is_last: bool
 
-        def apply(self, loan: Loan) -> None:
-            installment = Installment(self.k, self.due_date, self.principal, self.interest)
-            if self.principal == ZERO and self.interest == ZERO:
-                installment.settled_on = self.on  # nothing to pay: settled as it falls due
-            loan.installments.append(installment)
-            loan.principal_not_due -= self.principal
-            loan.interest_accrued = ZERO
-
     class InstallmentDeducted(Event):
         """Morning deduction from the linked account collected ``collected`` of ``requested``,
         allocated oldest first, penalty then interest then principal (section 6)."""
@@ -181,18 +134,11 @@ class Loan(Aggregate):
         collected: Decimal
         allocations: list[dict[str, Any]]
 
-        def apply(self, loan: Loan) -> None:
-            loan.last_deduction_on = self.on
-            loan._apply_allocations(self.allocations, self.on)
-
     class DeductionFailed(Event):
         """Morning deduction of ``requested`` collected nothing."""
 
         on: date
         requested: Decimal
-
-        def apply(self, loan: Loan) -> None:
-            loan.last_deduction_on = self.on
 
     class Repaid(Event):
         """A manual repayment of ``amount``, allocated as in section 6."""
@@ -200,9 +146,6 @@ class Loan(Aggregate):
         on: date
         amount: Decimal
         allocations: list[dict[str, Any]]
-
-        def apply(self, loan: Loan) -> None:
-            loan._apply_allocations(self.allocations, self.on)
 
     class InterestAccrued(Event):
         """End of day ``on`` (section 4): normal = base x rate x days; per overdue installment
@@ -218,15 +161,6 @@ class Loan(Aggregate):
         penalty: Decimal
         into: str  # "period" (next installment) or "last_installment" (after the final due date)
 
-        def apply(self, loan: Loan) -> None:
-            if self.into == "period":
-                loan.interest_accrued += self.normal
-            else:
-                loan.installments[-1].interest_after_due += self.normal
-            for p in self.penalties:
-                loan.installments[int(p["k"]) - 1].penalty_accrued += p["amount"]
-            loan.closed_through = self.on
-
     class Overdue(Event):
         """Installment ``k`` was not fully paid by the end of its due date + grace days;
         penalty on it starts with the accrual of ``overdue_from``."""
@@ -236,9 +170,6 @@ class Loan(Aggregate):
         overdue_from: date
         principal: Decimal
         interest: Decimal
-
-        def apply(self, loan: Loan) -> None:
-            loan.installments[self.k - 1].overdue_from = self.overdue_from
 
     class Prepaid(Event):
         """A prepayment (section 7), full or partial, with its parts and the new plan."""
@@ -260,20 +191,6 @@ class Loan(Aggregate):
         principal_step: Decimal | None
         last_k: int | None
 
-        def apply(self, loan: Loan) -> None:
-            loan._apply_allocations(self.allocations, self.on)
-            loan.interest_accrued = ZERO
-            loan.principal_not_due -= self.principal
-            loan.principal_repaid += self.principal
-            loan.interest_paid += self.interest
-            loan.fees_paid += self.fee
-            if self.emi is not None:
-                loan.emi = self.emi
-            if self.principal_step is not None:
-                loan.principal_step = self.principal_step
-            if self.last_k is not None:
-                loan.last_k = self.last_k
-
     class Closed(Event):
         """Nothing more is owed: the loan closes; nothing more accrues or is deducted.
         ``residual_interest`` is the sub-fen remainder of accrued interest left by rounding."""
@@ -281,10 +198,6 @@ class Loan(Aggregate):
         on: date
         reason: str
         residual_interest: Decimal
-
-        def apply(self, loan: Loan) -> None:
-            loan.status = CLOSED
-            loan.closed_on = self.on
 
     class Waived(Event):
         """Penalty or interest forgiven (goodwill or the outcome of a dispute): ``amount`` of
@@ -296,18 +209,6 @@ class Loan(Aggregate):
         allocations: list[dict[str, Any]]
         actor: str
         reason: str
-
-        def apply(self, loan: Loan) -> None:
-            for a in self.allocations:
-                inst = loan.installments[int(a["k"]) - 1]
-                if self.part == "penalty":
-                    inst.penalty_waived += a["amount"]
-                    loan.penalty_waived += a["amount"]
-                else:
-                    inst.interest_waived += a["amount"]
-                    loan.interest_waived += a["amount"]
-                if inst.owed(loan.terms).total == ZERO:
-                    inst.settled_on = self.on
 
     class Corrected(Event):
         """A correction of the past, recorded now: ``kind`` is ``backdated_repayment`` (a
@@ -332,33 +233,6 @@ class Loan(Aggregate):
         actor: str
         reason: str
 
-        def apply(self, loan: Loan) -> None:
-            loan._restore(self.state)
-
-    # ------------------------------------------------------------------ state
-
-    chain_head: str  # the chain of the last event applied
-    reference: str | None
-    terms: Terms
-    monthly_rate: Decimal
-    emi: Decimal
-    principal_step: Decimal
-    last_k: int
-    principal_not_due: Decimal
-    interest_accrued: Decimal
-    installments: list[Installment]
-    closed_through: date
-    last_deduction_on: date | None
-    status: str
-    closed_on: date | None
-    principal_repaid: Decimal
-    interest_paid: Decimal
-    penalty_paid: Decimal
-    fees_paid: Decimal
-    penalty_waived: Decimal
-    interest_waived: Decimal
-    refunds_due: Decimal
-
     def __init__(  # called by Disbursed
         self,
         on: date,
@@ -370,27 +244,15 @@ class Loan(Aggregate):
         chain: str = GENESIS,
         recorded_by: str = UNKNOWN,
     ) -> None:
-        self.chain_head = chain
-        self.reference = reference
-        self.terms = Terms.from_event_fields({**terms, "disbursed_on": on})
-        self.monthly_rate = monthly_rate
-        self.emi = emi
-        self.principal_step = principal_step
-        self.last_k = self.terms.term
-        self.principal_not_due = self.terms.principal
-        self.interest_accrued = ZERO
-        self.installments = []
-        self.closed_through = on - timedelta(days=1)
-        self.last_deduction_on = None
-        self.status = ACTIVE
-        self.closed_on = None
-        self.principal_repaid = ZERO
-        self.interest_paid = ZERO
-        self.penalty_paid = ZERO
-        self.fees_paid = ZERO
-        self.penalty_waived = ZERO
-        self.interest_waived = ZERO
-        self.refunds_due = ZERO
+        self.start(
+            on=on,
+            reference=reference,
+            terms=Terms.from_event_fields({**terms, "disbursed_on": on}),
+            monthly_rate=monthly_rate,
+            emi=emi,
+            principal_step=principal_step,
+            chain=chain,
+        )
 
     # ------------------------------------------------------------------ commands
 
@@ -760,85 +622,6 @@ class Loan(Aggregate):
             reason=reason,
         )
 
-    DERIVED = (
-        "emi",
-        "principal_step",
-        "last_k",
-        "principal_not_due",
-        "interest_accrued",
-        "closed_through",
-        "last_deduction_on",
-        "status",
-        "closed_on",
-        "principal_repaid",
-        "interest_paid",
-        "penalty_paid",
-        "fees_paid",
-        "penalty_waived",
-        "interest_waived",
-        "refunds_due",
-    )
-
-    def derived_state(self) -> dict[str, Any]:
-        """Everything the rules derived for this loan (not its terms): what a correction
-        replaces."""
-        state = {name: getattr(self, name) for name in self.DERIVED}
-        state["installments"] = [i.as_dict() for i in self.installments]
-        return state
-
-    def _restore(self, state: dict[str, Any]) -> None:
-        for name in self.DERIVED:
-            setattr(self, name, state[name])
-        self.installments = [Installment(**i) for i in state["installments"]]
-
-    # ------------------------------------------------------------------ queries
-
-    @property
-    def label(self) -> str:
-        return self.reference or str(self.id)
-
-    @property
-    def is_closed(self) -> bool:
-        return self.status == CLOSED
-
-    def owed(self) -> list[rules.Owed]:
-        """What is owed on each fixed installment that is not settled, oldest first."""
-        return [i.owed(self.terms) for i in self.installments if i.settled_on is None]
-
-    @property
-    def amount_due(self) -> Decimal:
-        """Everything due or overdue: what the morning deduction asks for (section 3)."""
-        return sum((o.total for o in self.owed()), ZERO)
-
-    @property
-    def principal_outstanding(self) -> Decimal:
-        return self.principal_not_due + sum((i.principal_due for i in self.installments), ZERO)
-
-    @property
-    def overdue_installments(self) -> list[Installment]:
-        return [i for i in self.installments if i.overdue_from is not None and i.settled_on is None]
-
-    @property
-    def loan_status(self) -> str:
-        if self.status == CLOSED:
-            return CLOSED
-        return OVERDUE if self.overdue_installments else ACTIVE
-
-    def days_past_due(self, as_of: date | None = None) -> int:
-        """Days since the first overdue day of the oldest overdue installment, counting
-        that day as 1 (section 6); 0 when nothing is overdue."""
-        day = as_of or self.closed_through
-        overdue = self.overdue_installments
-        if not overdue:
-            return 0
-        first_overdue_day = overdue[0].overdue_from
-        assert first_overdue_day is not None
-        return max((day - first_overdue_day).days + 1, 0)
-
-    @property
-    def next_open_day(self) -> date:
-        return self.closed_through + timedelta(days=1)
-
     # ------------------------------------------------------------------ helpers
 
     def _require_open(self) -> None:
@@ -869,18 +652,6 @@ class Loan(Aggregate):
         ):
             raise CommandRefused(f"loan {self.label}: the morning of {on} has not run yet")
 
-    def _apply_allocations(self, allocations: list[dict[str, Any]], on: date) -> None:
-        for a in allocations:
-            inst = self.installments[int(a["k"]) - 1]
-            inst.penalty_paid += a["penalty"]
-            inst.interest_paid += a["interest"]
-            inst.principal_paid += a["principal"]
-            self.penalty_paid += a["penalty"]
-            self.interest_paid += a["interest"]
-            self.principal_repaid += a["principal"]
-            if inst.owed(self.terms).total == ZERO:
-                inst.settled_on = on
-
     def _close_if_settled(self, on: date) -> None:
         """Close once no principal is left and nothing is owed: normally when the last
         installment is paid; earlier if rounding (e.g. a whole-yuan EMI) used the principal
@@ -906,13 +677,14 @@ Loan.chain_head = GENESIS
 Loan.penalty_waived = ZERO
 Loan.interest_waived = ZERO
 Loan.refunds_due = ZERO
+Loan.last_event_on = date.min  # then the last day closed (LoanState.as_of) speaks
 
 
 def differences(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """``after - before`` for every amount that changed, per figure and per installment
     (dates and statuses as ``[before, after]``)."""
     result: dict[str, Any] = {}
-    for name in Loan.DERIVED:
+    for name in LoanState.DERIVED:
         a, b = before.get(name), after.get(name)
         if a != b:
             result[name] = b - a if isinstance(a, Decimal) and isinstance(b, Decimal) else [a, b]
@@ -936,3 +708,125 @@ def differences(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]
     if per_k:
         result["installments"] = per_k
     return result
+
+
+# --------------------------------------------------------------------------- evolve
+# One function per event class: how that event moves a loan's state. The aggregate applies its
+# events with evolve(); the projections fold the same events with it. Nothing else moves state.
+
+
+def _disbursed(state: LoanState, e: Loan.Disbursed) -> None:
+    state.start(
+        on=e.on,
+        reference=e.reference,
+        terms=Terms.from_event_fields({**e.terms, "disbursed_on": e.on}),
+        monthly_rate=e.monthly_rate,
+        emi=e.emi,
+        principal_step=e.principal_step,
+        chain=e.chain,
+    )
+
+
+def _installment_fell_due(state: LoanState, e: Loan.InstallmentFellDue) -> None:
+    """Section 5: installment ``k`` fixed; nothing to pay means settled as it falls due."""
+    installment = Installment(e.k, e.due_date, e.principal, e.interest)
+    if e.principal == ZERO and e.interest == ZERO:
+        installment.settled_on = e.on
+    state.installments.append(installment)
+    state.principal_not_due -= e.principal
+    state.interest_accrued = ZERO
+
+
+def _deducted(state: LoanState, e: Loan.InstallmentDeducted) -> None:
+    state.last_deduction_on = e.on
+    state.pay(e.allocations, e.on)
+
+
+def _deduction_failed(state: LoanState, e: Loan.DeductionFailed) -> None:
+    state.last_deduction_on = e.on
+
+
+def _repaid(state: LoanState, e: Loan.Repaid) -> None:
+    state.pay(e.allocations, e.on)
+
+
+def _interest_accrued(state: LoanState, e: Loan.InterestAccrued) -> None:
+    """Section 4: normal interest into the period (or after the last due date), penalty into
+    each overdue installment, both unrounded; the day is closed."""
+    if e.into == "period":
+        state.interest_accrued += e.normal
+    else:
+        state.installments[-1].interest_after_due += e.normal
+    for p in e.penalties:
+        state.installments[int(p["k"]) - 1].penalty_accrued += p["amount"]
+    state.closed_through = e.on
+
+
+def _overdue(state: LoanState, e: Loan.Overdue) -> None:
+    state.installments[e.k - 1].overdue_from = e.overdue_from
+
+
+def _prepaid(state: LoanState, e: Loan.Prepaid) -> None:
+    """Section 7: what was due is paid, the accrued interest and the principal prepaid; the
+    plan left is the one the prepayment computed."""
+    state.pay(e.allocations, e.on)
+    state.interest_accrued = ZERO
+    state.principal_not_due -= e.principal
+    state.principal_repaid += e.principal
+    state.interest_paid += e.interest
+    state.fees_paid += e.fee
+    if e.emi is not None:
+        state.emi = e.emi
+    if e.principal_step is not None:
+        state.principal_step = e.principal_step
+    if e.last_k is not None:
+        state.last_k = e.last_k
+
+
+def _closed(state: LoanState, e: Loan.Closed) -> None:
+    state.status = CLOSED
+    state.closed_on = e.on
+
+
+def _waived(state: LoanState, e: Loan.Waived) -> None:
+    for a in e.allocations:
+        inst = state.installments[int(a["k"]) - 1]
+        if e.part == "penalty":
+            inst.penalty_waived += a["amount"]
+            state.penalty_waived += a["amount"]
+        else:
+            inst.interest_waived += a["amount"]
+            state.interest_waived += a["amount"]
+        if inst.owed(state.terms).total == ZERO:
+            inst.settled_on = e.on
+
+
+def _corrected(state: LoanState, e: Loan.Corrected) -> None:
+    state.restore(e.state)
+
+
+EVOLVE: dict[type[Any], Callable[[LoanState, Any], None]] = {
+    Loan.Disbursed: _disbursed,
+    Loan.InstallmentFellDue: _installment_fell_due,
+    Loan.InstallmentDeducted: _deducted,
+    Loan.DeductionFailed: _deduction_failed,
+    Loan.Repaid: _repaid,
+    Loan.InterestAccrued: _interest_accrued,
+    Loan.Overdue: _overdue,
+    Loan.Prepaid: _prepaid,
+    Loan.Closed: _closed,
+    Loan.Waived: _waived,
+    Loan.Corrected: _corrected,
+}
+LOAN_EVENT_TYPES: tuple[type[Any], ...] = tuple(EVOLVE)
+
+
+def evolve(state: LoanState, event: Any) -> None:
+    """Move ``state`` by one loan event, chosen by the event's class; the chain head follows."""
+    try:
+        step = EVOLVE[type(event)]
+    except KeyError:
+        raise TypeError(f"not a loan event: {type(event).__name__}") from None
+    step(state, event)
+    state.chain_head = event.chain
+    state.last_event_on = max(state.last_event_on, event.on)

@@ -1,0 +1,365 @@
+"""A loan's state, and every figure derived from it: one home for each figure.
+
+:class:`LoanState` is what a loan's events leave behind. The ``Loan`` aggregate is one (it
+inherits this class), the projections' fold is another; both are moved only by
+:func:`ledger.domain.loan.evolve`, one function per event class, so the command side, the read
+models, the presenters, explain and the report all read the same numbers. The figures below
+are computed from the state here and nowhere else:
+
+- what is owed per installment (loan-rules section 6): penalty ``round(accrued) - paid -
+  waived``, interest ``fixed + round(interest after the due date) - paid - waived``,
+  principal ``fixed - paid``;
+- the amount due (sum of what is owed), the overdue amount (interest + principal of overdue
+  installments), the principal outstanding, the payoff interest (``round(interest accrued)``,
+  section 7), days past due and status (section 6).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from ledger.domain import rules
+from ledger.domain.terms import Method, Terms
+from ledger.money import FEN, ZERO, round_to
+
+ACTIVE = "active"
+OVERDUE = "overdue"
+CLOSED = "closed"
+STATUSES = (ACTIVE, OVERDUE, CLOSED)
+
+
+@dataclass
+class Installment:
+    """One fixed installment and what has been paid on it (loan-rules sections 5 and 6)."""
+
+    k: int
+    due_date: date
+    principal: Decimal
+    interest: Decimal
+    principal_paid: Decimal = ZERO
+    interest_paid: Decimal = ZERO
+    penalty_accrued: Decimal = ZERO  # unrounded, section 4
+    penalty_paid: Decimal = ZERO
+    interest_after_due: Decimal = ZERO  # last installment only: normal interest after its due date
+    overdue_from: date | None = None  # first overdue day
+    settled_on: date | None = None
+    penalty_waived: Decimal = ZERO  # forgiven, not paid (a waiver)
+    interest_waived: Decimal = ZERO
+    # when money last reached it: bookkeeping for the schedule, not a figure the rules derive,
+    # so a correction does not record it and two histories compare equal without it
+    last_paid_on: date | None = field(default=None, compare=False)
+
+    def owed(self, terms: Terms) -> rules.Owed:
+        """Section 6: what is still owed on this installment, by part."""
+        interest_total = self.interest + round_to(self.interest_after_due, FEN, terms.rounding)
+        return rules.Owed(
+            k=self.k,
+            penalty=rules.unpaid_penalty(
+                self.penalty_accrued, self.penalty_paid + self.penalty_waived, terms.rounding
+            ),
+            interest=interest_total - self.interest_paid - self.interest_waived,
+            principal=self.principal - self.principal_paid,
+        )
+
+    @property
+    def principal_due(self) -> Decimal:
+        return self.principal - self.principal_paid
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every field (a snapshot keeps them all)."""
+        return dict(vars(self))
+
+    def derived(self) -> dict[str, Any]:
+        """The fields a correction recomputes and records (``last_paid_on`` is bookkeeping
+        of when money arrived, not something the rules derive)."""
+        fields = self.as_dict()
+        del fields["last_paid_on"]
+        return fields
+
+
+@dataclass(frozen=True)
+class Figures:
+    """A loan's figures as of one business date (``as_of``), each computed once, here.
+
+    ``as_of`` is the business date the figures belong to: the day of the newest event folded
+    in (a repayment recorded for day D makes them D's, even before D is closed), or the day a
+    reader asked for. ``day_closed`` says whether that day's end-of-day has run."""
+
+    as_of: date
+    day_closed: bool
+    status: str
+    principal_outstanding: Decimal
+    interest_accrued: Decimal  # rounded, as a payoff would charge it (section 7)
+    penalty_accrued: Decimal  # penalty owed: round(accrued) - paid - waived (section 6)
+    overdue_amount: Decimal
+    amount_due: Decimal
+    days_past_due: int
+    overdue_since: date | None
+    next_k: int | None
+    next_due_date: date | None
+    next_due_amount: Decimal | None  # as planned now (section 5)
+    principal_repaid: Decimal
+    interest_paid: Decimal
+    penalty_paid: Decimal
+    fees_paid: Decimal
+    closed_on: date | None
+
+
+class LoanState:
+    """The state of one loan: terms, plan, installments, what accrued and what was paid."""
+
+    # the state a correction replaces (everything the rules derived, not the terms)
+    DERIVED = (
+        "emi",
+        "principal_step",
+        "last_k",
+        "principal_not_due",
+        "interest_accrued",
+        "closed_through",
+        "last_deduction_on",
+        "status",
+        "closed_on",
+        "principal_repaid",
+        "interest_paid",
+        "penalty_paid",
+        "fees_paid",
+        "penalty_waived",
+        "interest_waived",
+        "refunds_due",
+    )
+
+    chain_head: str
+    reference: str | None
+    terms: Terms
+    monthly_rate: Decimal
+    emi: Decimal
+    principal_step: Decimal
+    last_k: int
+    principal_not_due: Decimal
+    interest_accrued: Decimal  # unrounded, since the last due date
+    installments: list[Installment]
+    closed_through: date
+    last_deduction_on: date | None
+    status: str
+    closed_on: date | None
+    principal_repaid: Decimal
+    interest_paid: Decimal
+    penalty_paid: Decimal
+    fees_paid: Decimal
+    penalty_waived: Decimal
+    interest_waived: Decimal
+    refunds_due: Decimal
+    last_event_on: date  # the business date of the newest event folded in
+
+    def start(
+        self,
+        *,
+        on: date,
+        reference: str | None,
+        terms: Terms,
+        monthly_rate: Decimal,
+        emi: Decimal,
+        principal_step: Decimal,
+        chain: str,
+    ) -> None:
+        """The state of a loan just disbursed on ``on``."""
+        self.chain_head = chain
+        self.reference = reference
+        self.terms = terms
+        self.monthly_rate = monthly_rate
+        self.emi = emi
+        self.principal_step = principal_step
+        self.last_k = terms.term
+        self.principal_not_due = terms.principal
+        self.interest_accrued = ZERO
+        self.installments = []
+        self.closed_through = on - timedelta(days=1)
+        self.last_deduction_on = None
+        self.status = ACTIVE
+        self.closed_on = None
+        self.principal_repaid = ZERO
+        self.interest_paid = ZERO
+        self.penalty_paid = ZERO
+        self.fees_paid = ZERO
+        self.penalty_waived = ZERO
+        self.interest_waived = ZERO
+        self.refunds_due = ZERO
+        self.last_event_on = on
+
+    # ------------------------------------------------------------------ moving the state
+
+    def pay(self, allocations: list[dict[str, Any]], on: date) -> None:
+        """Money received on ``on``, already allocated (section 6)."""
+        for a in allocations:
+            inst = self.installments[int(a["k"]) - 1]
+            inst.penalty_paid += a["penalty"]
+            inst.interest_paid += a["interest"]
+            inst.principal_paid += a["principal"]
+            inst.last_paid_on = on
+            self.penalty_paid += a["penalty"]
+            self.interest_paid += a["interest"]
+            self.principal_repaid += a["principal"]
+            if inst.owed(self.terms).total == ZERO:
+                inst.settled_on = on
+
+    def derived_state(self) -> dict[str, Any]:
+        """Everything the rules derived for this loan (not its terms): what a correction
+        replaces."""
+        state = {name: getattr(self, name) for name in self.DERIVED}
+        state["installments"] = [i.derived() for i in self.installments]
+        return state
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Take the state a correction recorded; keep when money last reached each
+        installment (the correction does not record it)."""
+        paid_on = {i.k: i.last_paid_on for i in self.installments}
+        for name in self.DERIVED:
+            setattr(self, name, state[name])
+        self.installments = [
+            Installment(**{**i, "last_paid_on": paid_on.get(int(i["k"]))})
+            for i in state["installments"]
+        ]
+
+    # ------------------------------------------------------------------ figures
+
+    @property
+    def as_of(self) -> date:
+        """The business date the state belongs to: the newest event's, or the last day
+        closed if that is later."""
+        return max(self.last_event_on, self.closed_through)
+
+    def figures(self, as_of: date | None = None) -> Figures:
+        """Every figure of the loan, at ``as_of`` (default: :attr:`as_of`)."""
+        day = as_of or self.as_of
+        next_k = self.next_k
+        next_amount = None
+        if next_k is not None:
+            _, _, principal, interest = self.planned_parts(next_k, count=1)[0]
+            next_amount = principal + interest
+        return Figures(
+            as_of=day,
+            day_closed=day <= self.closed_through,
+            status=self.loan_status,
+            principal_outstanding=self.principal_outstanding,
+            interest_accrued=self.interest_accrued_rounded,
+            penalty_accrued=self.penalty_owed,
+            overdue_amount=self.overdue_amount,
+            amount_due=self.amount_due,
+            days_past_due=self.days_past_due(day),
+            overdue_since=self.overdue_since,
+            next_k=next_k,
+            next_due_date=rules.due_date(self.terms.disbursed_on, next_k) if next_k else None,
+            next_due_amount=next_amount,
+            principal_repaid=self.principal_repaid,
+            interest_paid=self.interest_paid,
+            penalty_paid=self.penalty_paid,
+            fees_paid=self.fees_paid,
+            closed_on=self.closed_on,
+        )
+
+    @property
+    def label(self) -> str:
+        return self.reference or str(getattr(self, "id", ""))
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == CLOSED
+
+    def owed(self) -> list[rules.Owed]:
+        """What is owed on each fixed installment that is not settled, oldest first."""
+        return [i.owed(self.terms) for i in self.installments if i.settled_on is None]
+
+    @property
+    def amount_due(self) -> Decimal:
+        """Everything due or overdue: what the morning deduction asks for (section 3)."""
+        return sum((o.total for o in self.owed()), ZERO)
+
+    @property
+    def principal_outstanding(self) -> Decimal:
+        return self.principal_not_due + sum((i.principal_due for i in self.installments), ZERO)
+
+    @property
+    def overdue_installments(self) -> list[Installment]:
+        return [i for i in self.installments if i.overdue_from is not None and i.settled_on is None]
+
+    @property
+    def overdue_amount(self) -> Decimal:
+        """Interest and principal of the overdue installments (section 6; no penalty)."""
+        overdue = {i.k for i in self.overdue_installments}
+        return sum((o.interest + o.principal for o in self.owed() if o.k in overdue), ZERO)
+
+    @property
+    def penalty_owed(self) -> Decimal:
+        return sum((o.penalty for o in self.owed()), ZERO)
+
+    @property
+    def interest_accrued_rounded(self) -> Decimal:
+        """Normal interest accrued since the last due date, as a payoff rounds it (section 7)."""
+        return round_to(self.interest_accrued, FEN, self.terms.rounding)
+
+    @property
+    def interest_owed(self) -> Decimal:
+        """Interest of fixed installments not paid, plus the accrued interest, rounded."""
+        return sum((o.interest for o in self.owed()), ZERO) + self.interest_accrued_rounded
+
+    @property
+    def balance(self) -> Decimal:
+        """What the borrower owes, to the fen: principal + interest + penalty (section 7)."""
+        return self.principal_outstanding + self.interest_owed + self.penalty_owed
+
+    @property
+    def loan_status(self) -> str:
+        if self.status == CLOSED:
+            return CLOSED
+        return OVERDUE if self.overdue_installments else ACTIVE
+
+    @property
+    def overdue_since(self) -> date | None:
+        overdue = self.overdue_installments
+        return overdue[0].overdue_from if overdue else None
+
+    def days_past_due(self, as_of: date | None = None) -> int:
+        """Days since the first overdue day of the oldest overdue installment, counting
+        that day as 1 (section 6); 0 when nothing is overdue."""
+        since = self.overdue_since
+        if since is None:
+            return 0
+        return max(((as_of or self.closed_through) - since).days + 1, 0)
+
+    @property
+    def next_open_day(self) -> date:
+        return self.closed_through + timedelta(days=1)
+
+    @property
+    def next_k(self) -> int | None:
+        """The next installment to fall due, or ``None`` when none will."""
+        k = len(self.installments) + 1
+        return None if self.is_closed or k > self.last_k else k
+
+    def planned_parts(
+        self, first_k: int, count: int | None = None
+    ) -> list[tuple[int, date, Decimal, Decimal]]:
+        """Installments ``first_k..last_k`` (or ``count`` of them) as planned now: (k, due
+        date, principal, interest), interest estimated as base x the monthly rate (the plan
+        of section 5), from the plan in force (re-planned by partial prepayments)."""
+        t = self.terms
+        rows: list[tuple[int, date, Decimal, Decimal]] = []
+        remaining = self.principal_not_due
+        last = self.last_k if count is None else min(self.last_k, first_k + count - 1)
+        for k in range(first_k, last + 1):
+            base = t.principal if t.method is Method.FLAT else remaining
+            parts = rules.installment_parts(
+                method=t.method,
+                is_last=k == self.last_k,
+                emi_amount=self.emi,
+                principal_step=self.principal_step,
+                remaining_principal=remaining,
+                interest_accrued=base * self.monthly_rate,
+                rounding=t.rounding,
+            )
+            remaining -= parts.principal
+            rows.append((k, rules.due_date(t.disbursed_on, k), parts.principal, parts.interest))
+        return rows
