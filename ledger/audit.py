@@ -16,7 +16,8 @@ from uuid import UUID
 
 from ledger.application import LedgerApp
 from ledger.domain import rules
-from ledger.domain.chain import first_broken_link
+from ledger.domain.chain import chain_summary, first_broken_link, unchained_count
+from ledger.domain.charges import PARTS, charges
 from ledger.domain.errors import CommandRefused
 from ledger.domain.loan import Loan
 from ledger.domain.replay import Discrepancy, facts_of, replay, run_facts, terms_of
@@ -112,6 +113,7 @@ class Verification:
     events: int
     discrepancies: list[Discrepancy] = field(default_factory=list)
     broken_link: tuple[int, str] | None = None
+    unchained: int = 0  # leading events recorded before the hash chain existed
 
     @property
     def clean(self) -> bool:
@@ -123,8 +125,9 @@ class Verification:
             "uuid": str(self.loan_id),
             "events": self.events,
             "clean": self.clean,
+            "unchained_events": self.unchained,
             "hash_chain": (
-                "intact"
+                chain_summary(self.unchained, self.events)
                 if self.broken_link is None
                 else {"first_broken_version": self.broken_link[0], "why": self.broken_link[1]}
             ),
@@ -135,6 +138,7 @@ class Verification:
 def verify_events(loan_id: UUID, label: str, events: Sequence[Any]) -> Verification:
     result = Verification(loan_id, label, len(events))
     result.broken_link = first_broken_link(events)
+    result.unchained = unchained_count(events)
     try:
         result.discrepancies = replay(events).discrepancies
     except Exception as error:  # a history the rules cannot even start to replay
@@ -210,35 +214,11 @@ def what_if(app: LedgerApp, reference: str, settings: dict[str, str]) -> dict[st
     }
 
 
-PARTS = ("interest", "penalty", "fee")
-
-
-Charges = dict[int, dict[str, Decimal]]
-
-
-def charges(loan: Loan, events: Sequence[Any]) -> tuple[Charges, dict[str, Decimal]]:
-    """What the loan charged per installment (interest as fixed, penalty rounded as section 6
-    says) and in total, including interest and fees paid by a prepayment (``k = 0``)."""
-    rows: dict[int, dict[str, Decimal]] = {}
-    r = loan.terms.rounding
-    for inst in loan.installments:
-        rows[inst.k] = {
-            "interest": inst.interest + round_to(inst.interest_after_due, FEN, r),
-            "penalty": round_to(inst.penalty_accrued, FEN, r),
-            "fee": ZERO,
-        }
-    prepaid = [e for e in events if type(e).__name__ == "Prepaid"]
-    if prepaid:
-        rows[0] = {
-            "interest": sum((e.interest for e in prepaid), ZERO),
-            "penalty": ZERO,
-            "fee": sum((e.fee for e in prepaid), ZERO),
-        }
-    if not loan.is_closed:
-        rows.setdefault(0, {p: ZERO for p in PARTS})
-        rows[0]["interest"] += round_to(loan.interest_accrued, FEN, r)
-    total = {p: sum((row[p] for row in rows.values()), ZERO) for p in PARTS}
-    return rows, total
+def charged(events: Sequence[Any]) -> tuple[dict[int, dict[str, Decimal]], dict[str, Decimal]]:
+    """What the loan charged, from the history its facts give under its own terms (the same
+    replay what-if compares against): :func:`ledger.domain.charges.charges`."""
+    actual = run_facts(events[0], facts_of(events), terms=terms_of(events[0]))
+    return charges(actual.loan, actual.events)
 
 
 def _total(row: dict[str, Decimal] | None) -> Decimal:

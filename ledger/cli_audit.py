@@ -14,6 +14,7 @@ from rich.table import Table
 from ledger import audit, parsing, views
 from ledger.application import LedgerApp
 from ledger.cli_common import DATE, LOAN_REF, CliError, emit, open_for, out
+from ledger.domain.chain import chain_summary
 from ledger.domain.errors import InvalidInput
 
 
@@ -128,7 +129,8 @@ def verify(
             if r.clean:
                 if not all_loans:
                     out.print(
-                        f"loan {r.label}: {r.events} events replayed, hash chain intact: clean"
+                        f"loan {r.label}: {r.events} events replayed, hash chain "
+                        f"{chain_summary(r.unchained, r.events)}: clean"
                     )
                 continue
             out.print(f"[red]loan {r.label}: NOT clean[/red]")

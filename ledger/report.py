@@ -152,6 +152,23 @@ def build(app: LedgerApp, reference: str, caps: RateCaps) -> dict[str, Any]:
                 "interest_waived": fmt(inst.interest_waived),
             }
         )
+    charged_rows, charged_total = audit.charged(events)
+    outside = charged_rows.get(0)
+    if outside is not None and (outside["interest"] or outside["fee"]):
+        charges.append(
+            {
+                "k": 0,
+                "due_date": "",
+                "interest": fmt(outside["interest"]),
+                "interest_arithmetic": "interest collected with prepayments (§7)"
+                + ("" if loan.is_closed else " + round(interest accrued since the last due date)"),
+                "penalty": fmt(ZERO),
+                "penalty_arithmetic": "",
+                "penalty_lines": [],
+                "penalty_waived": fmt(ZERO),
+                "interest_waived": fmt(ZERO),
+            }
+        )
     fees = [
         {
             "on": e.on.isoformat(),
@@ -247,13 +264,14 @@ def build(app: LedgerApp, reference: str, caps: RateCaps) -> dict[str, Any]:
             "rounding": r.value,
         },
         "balance": state,
+        "day_closed": loan.figures().day_closed,
         "schedule": schedule,
         "charges": charges,
         "fees": fees,
         "totals": {
-            "interest": fmt(sum((Decimal(str(c["interest"])) for c in charges), ZERO)),
-            "penalty": fmt(sum((Decimal(str(c["penalty"])) for c in charges), ZERO)),
-            "fees": fmt(sum((Decimal(str(f["fee"])) for f in fees), ZERO)),
+            "interest": fmt(charged_total["interest"]),
+            "penalty": fmt(charged_total["penalty"]),
+            "fees": fmt(charged_total["fee"]),
             "waived": fmt(loan.penalty_waived + loan.interest_waived),
             "received": fmt(
                 sum((f.amount for f in flows[1:] if f.amount > 0 and "owed" not in f.what), ZERO)
@@ -292,7 +310,9 @@ def _summary(report: dict[str, Any]) -> list[str]:
     clean = report["verification"]["clean"]
     return [
         f"Loan {report['loan_id']} ({report['terms']['product']}), "
-        f"{report['balance']['status']} at the end of {report['balance']['as_of']}.",
+        f"{report['balance']['status']} "
+        + ("at the end of " if report.get("day_closed", True) else "on ")
+        + f"{report['balance']['as_of']}.",
         f"Charged: interest {totals['interest']}, penalty {totals['penalty']}, fees "
         f"{totals['fees']}; waived {totals['waived']}; received {totals['received']}.",
         f"Annualised cost from the actual cash flows: {cost['annual_irr'] or 'n/a'} a year "
@@ -301,7 +321,8 @@ def _summary(report: dict[str, Any]) -> list[str]:
         + f". Caps: {caps}.",
         "Verification by replay: "
         + (
-            "every amount reproduced from the facts, hash chain intact."
+            "every amount reproduced from the facts, hash chain "
+            f"{report['verification']['hash_chain']}."
             if clean
             else "DISCREPANCIES FOUND (see Verification)."
         ),

@@ -6,7 +6,9 @@ import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+from ledger.application import LedgerApp
 from ledger.domain.cost import CashFlow, annual_irr, daily_rate
 from tests.conftest import Ledger
 
@@ -103,3 +105,83 @@ def test_bad_report_options_are_one_line_errors(ledger: Ledger, tmp_path: Path) 
     assert bad.code == 2 and len(bad.err.strip().splitlines()) == 1
     nowhere = ledger("audit", "report", "EX1", "--out", str(tmp_path / "no" / "such" / "dir.md"))
     assert nowhere.code == 2 and "cannot write" in nowhere.err
+
+
+# --------------------------------------------------------------------------- totals (issue 11)
+
+
+def test_a_loan_paid_off_after_three_days_reports_the_interest_its_payoff_collected(
+    app: LedgerApp,
+) -> None:
+    """loan-rules example 1: 10,000.00 at 0.05 % a day, paid off on day 4 with 10,015.00:
+    15.00 of interest was charged, and the loan closed on 2026-01-04 (not at the end of the
+    3rd)."""
+    from ledger import report
+    from ledger.config import RateCaps
+
+    app.open_loan(_terms("borrow_and_return", "2026-01-01"), "PAID")
+    app.close_days(date(2026, 1, 3))
+    app.prepay("PAID", date(2026, 1, 4))
+    data = report.build(app, "PAID", RateCaps())
+    assert data["totals"]["interest"] == "15.00"
+    assert data["totals"]["received"] == "10015.00"
+    summary = report.markdown(data)
+    assert "closed on 2026-01-04." in summary
+    assert "at the end of 2026-01-03" not in summary
+
+
+def test_the_reports_charged_totals_are_what_if_s_charged_totals_after_a_partial_prepayment(
+    app: LedgerApp,
+) -> None:
+    from ledger import audit, report
+    from ledger.config import RateCaps
+    from ledger.domain.terms import Replan
+
+    app.open_loan(_terms("repay_on_schedule", "2026-01-15"), "PART")
+    app.close_days(date(2026, 3, 20))
+    app.prepay("PART", date(2026, 3, 21), amount=Decimal("3000.00"), replan=Replan.REDUCE_TERM)
+    app.close_days(date(2026, 5, 1))
+    data = report.build(app, "PART", RateCaps())
+    charged = audit.what_if(app, "PART", {})["total"]["charged"]
+    assert (data["totals"]["interest"], data["totals"]["fees"], data["totals"]["penalty"]) == (
+        charged["interest"],
+        charged["fee"],
+        charged["penalty"],
+    )
+    interest_rows = sum((Decimal(c["interest"]) for c in data["charges"]), Decimal(0))
+    assert str(interest_rows) == data["totals"]["interest"]  # the table adds up to the total
+
+
+def test_events_recorded_before_the_hash_chain_are_reported_as_unchained_not_intact(
+    app: LedgerApp,
+) -> None:
+    from ledger import audit
+    from ledger.domain.chain import GENESIS, link
+
+    app.open_loan(_terms("repay_on_schedule", "2026-01-15"), "OLD")
+    app.close_days(date(2026, 1, 20))
+    events = list(app.events.get(app.get_loan("OLD").id))
+    previous = GENESIS
+    for event in events:  # the first three recorded before the chain existed
+        chained = event.originator_version > 3
+        value = link(previous, type(event).__name__, event.originator_id,
+                     event.originator_version, vars(event)) if chained else GENESIS  # fmt: skip
+        object.__setattr__(event, "chain", value)
+        previous = value
+    result = audit.verify_events(events[0].originator_id, "OLD", events).as_dict()
+    assert result["clean"] is True
+    assert result["unchained_events"] == 3
+    assert result["hash_chain"] != "intact"
+    assert "versions 1 to 3" in result["hash_chain"]
+
+
+def _terms(product: str, disbursed_on: str) -> Any:
+    from ledger.products import terms_from_input
+
+    return terms_from_input(
+        product=product,
+        principal="10000.00" if product == "borrow_and_return" else "12000.00",
+        term=6 if product == "borrow_and_return" else 12,
+        disbursed_on=date.fromisoformat(disbursed_on),
+        daily_rate="0.0005",
+    )

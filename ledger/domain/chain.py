@@ -57,6 +57,29 @@ def link(previous: str, kind: str, loan_id: UUID, version: int, fields: Mapping[
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def unchained_count(events: Iterable[Any]) -> int:
+    """How many of the loan's first events were recorded before the chain existed (their
+    ``chain`` is empty): they are not covered by the chain, and are reported as such."""
+    count = 0
+    for event in events:
+        if getattr(event, "chain", GENESIS) != GENESIS:
+            break
+        count += 1
+    return count
+
+
+def chain_summary(unchained: int, events: int) -> str:
+    """The chain's state in words, as ``verify`` and the report say it."""
+    if unchained == 0:
+        return "intact"
+    if unchained >= events:
+        return f"none of the {events} events is chained (all recorded before the hash chain)"
+    return (
+        f"intact from version {unchained + 1}; versions 1 to {unchained} were recorded "
+        "before the hash chain and are unchained"
+    )
+
+
 def first_broken_link(events: Iterable[Any]) -> tuple[int, str] | None:
     """The version of the first event whose stored chain does not match its recomputed one,
     with the reason; ``None`` when the chain holds. Legacy (unchained) events are skipped
