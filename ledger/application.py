@@ -32,7 +32,7 @@ from ledger.domain.loan import Loan, PrepaymentQuote
 from ledger.domain.replay import corrected_facts, facts_of, run_facts
 from ledger.domain.rules import Allocation
 from ledger.domain.terms import Replan, Terms
-from ledger.gateway import SimulatedBank
+from ledger.gateway import PaymentGateway, SimulatedBank
 from ledger.parsing import UUID_FORM, identifier
 from ledger.persistence import (
     APP_NAME,
@@ -256,7 +256,7 @@ class LedgerApp(Application[UUID]):
     # ------------------------------------------------------------------ the business day
 
     @staticmethod
-    def _run_morning(loan: Loan, day: date, bank: SimulatedBank) -> None:
+    def _run_morning(loan: Loan, day: date, bank: PaymentGateway) -> None:
         """Section 3, morning: fix what falls due, then one deduction of everything due."""
         loan.fix_due_installments(day)
         if loan.last_deduction_on != day and not loan.is_closed:
@@ -265,13 +265,13 @@ class LedgerApp(Application[UUID]):
                 loan.deduct(day, requested=due, collected=bank.collect(loan.id, day, due))
 
     @classmethod
-    def _run_day(cls, loan: Loan, day: date, bank: SimulatedBank) -> None:
+    def _run_day(cls, loan: Loan, day: date, bank: PaymentGateway) -> None:
         cls._run_morning(loan, day, bank)
         if not loan.is_closed:
             loan.close_day(day)
 
     @classmethod
-    def _advance_to(cls, loan: Loan, on: date, bank: SimulatedBank) -> None:
+    def _advance_to(cls, loan: Loan, on: date, bank: PaymentGateway) -> None:
         """Inline catch-up: close the loan's missing days before ``on``, run the morning of
         ``on``. A date already closed is refused by the loan."""
         if loan.is_closed:
@@ -575,14 +575,14 @@ class LedgerApp(Application[UUID]):
         return self._pass(day, self._advance_to, partition, partitions, progress, stop)
 
     @classmethod
-    def _run_through_day(cls, loan: Loan, day: date, bank: SimulatedBank) -> None:
+    def _run_through_day(cls, loan: Loan, day: date, bank: PaymentGateway) -> None:
         while not loan.is_closed and loan.next_open_day <= day:
             cls._run_day(loan, loan.next_open_day, bank)
 
     def _pass(
         self,
         day: date,
-        action: Callable[[Loan, date, SimulatedBank], None],
+        action: Callable[[Loan, date, PaymentGateway], None],
         partition: int,
         partitions: int,
         progress: ProgressCallback | None,
@@ -620,7 +620,7 @@ class LedgerApp(Application[UUID]):
         batch: Sequence[UUID],
         day: date,
         with_account: set[UUID],
-        action: Callable[[Loan, date, SimulatedBank], None],
+        action: Callable[[Loan, date, PaymentGateway], None],
     ) -> tuple[int, int, list[dict[str, str]]]:
         for attempt in range(BATCH_ATTEMPTS):
             loaded = self.reader.load_many(batch)
