@@ -1,0 +1,57 @@
+"""The business day of loan-rules section 3, for one loan: the morning (installments due
+today are fixed, then one deduction of everything due, collected through the payment-gateway
+port), the day (repayments and prepayments, run by their commands), the end of day (accrual,
+then overdue marking: ``Loan.close_day``). The application's close-of-business and its inline
+catch-up both run days through these functions.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Protocol
+from uuid import UUID
+
+from ledger.domain.loan import Loan
+from ledger.money import ZERO
+
+
+class Collector(Protocol):
+    """The payment-gateway port as the business day uses it."""
+
+    def collect(self, loan_id: UUID, on: date, amount: Decimal) -> Decimal: ...
+
+
+def run_morning(loan: Loan, day: date, gateway: Collector) -> None:
+    """Section 3, morning: fix what falls due, then one deduction of everything due."""
+    loan.fix_due_installments(day)
+    if loan.last_deduction_on != day and not loan.is_closed:
+        due = loan.amount_due
+        if due > ZERO:
+            loan.deduct(day, requested=due, collected=gateway.collect(loan.id, day, due))
+
+
+def run_day(loan: Loan, day: date, gateway: Collector) -> None:
+    """A whole business day: the morning, then (if the loan is still open) its end."""
+    run_morning(loan, day, gateway)
+    if not loan.is_closed:
+        loan.close_day(day)
+
+
+def run_through(loan: Loan, day: date, gateway: Collector) -> None:
+    """Every business day of the loan not yet run, up to and including ``day``."""
+    while not loan.is_closed and loan.next_open_day <= day:
+        run_day(loan, loan.next_open_day, gateway)
+
+
+def advance_to(loan: Loan, on: date, gateway: Collector) -> None:
+    """Inline catch-up before a command dated ``on``: close the loan's missing days before
+    ``on``, run the morning of ``on``. A date already closed is refused by the loan."""
+    if loan.is_closed:
+        return
+    if on < loan.next_open_day:
+        loan.fix_due_installments(on)  # raises the loan's "already closed" refusal
+    while not loan.is_closed and loan.next_open_day < on:
+        run_day(loan, loan.next_open_day, gateway)
+    if not loan.is_closed and loan.next_open_day == on:
+        run_morning(loan, on, gateway)
