@@ -12,9 +12,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ledger import views
 from ledger.domain.loan import Loan
-from ledger.money import FEN, ZERO, fmt, round_to
+from ledger.money import fmt
 from ledger.report import CSS as REPORT_CSS
 from ledger.report import is_number
 
@@ -68,12 +67,9 @@ def balance_series(events: Sequence[Any]) -> list[tuple[date, Decimal, Decimal, 
         loan = event.mutate(loan)
         last_of_day = i + 1 == len(events) or events[i + 1].on != event.on
         if last_of_day and isinstance(loan, Loan):
-            owed = loan.owed()
-            interest = sum((o.interest for o in owed), ZERO) + round_to(
-                loan.interest_accrued, FEN, loan.terms.rounding
+            series.append(
+                (event.on, loan.principal_outstanding, loan.interest_owed, loan.penalty_owed)
             )
-            penalty = sum((o.penalty for o in owed), ZERO)
-            series.append((event.on, loan.principal_outstanding, interest, penalty))
     return series
 
 
@@ -148,11 +144,11 @@ def loan_page(
         ("penalty multiplier", t.penalty_multiplier), ("grace days", t.grace_days),
     ]  # fmt: skip
     timeline = [
-        (row["version"], row["effective_date"], row["type"], _arithmetic(row))
-        for row in views.events(events)
+        (event.originator_version, event.on.isoformat(), type(event).__name__, _arithmetic(event))
+        for event in events
     ]
     body = [
-        f"<p>Status <b>{e(state['status'])}</b> at the end of {e(state['as_of'])}: principal "
+        f"<p>Status <b>{e(state['status'])}</b> as of {e(state['as_of'])}: principal "
         f"{e(state['principal_outstanding'])}, interest {e(state['interest_accrued'])}, penalty "
         f"{e(state['penalty_accrued'])}, overdue {e(state['overdue_amount'])}, "
         f"{e(str(state['days_past_due']))} days past due.</p>",
@@ -162,6 +158,9 @@ def loan_page(
         "<h2>Terms</h2>",
         table(["term", "value"], terms),
         "<h2>Balance over time</h2>",
+        "<p class=axis>Drawn by the business date of each event, in the order the events were "
+        "recorded: a back-dated correction shows on the day it was recorded, not on the day "
+        "it took effect.</p>",
         chart(balance_series(list(events))),
         "<h2>Schedule, planned and actual</h2>",
         table(
@@ -197,36 +196,55 @@ def loan_page(
     return page(f"Loan {loan.label}", "".join(body))
 
 
-def _arithmetic(row: dict[str, Any]) -> str:
-    d = row["data"]
-    kind = row["type"]
-    if kind == "InterestAccrued":
-        text = f"{d['base']} x {d['rate']} x {d['days']} = {d['normal']}"
-        for p in d["penalties"]:
-            factors = f"{p['base']} x {d['rate']} x {d['days']} x {d['penalty_multiplier']}"
+def _arithmetic(e: Any) -> str:
+    """What an event did and how, in one line, by the event's class."""
+    if isinstance(e, Loan.InterestAccrued):
+        text = f"{e.base} x {e.rate} x {e.days} = {e.normal}"
+        for p in e.penalties:
+            factors = f"{p['base']} x {e.rate} x {e.days} x {e.penalty_multiplier}"
             text += f"; penalty #{p['k']}: {factors} = {p['amount']}"
         return text
-    if kind == "InstallmentFellDue":
-        interest = f"interest round({d['interest_accrued']}) = {d['interest']}"
-        return f"#{d['k']}: {interest}, principal {d['principal']}"
-    if kind in ("InstallmentDeducted", "Repaid", "Prepaid"):
-        money = d.get("collected") or d.get("amount") or d.get("total")
-        parts = "; ".join(
-            f"#{a['k']}: penalty {a['penalty']}, interest {a['interest']}, "
-            f"principal {a['principal']}"
-            for a in d["allocations"]
+    if isinstance(e, Loan.InstallmentFellDue):
+        interest = f"interest round({e.interest_accrued}) = {e.interest}"
+        return f"#{e.k}: {interest}, principal {e.principal}"
+    if isinstance(e, (Loan.InstallmentDeducted, Loan.Repaid, Loan.Prepaid)):
+        money = (
+            e.collected
+            if isinstance(e, Loan.InstallmentDeducted)
+            else e.amount
+            if isinstance(e, Loan.Repaid)
+            else e.total
         )
-        return f"{money}: {parts}" if parts else str(money)
-    if kind == "DeductionFailed":
-        return f"asked {d['requested']}, collected nothing"
-    if kind == "Overdue":
-        return f"#{d['k']} overdue from {d['overdue_from']}"
-    if kind == "Disbursed":
-        return f"principal {d['terms']['principal']}, {d['terms']['term']} months, EMI {d['emi']}"
-    if kind in ("Corrected", "Waived"):
-        return f"{d.get('kind') or d.get('part')}: {d.get('reason')} ({d.get('actor')})"
-    if kind == "Closed":
-        return str(d["reason"])
+        parts = "; ".join(
+            f"#{a['k']}: penalty {fmt(a['penalty'])}, interest {fmt(a['interest'])}, "
+            f"principal {fmt(a['principal'])}"
+            for a in e.allocations
+        )
+        if isinstance(e, Loan.Prepaid):
+            parts = "; ".join(
+                p
+                for p in (
+                    parts,
+                    f"interest {fmt(e.interest)}, principal {fmt(e.principal)}, fee {fmt(e.fee)}",
+                )
+                if p
+            )
+        return f"{fmt(money)}: {parts}" if parts else fmt(money)
+    if isinstance(e, Loan.DeductionFailed):
+        return f"asked {fmt(e.requested)}, collected nothing"
+    if isinstance(e, Loan.Overdue):
+        return f"#{e.k} overdue from {e.overdue_from}"
+    if isinstance(e, Loan.Disbursed):
+        return f"principal {e.terms['principal']}, {e.terms['term']} months, EMI {fmt(e.emi)}"
+    if isinstance(e, Loan.Waived):
+        return f"{fmt(e.amount)} of {e.part} waived: {e.reason} ({e.actor})"
+    if isinstance(e, Loan.Corrected):
+        amount = f" {fmt(e.amount)}" if e.amount is not None else ""
+        return (
+            f"{e.kind.replace('_', ' ')}{amount} effective {e.effective_on}: {e.reason} ({e.actor})"
+        )
+    if isinstance(e, Loan.Closed):
+        return str(e.reason)
     return ""
 
 

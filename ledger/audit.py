@@ -71,7 +71,7 @@ def history_at(
             f"loan {loan.label}: nothing was recorded by {known_at} "
             f"(its first event was recorded at {_first_recorded(app, loan.id)})"
         )
-    if any(type(e).__name__ == "Corrected" for e in known):
+    if any(isinstance(e, Loan.Corrected) for e in known):
         if as_of is not None:
             _check_as_of(loan, as_of)
         run = run_facts(known[0], facts_of(known), until=as_of)
@@ -268,10 +268,9 @@ def explain(
         return per_k.setdefault(k, {"interest": [], "penalty": [], "principal": []})
 
     for e in events:
-        kind = type(e).__name__
-        if kind == "Disbursed":
+        if isinstance(e, Loan.Disbursed):
             principal_lines.append(_line(e, e.terms["principal"], "principal disbursed", "§1"))
-        elif kind == "InstallmentFellDue":
+        elif isinstance(e, Loan.InstallmentFellDue):
             interest_lines = []  # section 5: the accrued interest became installment k's
             k_lines(e.k)["interest"].append(
                 _line(
@@ -284,7 +283,7 @@ def explain(
             k_lines(e.k)["principal"].append(
                 _line(e, e.principal, f"principal part of #{e.k} ({e.method})", "§5")
             )
-        elif kind == "InterestAccrued":
+        elif isinstance(e, Loan.InterestAccrued):
             arithmetic = f"{e.base} x {e.rate} x {e.days} = {e.normal}"
             if e.into == "period":
                 interest_lines.append(_line(e, e.normal, arithmetic, "§4"))
@@ -302,25 +301,27 @@ def explain(
                         "§4",
                     )
                 )
-        elif kind == "Waived":
+        elif isinstance(e, Loan.Waived):
             for a in e.allocations:
                 k = int(a["k"])
                 k_lines(k)[e.part].append(
                     _line(e, -a["amount"], f"{e.part} of #{k} waived: {e.reason}", "waiver")
                 )
-        elif kind in ("InstallmentDeducted", "Repaid", "Prepaid"):
+        elif isinstance(e, (Loan.InstallmentDeducted, Loan.Repaid, Loan.Prepaid)):
             for a in e.allocations:
                 k = int(a["k"])
                 for part in ("penalty", "interest", "principal"):
                     if a[part]:
                         k_lines(k)[part].append(
-                            _line(e, -a[part], f"{part} of #{k} paid ({kind})", "§6")
+                            _line(e, -a[part], f"{part} of #{k} paid ({type(e).__name__})", "§6")
                         )
                 if a["principal"]:
                     principal_lines.append(
-                        _line(e, -a["principal"], f"principal of #{k} paid ({kind})", "§6")
+                        _line(
+                            e, -a["principal"], f"principal of #{k} paid ({type(e).__name__})", "§6"
+                        )
                     )
-            if kind == "Prepaid":
+            if isinstance(e, Loan.Prepaid):
                 interest_lines = []
                 if e.principal:
                     principal_lines.append(
@@ -401,7 +402,7 @@ def explain(
             for x in k_lines(i.k)[part]
         ],
     }
-    fees = [x for x in events if type(x).__name__ == "Prepaid" and x.fee]
+    fees = [x for x in events if isinstance(x, Loan.Prepaid) and x.fee]
     figures["fees_paid"] = {
         "figure": fmt(loan.fees_paid),
         "sum_of_parts": fmt(sum((x.fee for x in fees), ZERO)),

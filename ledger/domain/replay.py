@@ -79,22 +79,22 @@ def terms_of(disbursed: Any) -> Terms:
 
 
 def fact_of(event: Any) -> Fact | None:
-    kind = type(event).__name__
+    """The fact a recorded event carries (what happened, not what the rules derived)."""
     version = int(event.originator_version)
-    if kind == "InstallmentFellDue":
+    if isinstance(event, Loan.InstallmentFellDue):
         return Fact("morning", event.on, version=version)
-    if kind == "InstallmentDeducted":
+    if isinstance(event, Loan.InstallmentDeducted):
         return Fact("deduction", event.on, event.collected, version=version)
-    if kind == "DeductionFailed":
+    if isinstance(event, Loan.DeductionFailed):
         return Fact("deduction", event.on, ZERO, version=version)
-    if kind == "Repaid":
+    if isinstance(event, Loan.Repaid):
         return Fact("repayment", event.on, event.amount, version=version)
-    if kind == "InterestAccrued":
+    if isinstance(event, Loan.InterestAccrued):
         return Fact("day", event.on, version=version)
-    if kind == "Prepaid":
+    if isinstance(event, Loan.Prepaid):
         amount = event.total if event.kind == "partial" else None
         return Fact("prepayment", event.on, amount, replan=event.replan, version=version)
-    if kind == "Waived":
+    if isinstance(event, Loan.Waived):
         return Fact(
             "waiver",
             event.on,
@@ -132,7 +132,7 @@ def facts_of(recorded: Sequence[Any]) -> list[Fact]:
     """Every fact of a recorded history, corrections applied in the order recorded."""
     facts: list[Fact] = []
     for event in recorded:
-        if type(event).__name__ == "Corrected":
+        if isinstance(event, Loan.Corrected):
             facts = corrected_facts(facts, event)
         else:
             fact = fact_of(event)
@@ -218,7 +218,7 @@ def _show(value: Any) -> str:
 def _compare(recorded: Any, recomputed: Any, out: list[Discrepancy]) -> None:
     kind = type(recorded).__name__
     version = int(recorded.originator_version)
-    if type(recomputed).__name__ != kind:
+    if type(recomputed) is not type(recorded):
         out.append(Discrepancy(version, kind, "type", kind, type(recomputed).__name__))
         return
     a, b = _fields(recorded), _fields(recomputed)
@@ -258,7 +258,7 @@ def replay(recorded: Sequence[Any]) -> Replayed:
     if not recorded:
         return Replayed(None)
     first = recorded[0]
-    if type(first).__name__ != "Disbursed":
+    if not isinstance(first, Loan.Disbursed):
         raise ValueError(f"a loan's first event is Disbursed, not {type(first).__name__}")
     loan = Loan.disburse(terms_of(first), loan_id=first.originator_id, reference=first.reference)
     result = Replayed(loan)
@@ -267,8 +267,8 @@ def replay(recorded: Sequence[Any]) -> Replayed:
     facts: list[Fact] = []
 
     for event in recorded:
-        kind = type(event).__name__
-        if kind == "Corrected":
+        kind = type(event).__name__  # for the discrepancy report only
+        if isinstance(event, Loan.Corrected):
             pending.clear()
             try:
                 facts = corrected_facts(facts, event)
@@ -315,21 +315,20 @@ def replay(recorded: Sequence[Any]) -> Replayed:
 
 def _command(loan: Loan, event: Any) -> None:
     """The command that ``event`` records, run with its facts only."""
-    kind = type(event).__name__
     on: date = event.on
     if loan.is_closed:
         return
-    if kind == "InstallmentFellDue":
+    if isinstance(event, Loan.InstallmentFellDue):
         loan.fix_due_installments(on)
-    elif kind in ("InstallmentDeducted", "DeductionFailed"):
+    elif isinstance(event, (Loan.InstallmentDeducted, Loan.DeductionFailed)):
         loan.deduct(on, requested=loan.amount_due, collected=getattr(event, "collected", ZERO))
-    elif kind == "Repaid":
+    elif isinstance(event, Loan.Repaid):
         loan.repay(on, event.amount)
-    elif kind == "InterestAccrued":
+    elif isinstance(event, Loan.InterestAccrued):
         loan.close_day(on)
-    elif kind == "Prepaid":
+    elif isinstance(event, Loan.Prepaid):
         amount: Decimal | None = event.total if event.kind == "partial" else None
         loan.prepay(on, amount=amount, replan=Replan(event.replan or "reduce_installment"))
-    elif kind == "Waived":
+    elif isinstance(event, Loan.Waived):
         loan.waive(on, part=event.part, amount=event.amount, actor=event.actor, reason=event.reason)
     # Overdue and Closed are derived by the commands above: nothing to run
