@@ -35,34 +35,29 @@ def cash_flows(loan: Loan, events: list[Any]) -> list[CashFlow]:
     the last closed day (the cost to date)."""
     flows: list[CashFlow] = []
     for e in events:
-        kind = type(e).__name__
-        if kind == "Disbursed":
+        if isinstance(e, Loan.Disbursed):
             flows.append(CashFlow(e.on, -e.terms["principal"], "disbursed"))
-        elif kind == "InstallmentDeducted":
+        elif isinstance(e, Loan.InstallmentDeducted):
             flows.append(CashFlow(e.on, e.collected, "deduction"))
-        elif kind == "Repaid":
+        elif isinstance(e, Loan.Repaid):
             flows.append(CashFlow(e.on, e.amount, "repayment"))
-        elif kind == "Prepaid":
+        elif isinstance(e, Loan.Prepaid):
             flows.append(CashFlow(e.on, e.total, f"{e.kind} prepayment"))
-        elif kind == "Corrected":
-            if e.kind == "backdated_repayment":
+        elif isinstance(e, Loan.Corrected):
+            if e.kind == "backdated_repayment" and e.amount is not None:
                 flows.append(CashFlow(e.effective_on, e.amount, "repayment (back-dated)"))
             elif e.kind == "reversal":
                 bounced = next(x for x in events if x.originator_version == e.reverses)
                 paid: Decimal = (
                     bounced.collected
-                    if type(bounced).__name__ == "InstallmentDeducted"
+                    if isinstance(bounced, Loan.InstallmentDeducted)
                     else bounced.amount
                 )
                 flows.append(CashFlow(bounced.on, -paid, "reversed payment"))
             if e.refund_due:
                 flows.append(CashFlow(e.on, -e.refund_due, "refund due to the borrower"))
     if not loan.is_closed:
-        owed = (
-            loan.amount_due
-            + loan.principal_not_due
-            + round_to(loan.interest_accrued, FEN, loan.terms.rounding)
-        )
+        owed = loan.amount_due + loan.principal_not_due + loan.interest_accrued_rounded
         if owed > 0:
             flows.append(CashFlow(loan.closed_through, owed, "balance still owed (to date)"))
     return flows
@@ -73,7 +68,7 @@ def _group_penalties(events: list[Any], k: int) -> list[dict[str, Any]]:
     one line: days x base x rate x multiplier = amount."""
     lines: list[dict[str, Any]] = []
     for e in events:
-        if type(e).__name__ != "InterestAccrued":
+        if not isinstance(e, Loan.InterestAccrued):
             continue
         for p in e.penalties:
             if int(p["k"]) != k:
@@ -128,7 +123,7 @@ def build(app: LedgerApp, reference: str, caps: RateCaps) -> dict[str, Any]:
     charges = []
     for inst in loan.installments:
         fell_due = next(
-            e for e in events if type(e).__name__ == "InstallmentFellDue" and e.k == inst.k
+            e for e in events if isinstance(e, Loan.InstallmentFellDue) and e.k == inst.k
         )
         penalty_lines = _group_penalties(events, inst.k)
         charges.append(
@@ -176,15 +171,14 @@ def build(app: LedgerApp, reference: str, caps: RateCaps) -> dict[str, Any]:
             "arithmetic": f"{e.fee_rate} x prepaid principal {e.principal} = {e.fee} (§7)",
         }
         for e in events
-        if type(e).__name__ == "Prepaid"
+        if isinstance(e, Loan.Prepaid)
     ]
     payments = []
     for e in events:
-        kind = type(e).__name__
-        if kind in ("InstallmentDeducted", "Repaid", "Prepaid"):
-            if kind == "InstallmentDeducted":
+        if isinstance(e, (Loan.InstallmentDeducted, Loan.Repaid, Loan.Prepaid)):
+            if isinstance(e, Loan.InstallmentDeducted):
                 how, money = "deduction", e.collected
-            elif kind == "Repaid":
+            elif isinstance(e, Loan.Repaid):
                 how, money = "repayment", e.amount
             else:
                 how, money = f"{e.kind} prepayment", e.total
@@ -201,7 +195,7 @@ def build(app: LedgerApp, reference: str, caps: RateCaps) -> dict[str, Any]:
                     ),
                 }
             )
-        elif kind == "DeductionFailed":
+        elif isinstance(e, Loan.DeductionFailed):
             payments.append(
                 {
                     "version": e.originator_version,
@@ -220,14 +214,14 @@ def build(app: LedgerApp, reference: str, caps: RateCaps) -> dict[str, Any]:
                 + (f", amount {fmt(e.amount)}" if e.amount is not None else "")
                 + (f", reverses event {e.reverses}" if e.reverses else "")
                 + (f", refund due {fmt(e.refund_due)}" if e.refund_due else "")
-                if type(e).__name__ == "Corrected"
+                if isinstance(e, Loan.Corrected)
                 else f"waived {fmt(e.amount)} of {e.part}"
             ),
             "actor": e.actor,
             "reason": e.reason,
         }
         for e in events
-        if type(e).__name__ in ("Corrected", "Waived")
+        if isinstance(e, (Loan.Corrected, Loan.Waived))
     ]
     verified = audit.verify_events(loan.id, loan.label, events)
     flows = cash_flows(loan, events)
