@@ -1,4 +1,4 @@
-"""The ``ledger`` command line (contract: shared/spec/cli.md).
+"""The ``ledger`` command line (contract: docs/cli.md).
 
 Every command that takes ``--json`` prints one JSON document on stdout and nothing else
 there. Errors print one line on stderr and exit with status 2; a refused command writes no

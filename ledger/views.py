@@ -1,6 +1,6 @@
 """What the CLI (and later the API) shows: JSON-ready dicts built from aggregates and events.
 
-Amounts are strings with exactly two decimals; dates are ISO (shared/spec/cli.md). Event data
+Amounts are strings with exactly two decimals; dates are ISO (docs/cli.md). Event data
 is shown as recorded: unrounded accruals keep all their digits, so an auditor can redo them.
 """
 

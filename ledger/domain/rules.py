@@ -1,4 +1,4 @@
-"""The loan rules of ``shared/spec/loan-rules.md`` as pure functions.
+"""The loan rules of ``docs/loan-rules.md`` as pure functions.
 
 Each function names the section it implements. Nothing here reads a clock, a database or a
 float; amounts are :class:`~decimal.Decimal` and are rounded only where the spec says, with
@@ -54,7 +54,7 @@ def days_30_360(start: date, end: date) -> int:
 
 @dataclass(frozen=True)
 class DayRate:
-    """The rate of one business day: interest = base x ``rate`` x ``days``.
+    """Section 4: the rate of one business day: interest = base x ``rate`` x ``days``.
 
     ``days`` is 1 except under 30/360, where day ``d`` counts ``days_30_360(d, d+1)``
     (0 on the 30th of a 31-day month, 3 on Feb 28 of a common year, ...).
@@ -141,6 +141,8 @@ def principal_per_installment(
 
 @dataclass(frozen=True)
 class InstallmentParts:
+    """Section 5: the principal and interest parts an installment is fixed with."""
+
     principal: Decimal
     interest: Decimal
 
@@ -194,7 +196,7 @@ class Owed:
 
 @dataclass(frozen=True)
 class Allocation:
-    """The part of a payment that went to one installment."""
+    """Section 6: the part of a payment that went to one installment."""
 
     k: int
     penalty: Decimal
