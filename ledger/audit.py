@@ -343,10 +343,10 @@ def explain(
     accrued = sum((Decimal(x["amount"]) for x in interest_lines), ZERO)
     rounded = round_to(accrued, FEN, r)
     figures["interest_accrued"] = {
-        "figure": fmt(round_to(loan.interest_accrued, FEN, r)),
+        "figure": fmt(loan.interest_accrued_rounded),
         "sum_of_parts": str(accrued),
         "rounded": f"round_{mode}({accrued}) = {fmt(rounded)} (§7: rounded once, as a payoff)",
-        "adds_up": rounded == round_to(loan.interest_accrued, FEN, r),
+        "adds_up": rounded == loan.interest_accrued_rounded,
         "lines": interest_lines,
     }
     penalty_total = ZERO

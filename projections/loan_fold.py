@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, get_type_hints
 from uuid import UUID
 
 from ledger.domain.loan import Loan, evolve
@@ -21,21 +21,10 @@ from ledger.money import Rounding
 from projections.facts import Fact
 
 INSTALLMENT_FIELDS = tuple(Installment.__dataclass_fields__)
-DECIMAL_FIELDS = {
-    "principal_not_due",
-    "interest_accrued",
-    "monthly_rate",
-    "emi",
-    "principal_step",
-    "principal_repaid",
-    "interest_paid",
-    "penalty_paid",
-    "fees_paid",
-    "penalty_waived",
-    "interest_waived",
-    "refunds_due",
-}
-DATE_FIELDS = {"closed_through", "last_deduction_on", "closed_on", "last_event_on"}
+STATE_TYPES = get_type_hints(LoanState)
+# the state's own amounts and dates, stored as exact strings and ISO dates
+DECIMAL_FIELDS = sorted(name for name, kind in STATE_TYPES.items() if kind is Decimal)
+DATE_FIELDS = sorted(name for name, kind in STATE_TYPES.items() if kind in (date, date | None))
 
 
 class LoanFold(LoanState):
@@ -112,7 +101,7 @@ class LoanFold(LoanState):
                 k: v.as_json() if hasattr(v, "as_json") else v for k, v in self.extra.items()
             },
         }
-        for name in DECIMAL_FIELDS | DATE_FIELDS:
+        for name in (*DECIMAL_FIELDS, *DATE_FIELDS):
             state[name] = _plain(getattr(self, name))
         return json.dumps(state, sort_keys=True, separators=(",", ":"))
 

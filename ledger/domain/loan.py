@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -428,24 +429,23 @@ class Loan(Aggregate, LoanState):
         self._require_morning_done(on)
         t = self.terms
         owed = self.owed()
-        overdue = sum((o.interest + o.principal for o in owed), ZERO)
-        penalty = sum((o.penalty for o in owed), ZERO)
-        interest = round_to(self.interest_accrued, FEN, t.rounding)
-        allocations = tuple(rules.allocate(overdue + penalty, owed)[0])
+        penalty = self.penalty_owed
+        overdue = self.amount_due - penalty  # interest and principal of what is due
+        interest = self.interest_accrued_rounded
+        quote = partial(  # what is due now, the same in a full and a partial prepayment
+            PrepaymentQuote,
+            on=on,
+            allocations=tuple(rules.allocate(overdue + penalty, owed)[0]),
+            overdue=overdue,
+            penalty=penalty,
+            interest=interest,
+            interest_accrued=self.interest_accrued,
+            fee_rate=t.prepayment_fee_rate,
+        )
         if amount is None:
             fee = rules.prepayment_fee(self.principal_not_due, t.prepayment_fee_rate, t.rounding)
-            return PrepaymentQuote(
-                on=on,
-                kind="full",
-                allocations=allocations,
-                overdue=overdue,
-                penalty=penalty,
-                interest=interest,
-                interest_accrued=self.interest_accrued,
-                fee_rate=t.prepayment_fee_rate,
-                fee=fee,
-                principal=self.principal_not_due,
-                remaining_principal=ZERO,
+            return quote(
+                kind="full", fee=fee, principal=self.principal_not_due, remaining_principal=ZERO
             )
         if amount <= ZERO:
             raise CommandRefused(f"prepayment amount must be positive, got {fmt(amount)}")
@@ -491,15 +491,8 @@ class Loan(Aggregate, LoanState):
                 principal_step=self.principal_step,
             )
             last_k = len(self.installments) + min(needed, periods_left)
-        return PrepaymentQuote(
-            on=on,
+        return quote(
             kind="partial",
-            allocations=allocations,
-            overdue=overdue,
-            penalty=penalty,
-            interest=interest,
-            interest_accrued=self.interest_accrued,
-            fee_rate=t.prepayment_fee_rate,
             fee=fee,
             principal=principal,
             remaining_principal=remaining,
