@@ -29,6 +29,7 @@ def loan_state(loan: Loan, as_of: date | None = None) -> dict[str, Any]:
         "product": loan.terms.product,
         "status": f.status,
         "as_of": f.as_of.isoformat(),
+        "day_closed": f.day_closed,
         "principal_outstanding": fmt(f.principal_outstanding),
         "interest_accrued": fmt(f.interest_accrued),
         "penalty_accrued": fmt(f.penalty_accrued),

@@ -29,6 +29,7 @@ COLUMNS = (
     "product",
     "status",
     "as_of",
+    "day_closed",
     "principal_outstanding",
     "interest_accrued",
     "penalty_accrued",
@@ -77,7 +78,7 @@ def _iso(day: date | None) -> str | None:
 
 class Balances(LoanProjection):
     name = "balances"
-    schema = 2  # 2: folds are LoanState
+    schema = 2  # 2: folds are LoanState; day_closed
     description = "one row per loan: status, principal, interest, penalty, overdue, next due"
 
     def __init__(self, sql: Any, cache_size: int = 50_000) -> None:
@@ -90,7 +91,8 @@ class Balances(LoanProjection):
         amounts = " BIGINT, ".join(sorted(AMOUNTS))
         c.execute(
             f"CREATE TABLE IF NOT EXISTS {self.t} (loan_id TEXT PRIMARY KEY, reference TEXT, "
-            "product TEXT NOT NULL, status TEXT NOT NULL, as_of TEXT, days_past_due INTEGER, "
+            "product TEXT NOT NULL, status TEXT NOT NULL, as_of TEXT, day_closed INTEGER, "
+            "days_past_due INTEGER, "
             "overdue_since TEXT, next_due_date TEXT, closed_on TEXT, version INTEGER NOT NULL, "
             f"{amounts} BIGINT)"
         )
@@ -144,6 +146,7 @@ def row_of(fold: LoanFold) -> dict[str, Any]:
         "product": fold.product,
         "status": f.status,
         "as_of": _iso(f.as_of),
+        "day_closed": int(f.day_closed),
         "principal_outstanding": to_fen(f.principal_outstanding),
         "interest_accrued": to_fen(f.interest_accrued),
         "penalty_accrued": to_fen(f.penalty_accrued),
@@ -170,6 +173,7 @@ def shown(row: dict[str, Any]) -> dict[str, Any]:
         "product": row["product"],
         "status": row["status"],
         "as_of": row["as_of"],
+        "day_closed": bool(row["day_closed"]),
     }
     for column in COLUMNS:
         if column in result or column in ("reference", "loan_id"):
