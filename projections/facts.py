@@ -21,7 +21,8 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic
 
-from ledger.domain.loan import LOAN_EVENT_TYPES, Loan
+from ledger.domain.evolve import LOAN_EVENT_TYPES
+from ledger.domain.loan import Loan
 from ledger.persistence import register_transcodings
 
 KIND_OF_TOPIC = {get_topic(cls): cls.__name__ for cls in LOAN_EVENT_TYPES}

@@ -14,7 +14,8 @@ from decimal import Decimal
 from typing import Any, get_type_hints
 from uuid import UUID
 
-from ledger.domain.loan import Loan, evolve
+from ledger.domain.evolve import evolve
+from ledger.domain.loan import Loan
 from ledger.domain.state import Installment, LoanState
 from ledger.domain.terms import Method, Terms
 from ledger.money import Rounding

@@ -1,0 +1,132 @@
+"""How each loan event moves a loan's state: one function per event class, chosen by
+:func:`evolve` from the event's class. The ``Loan`` aggregate applies its events with it and
+the projections fold the same events with it; nothing else moves a loan's state
+(:class:`~ledger.domain.state.LoanState`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ledger.domain.loan import Loan
+from ledger.domain.state import CLOSED, Installment, LoanState
+from ledger.domain.terms import Terms
+from ledger.money import ZERO
+
+
+def _disbursed(state: LoanState, e: Loan.Disbursed) -> None:
+    state.start(
+        on=e.on,
+        reference=e.reference,
+        terms=Terms.from_event_fields({**e.terms, "disbursed_on": e.on}),
+        monthly_rate=e.monthly_rate,
+        emi=e.emi,
+        principal_step=e.principal_step,
+        chain=e.chain,
+    )
+
+
+def _installment_fell_due(state: LoanState, e: Loan.InstallmentFellDue) -> None:
+    """Section 5: installment ``k`` fixed; nothing to pay means settled as it falls due."""
+    installment = Installment(e.k, e.due_date, e.principal, e.interest)
+    if e.principal == ZERO and e.interest == ZERO:
+        installment.settled_on = e.on
+    state.installments.append(installment)
+    state.principal_not_due -= e.principal
+    state.interest_accrued = ZERO
+
+
+def _deducted(state: LoanState, e: Loan.InstallmentDeducted) -> None:
+    state.last_deduction_on = e.on
+    state.pay(e.allocations, e.on)
+
+
+def _deduction_failed(state: LoanState, e: Loan.DeductionFailed) -> None:
+    state.last_deduction_on = e.on
+
+
+def _repaid(state: LoanState, e: Loan.Repaid) -> None:
+    state.pay(e.allocations, e.on)
+
+
+def _interest_accrued(state: LoanState, e: Loan.InterestAccrued) -> None:
+    """Section 4: normal interest into the period (or after the last due date), penalty into
+    each overdue installment, both unrounded; the day is closed."""
+    if e.into == "period":
+        state.interest_accrued += e.normal
+    else:
+        state.installments[-1].interest_after_due += e.normal
+    for p in e.penalties:
+        state.installments[int(p["k"]) - 1].penalty_accrued += p["amount"]
+    state.closed_through = e.on
+
+
+def _overdue(state: LoanState, e: Loan.Overdue) -> None:
+    state.installments[e.k - 1].overdue_from = e.overdue_from
+
+
+def _prepaid(state: LoanState, e: Loan.Prepaid) -> None:
+    """Section 7: what was due is paid, the accrued interest and the principal prepaid; the
+    plan left is the one the prepayment computed."""
+    state.pay(e.allocations, e.on)
+    state.interest_accrued = ZERO
+    state.principal_not_due -= e.principal
+    state.principal_repaid += e.principal
+    state.interest_paid += e.interest
+    state.fees_paid += e.fee
+    if e.emi is not None:
+        state.emi = e.emi
+    if e.principal_step is not None:
+        state.principal_step = e.principal_step
+    if e.last_k is not None:
+        state.last_k = e.last_k
+
+
+def _closed(state: LoanState, e: Loan.Closed) -> None:
+    state.status = CLOSED
+    state.closed_on = e.on
+
+
+def _waived(state: LoanState, e: Loan.Waived) -> None:
+    for a in e.allocations:
+        inst = state.installments[int(a["k"]) - 1]
+        if e.part == "penalty":
+            inst.penalty_waived += a["amount"]
+            state.penalty_waived += a["amount"]
+        else:
+            inst.interest_waived += a["amount"]
+            state.interest_waived += a["amount"]
+        if inst.owed(state.terms).total == ZERO:
+            inst.settled_on = e.on
+
+
+def _corrected(state: LoanState, e: Loan.Corrected) -> None:
+    state.restore(e.state)
+
+
+EVOLVE: dict[type[Any], Callable[[LoanState, Any], None]] = {
+    Loan.Disbursed: _disbursed,
+    Loan.InstallmentFellDue: _installment_fell_due,
+    Loan.InstallmentDeducted: _deducted,
+    Loan.DeductionFailed: _deduction_failed,
+    Loan.Repaid: _repaid,
+    Loan.InterestAccrued: _interest_accrued,
+    Loan.Overdue: _overdue,
+    Loan.Prepaid: _prepaid,
+    Loan.Closed: _closed,
+    Loan.Waived: _waived,
+    Loan.Corrected: _corrected,
+}
+LOAN_EVENT_TYPES: tuple[type[Any], ...] = tuple(EVOLVE)
+
+
+def evolve(state: LoanState, event: Any) -> None:
+    """Move ``state`` by one loan event, chosen by the event's class; the chain head follows."""
+    try:
+        step = EVOLVE[type(event)]
+    except KeyError:
+        raise TypeError(f"not a loan event: {type(event).__name__}") from None
+    step(state, event)
+    state.chain_head = event.chain
+    state.last_event_on = max(state.last_event_on, event.on)
