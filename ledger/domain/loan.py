@@ -11,49 +11,33 @@ the day, ``close_day(d)`` at the end of the day (accrual, then overdue marking).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import partial
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from ledger.domain import rules
+from ledger.domain.accrual import accrual_of, newly_overdue
 from ledger.domain.actor import UNKNOWN, current_actor
 from ledger.domain.chain import GENESIS, link
 from ledger.domain.errors import CommandRefused
-from ledger.domain.state import ACTIVE, CLOSED, OVERDUE, Installment, LoanState
-from ledger.domain.terms import Method, Replan, Terms
+from ledger.domain.prepayment import PrepaymentQuote, quote_prepayment
+from ledger.domain.state import ACTIVE, CLOSED, OVERDUE, Installment, LoanState, differences
+from ledger.domain.terms import Replan, Terms
 from ledger.money import FEN, ZERO, fmt, round_to
 
-__all__ = ["ACTIVE", "CLOSED", "OVERDUE", "Installment", "Loan", "LoanState"]
-
-
-@dataclass(frozen=True)
-class PrepaymentQuote:
-    """What a prepayment on ``on`` pays (loan-rules section 7)."""
-
-    on: date
-    kind: str  # "full" or "partial"
-    allocations: tuple[rules.Allocation, ...]
-    overdue: Decimal  # principal + interest of installments due and unpaid
-    penalty: Decimal
-    interest: Decimal  # round(normal interest accrued since the last due date)
-    interest_accrued: Decimal  # the same, unrounded
-    fee_rate: Decimal
-    fee: Decimal
-    principal: Decimal
-    remaining_principal: Decimal  # principal not yet fallen due, after the prepayment
-    replan: str | None = None
-    emi: Decimal | None = None
-    principal_step: Decimal | None = None
-    last_k: int | None = None
-
-    @property
-    def total(self) -> Decimal:
-        return self.overdue + self.penalty + self.interest + self.fee + self.principal
+__all__ = [
+    "ACTIVE",
+    "CLOSED",
+    "OVERDUE",
+    "Installment",
+    "Loan",
+    "LoanState",
+    "PrepaymentQuote",
+    "differences",
+]
 
 
 def _unchained(state: dict[str, Any]) -> None:
@@ -370,54 +354,9 @@ class Loan(Aggregate, LoanState):
         stand (section 4), then mark overdue every installment unpaid at the end of its
         ``due + grace_days`` (section 6)."""
         self._require_morning_done(on)
-        t = self.terms
-        rate = rules.day_rate(
-            on, daily_rate=t.daily_rate, annual_rate=t.annual_rate, day_count=t.day_count
-        )
-        if t.method is Method.FLAT:
-            base = t.principal
-        else:
-            base = self.principal_not_due + sum(
-                (i.principal_due for i in self.installments if i.overdue_from is None), ZERO
-            )
-        penalties: list[dict[str, Any]] = []
-        penalty_total = ZERO
-        for inst in self.installments:
-            if inst.overdue_from is not None and inst.overdue_from <= on:
-                owed = inst.owed(t)
-                overdue_base = owed.principal + owed.interest
-                if overdue_base > ZERO:
-                    amount = rules.penalty_interest(overdue_base, rate, t.penalty_multiplier)
-                    penalties.append({"k": inst.k, "base": overdue_base, "amount": amount})
-                    penalty_total += amount
-        self.trigger_event(
-            self.InterestAccrued,
-            on=on,
-            base=base,
-            rate=rate.rate,
-            days=rate.days,
-            normal=rules.normal_interest(base, rate),
-            penalty_multiplier=t.penalty_multiplier,
-            penalties=penalties,
-            penalty=penalty_total,
-            into="last_installment" if len(self.installments) == self.last_k else "period",
-        )
-        for inst in self.installments:
-            owed = inst.owed(t)
-            if (
-                inst.overdue_from is None
-                and inst.settled_on is None
-                and inst.due_date + timedelta(days=t.grace_days) <= on
-                and owed.total > ZERO
-            ):
-                self.trigger_event(
-                    self.Overdue,
-                    on=on,
-                    k=inst.k,
-                    overdue_from=on + timedelta(days=1),
-                    principal=owed.principal,
-                    interest=owed.interest,
-                )
+        self.trigger_event(self.InterestAccrued, **accrual_of(self, on))
+        for overdue in newly_overdue(self, on):
+            self.trigger_event(self.Overdue, **overdue)
 
     def quote_prepayment(
         self,
@@ -428,80 +367,7 @@ class Loan(Aggregate, LoanState):
     ) -> PrepaymentQuote:
         """Section 7: what a full (``amount=None``) or partial prepayment on ``on`` pays."""
         self._require_morning_done(on)
-        t = self.terms
-        owed = self.owed()
-        penalty = self.penalty_owed
-        overdue = self.amount_due - penalty  # interest and principal of what is due
-        interest = self.interest_accrued_rounded
-        quote = partial(  # what is due now, the same in a full and a partial prepayment
-            PrepaymentQuote,
-            on=on,
-            allocations=tuple(rules.allocate(overdue + penalty, owed)[0]),
-            overdue=overdue,
-            penalty=penalty,
-            interest=interest,
-            interest_accrued=self.interest_accrued,
-            fee_rate=t.prepayment_fee_rate,
-        )
-        if amount is None:
-            fee = rules.prepayment_fee(self.principal_not_due, t.prepayment_fee_rate, t.rounding)
-            return quote(
-                kind="full", fee=fee, principal=self.principal_not_due, remaining_principal=ZERO
-            )
-        if amount <= ZERO:
-            raise CommandRefused(f"prepayment amount must be positive, got {fmt(amount)}")
-        before_principal = overdue + penalty + interest
-        left = amount - before_principal
-        if left <= ZERO:
-            raise CommandRefused(
-                f"loan {self.label}: {fmt(amount)} does not exceed the {fmt(before_principal)} "
-                f"due and accrued on {on}, so it would prepay no principal; use repay"
-            )
-        principal, fee = rules.split_partial_prepayment(left, t.prepayment_fee_rate, t.rounding)
-        if principal >= self.principal_not_due:
-            payoff = self.quote_prepayment(on).total
-            raise CommandRefused(
-                f"loan {self.label}: {fmt(amount)} would repay all the remaining principal; "
-                f"use a full prepayment (payoff {fmt(payoff)})"
-            )
-        if principal <= ZERO:
-            raise CommandRefused(f"loan {self.label}: {fmt(amount)} would prepay no principal")
-        remaining = self.principal_not_due - principal
-        periods_left = self.last_k - len(self.installments)
-        emi: Decimal | None = None
-        step: Decimal | None = None
-        last_k: int | None = None
-        if replan is Replan.REDUCE_INSTALLMENT:
-            if t.method is Method.EQUAL_INSTALLMENT:
-                emi = rules.emi(
-                    remaining, self.monthly_rate, periods_left, t.installment_multiple, t.rounding
-                )
-            elif t.method in (Method.EQUAL_PRINCIPAL, Method.FLAT):
-                step = rules.principal_per_installment(remaining, periods_left, t.rounding)
-        else:
-            if t.method is Method.INTEREST_FIRST:
-                raise CommandRefused(
-                    "reduce_term does not apply to interest_first: its principal is all due "
-                    "with the last installment; use reduce_installment"
-                )
-            needed = rules.periods_to_repay(
-                remaining,
-                method=t.method,
-                rate=self.monthly_rate,
-                emi_amount=self.emi,
-                principal_step=self.principal_step,
-            )
-            last_k = len(self.installments) + min(needed, periods_left)
-        return quote(
-            kind="partial",
-            fee=fee,
-            principal=principal,
-            remaining_principal=remaining,
-            replan=replan.value,
-            emi=emi,
-            principal_step=step,
-            last_k=last_k,
-        )
+        return quote_prepayment(self, on, amount=amount, replan=replan)
 
     def prepay(
         self,
@@ -672,33 +538,3 @@ Loan.penalty_waived = ZERO
 Loan.interest_waived = ZERO
 Loan.refunds_due = ZERO
 Loan.last_event_on = date.min  # then the last day closed (LoanState.as_of) speaks
-
-
-def differences(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """``after - before`` for every amount that changed, per figure and per installment
-    (dates and statuses as ``[before, after]``)."""
-    result: dict[str, Any] = {}
-    for name in LoanState.DERIVED:
-        a, b = before.get(name), after.get(name)
-        if a != b:
-            result[name] = b - a if isinstance(a, Decimal) and isinstance(b, Decimal) else [a, b]
-    per_k: dict[str, Any] = {}
-    old = {i["k"]: i for i in before["installments"]}
-    for inst in after["installments"]:
-        prior = old.pop(inst["k"], None)
-        changed: dict[str, Any] = {}
-        for field_name, value in inst.items():
-            was = prior.get(field_name) if prior else None
-            if was != value:
-                changed[field_name] = (
-                    value - was
-                    if isinstance(value, Decimal) and isinstance(was, Decimal)
-                    else [was, value]
-                )
-        if changed:
-            per_k[str(inst["k"])] = changed
-    for k in old:
-        per_k[str(k)] = "removed"
-    if per_k:
-        result["installments"] = per_k
-    return result

@@ -363,3 +363,33 @@ class LoanState:
             remaining -= parts.principal
             rows.append((k, rules.due_date(t.disbursed_on, k), parts.principal, parts.interest))
         return rows
+
+
+def differences(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """``after - before`` for every amount that changed, per figure and per installment
+    (dates and statuses as ``[before, after]``)."""
+    result: dict[str, Any] = {}
+    for name in LoanState.DERIVED:
+        a, b = before.get(name), after.get(name)
+        if a != b:
+            result[name] = b - a if isinstance(a, Decimal) and isinstance(b, Decimal) else [a, b]
+    per_k: dict[str, Any] = {}
+    old = {i["k"]: i for i in before["installments"]}
+    for inst in after["installments"]:
+        prior = old.pop(inst["k"], None)
+        changed: dict[str, Any] = {}
+        for field_name, value in inst.items():
+            was = prior.get(field_name) if prior else None
+            if was != value:
+                changed[field_name] = (
+                    value - was
+                    if isinstance(value, Decimal) and isinstance(was, Decimal)
+                    else [was, value]
+                )
+        if changed:
+            per_k[str(inst["k"])] = changed
+    for k in old:
+        per_k[str(k)] = "removed"
+    if per_k:
+        result["installments"] = per_k
+    return result

@@ -1,0 +1,127 @@
+"""Prepayments (loan-rules section 7): what a prepayment on a given day pays, computed from
+the loan's state alone (the ``Loan`` aggregate records it as ``Prepaid``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import partial
+
+from ledger.domain import rules
+from ledger.domain.errors import CommandRefused
+from ledger.domain.state import LoanState
+from ledger.domain.terms import Method, Replan
+from ledger.money import ZERO, fmt
+
+
+@dataclass(frozen=True)
+class PrepaymentQuote:
+    """What a prepayment on ``on`` pays (loan-rules section 7)."""
+
+    on: date
+    kind: str  # "full" or "partial"
+    allocations: tuple[rules.Allocation, ...]
+    overdue: Decimal  # principal + interest of installments due and unpaid
+    penalty: Decimal
+    interest: Decimal  # round(normal interest accrued since the last due date)
+    interest_accrued: Decimal  # the same, unrounded
+    fee_rate: Decimal
+    fee: Decimal
+    principal: Decimal
+    remaining_principal: Decimal  # principal not yet fallen due, after the prepayment
+    replan: str | None = None
+    emi: Decimal | None = None
+    principal_step: Decimal | None = None
+    last_k: int | None = None
+
+    @property
+    def total(self) -> Decimal:
+        return self.overdue + self.penalty + self.interest + self.fee + self.principal
+
+
+def quote_prepayment(
+    loan: LoanState,
+    on: date,
+    *,
+    amount: Decimal | None = None,
+    replan: Replan = Replan.REDUCE_INSTALLMENT,
+) -> PrepaymentQuote:
+    """Section 7: what a full (``amount=None``) or partial prepayment on ``on`` pays: what
+    is due (penalty, interest, principal), the interest accrued since the last due date
+    (rounded once), the fee on the principal prepaid, and for a partial one the new plan
+    (a smaller EMI or principal step, or fewer installments)."""
+    t = loan.terms
+    owed = loan.owed()
+    penalty = loan.penalty_owed
+    overdue = loan.amount_due - penalty  # interest and principal of what is due
+    interest = loan.interest_accrued_rounded
+    quote = partial(  # what is due now, the same in a full and a partial prepayment
+        PrepaymentQuote,
+        on=on,
+        allocations=tuple(rules.allocate(overdue + penalty, owed)[0]),
+        overdue=overdue,
+        penalty=penalty,
+        interest=interest,
+        interest_accrued=loan.interest_accrued,
+        fee_rate=t.prepayment_fee_rate,
+    )
+    if amount is None:
+        fee = rules.prepayment_fee(loan.principal_not_due, t.prepayment_fee_rate, t.rounding)
+        return quote(
+            kind="full", fee=fee, principal=loan.principal_not_due, remaining_principal=ZERO
+        )
+    if amount <= ZERO:
+        raise CommandRefused(f"prepayment amount must be positive, got {fmt(amount)}")
+    before_principal = overdue + penalty + interest
+    left = amount - before_principal
+    if left <= ZERO:
+        raise CommandRefused(
+            f"loan {loan.label}: {fmt(amount)} does not exceed the {fmt(before_principal)} "
+            f"due and accrued on {on}, so it would prepay no principal; use repay"
+        )
+    principal, fee = rules.split_partial_prepayment(left, t.prepayment_fee_rate, t.rounding)
+    if principal >= loan.principal_not_due:
+        payoff = quote_prepayment(loan, on).total
+        raise CommandRefused(
+            f"loan {loan.label}: {fmt(amount)} would repay all the remaining principal; "
+            f"use a full prepayment (payoff {fmt(payoff)})"
+        )
+    if principal <= ZERO:
+        raise CommandRefused(f"loan {loan.label}: {fmt(amount)} would prepay no principal")
+    remaining = loan.principal_not_due - principal
+    periods_left = loan.last_k - len(loan.installments)
+    emi: Decimal | None = None
+    step: Decimal | None = None
+    last_k: int | None = None
+    if replan is Replan.REDUCE_INSTALLMENT:
+        if t.method is Method.EQUAL_INSTALLMENT:
+            emi = rules.emi(
+                remaining, loan.monthly_rate, periods_left, t.installment_multiple, t.rounding
+            )
+        elif t.method in (Method.EQUAL_PRINCIPAL, Method.FLAT):
+            step = rules.principal_per_installment(remaining, periods_left, t.rounding)
+    else:
+        if t.method is Method.INTEREST_FIRST:
+            raise CommandRefused(
+                "reduce_term does not apply to interest_first: its principal is all due "
+                "with the last installment; use reduce_installment"
+            )
+        needed = rules.periods_to_repay(
+            remaining,
+            method=t.method,
+            rate=loan.monthly_rate,
+            emi_amount=loan.emi,
+            principal_step=loan.principal_step,
+        )
+        last_k = len(loan.installments) + min(needed, periods_left)
+    return quote(
+        kind="partial",
+        fee=fee,
+        principal=principal,
+        remaining_principal=remaining,
+        replan=replan.value,
+        emi=emi,
+        principal_step=step,
+        last_k=last_k,
+    )
