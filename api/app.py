@@ -53,6 +53,7 @@ from ledger.domain.actor import acting_as
 from ledger.domain.errors import CommandRefused, LedgerError, NotFound
 from ledger.domain.loan import Loan
 from ledger.domain.terms import Replan
+from ledger.explain import explain as explain_loan
 from ledger.products import terms_from_input
 from projections import Projections
 from projections import balances as balances_view
@@ -386,7 +387,7 @@ def create_app(ledger: LedgerApp, keys: list[ApiKey], caps: RateCaps | None = No
         known_at: KnownAt = None,
     ) -> Any:
         day = day_of(as_of) if as_of is not None else None
-        return audit.explain(ledger, loan_id, as_of=day, known_at=moment(known_at))
+        return explain_loan(ledger, loan_id, as_of=day, known_at=moment(known_at))
 
     @app.get("/loans/{loan_id}/verify", tags=["audit"])
     def verify(loan_id: LoanId, key: ApiKey = anyone) -> Any:

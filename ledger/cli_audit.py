@@ -16,6 +16,7 @@ from ledger.application import LedgerApp
 from ledger.cli_common import DATE, LOAN_REF, CliError, emit, open_for, out
 from ledger.domain.chain import chain_summary
 from ledger.domain.errors import InvalidInput
+from ledger.explain import explain as explain_loan
 
 
 def parse_moment(value: str | None, zone: tzinfo) -> datetime | None:
@@ -55,7 +56,7 @@ def explain(
     and the rule; shows that the parts add up to the figure."""
     app = open_for(ctx, db)
     moment = parse_moment(known_at, app.business_date.zone)
-    result = audit.explain(app, loan_id, as_of=as_of, known_at=moment)
+    result = explain_loan(app, loan_id, as_of=as_of, known_at=moment)
     if as_json:
         emit(result)
         return

@@ -17,6 +17,7 @@ from ledger import audit, views
 from ledger.application import LedgerApp
 from ledger.domain.chain import GENESIS
 from ledger.domain.loan import Loan
+from ledger.explain import explain
 from ledger.products import terms_from_input
 from ledger.sql import Sql
 from tests.conftest import Ledger
@@ -160,7 +161,7 @@ def test_explain_adds_up_to_the_fen_for_random_loans_on_any_day(app: LedgerApp) 
         for as_of in (None, loan.terms.disbursed_on + timedelta(days=rng.randint(30, 70))):
             if as_of is not None and (as_of > loan.closed_through or loan.is_closed):
                 continue
-            result = audit.explain(app, ref, as_of=as_of)
+            result = explain(app, ref, as_of=as_of)
             assert result["adds_up"], (ref, as_of, result["figures"])
             state = views.loan_state(app.loan_as_of(ref, as_of), as_of)
             for name in ("principal_outstanding", "interest_accrued", "penalty_accrued"):

@@ -14,6 +14,7 @@ import pytest
 from ledger import audit, views
 from ledger.application import LedgerApp
 from ledger.domain.errors import CommandRefused
+from ledger.explain import explain
 from ledger.products import terms_from_input
 from projections import Projections
 from projections.balances import shown as balance_shown
@@ -278,13 +279,13 @@ def test_explain_after_a_correction_uses_the_corrected_history_and_still_adds_up
     time.sleep(0.01)
     app.repay_backdated("E", Decimal("1000.00"), date(2026, 2, 15), actor="a", reason="late")
     app.waive("E", part="penalty", amount=Decimal("0.10"), on=None, actor="b", reason="goodwill")
-    now = audit.explain(app, "E")
+    now = explain(app, "E")
     assert now["adds_up"] and now["recomputed_from_corrected_facts"] is True
     penalty_lines = now["figures"]["penalty_accrued"]["lines"]
     assert (
         penalty_lines[-1]["event"] == "Waived (recomputed)" and penalty_lines[-1]["version"] is None
     )
-    then = audit.explain(app, "E", known_at=known_before)
+    then = explain(app, "E", known_at=known_before)
     assert then["adds_up"] and then["recomputed_from_corrected_facts"] is False
     assert then["figures"]["principal_outstanding"]["figure"] == "12000.00"
     assert Decimal(now["figures"]["principal_outstanding"]["figure"]) < Decimal("12000.00")
