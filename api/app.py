@@ -402,12 +402,13 @@ def create_app(ledger: LedgerApp, keys: list[ApiKey], caps: RateCaps | None = No
         loan_id: str, key: ApiKey = anyone, format: Literal["json", "md", "html"] = "json"
     ) -> Any:
         from ledger import report as reports
+        from ledger import report_render
 
         data = reports.build(ledger, loan_id, caps)
         if format == "html":
-            return HTMLResponse(reports.html_page(data))
+            return HTMLResponse(report_render.html_page(data))
         if format == "md":
-            return PlainTextResponse(reports.markdown(data), media_type="text/markdown")
+            return PlainTextResponse(report_render.markdown(data), media_type="text/markdown")
         return data
 
     # ------------------------------------------------------------------ the audit page

@@ -229,6 +229,7 @@ def report(
     """The dispute report: terms, schedule, every charge with its arithmetic, money received,
     corrections, verification and the annualised cost against the caps."""
     from ledger import report as reports
+    from ledger import report_render
     from ledger.config import RateCaps
 
     caps = RateCaps.from_env()
@@ -236,9 +237,9 @@ def report(
     if fmt_ == "json":
         text = json.dumps(data, indent=2, ensure_ascii=False)
     elif fmt_ == "html":
-        text = reports.html_page(data)
+        text = report_render.html_page(data)
     else:
-        text = reports.markdown(data)
+        text = report_render.markdown(data)
     if out_file:
         write_new_file(out_file, text, replace=force)
         click.echo(f"wrote {out_file}", err=True)

@@ -116,7 +116,7 @@ def test_a_loan_paid_off_after_three_days_reports_the_interest_its_payoff_collec
     """loan-rules example 1: 10,000.00 at 0.05 % a day, paid off on day 4 with 10,015.00:
     15.00 of interest was charged, and the loan closed on 2026-01-04 (not at the end of the
     3rd)."""
-    from ledger import report
+    from ledger import report, report_render
     from ledger.config import RateCaps
 
     app.open_loan(_terms("borrow_and_return", "2026-01-01"), "PAID")
@@ -125,7 +125,7 @@ def test_a_loan_paid_off_after_three_days_reports_the_interest_its_payoff_collec
     data = report.build(app, "PAID", RateCaps())
     assert data["totals"]["interest"] == "15.00"
     assert data["totals"]["received"] == "10015.00"
-    summary = report.markdown(data)
+    summary = report_render.markdown(data)
     assert "closed on 2026-01-04." in summary
     assert "at the end of 2026-01-03" not in summary
 
