@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.table import Table
 
 from ledger import parsing
 from ledger.config import open_app
@@ -133,3 +134,49 @@ class progress_bar:
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def db_option(f: F) -> F:
+    return click.option(
+        "--db",
+        "db",
+        default=None,
+        metavar="URL",
+        help="sqlite:///path/ledger.db or postgresql://user@host:port/db "
+        "(default: $LEDGER_DATABASE_URL or sqlite:///./ledger.db)",
+    )(f)
+
+
+def actor_option(f: F) -> F:
+    return click.option(
+        "--actor",
+        type=TEXT,
+        help="Who asks for it (default: $LEDGER_ACTOR or your user name).",
+    )(f)
+
+
+def json_option(f: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")(f)
+
+
+def rows_table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    table = Table(title=title)
+    for c in columns:
+        table.add_column(c, justify="right" if c not in ("status", "type", "data") else "left")
+    for r in rows:
+        table.add_row(*[str(r.get(c, "")) if r.get(c) is not None else "" for c in columns])
+    out.print(table)
+
+
+def kv_table(title: str, data: dict[str, Any]) -> None:
+    table = Table(title=title, show_header=False)
+    table.add_column("field")
+    table.add_column("value", justify="right")
+    for k, v in data.items():
+        if isinstance(v, (list, dict)):
+            continue
+        table.add_row(k, "" if v is None else str(v))
+    out.print(table)
