@@ -14,6 +14,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
+from fastapi import Path as PathParam
+from fastapi import Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from ledger import parsing
@@ -135,3 +137,19 @@ def amount_of(text: str) -> Decimal:
 def day_of(text: str) -> date:
     """A body's date (already checked by the model) as a date."""
     return parsing.date_text(text, "date")
+
+
+# path and query values
+LoanId = Annotated[
+    str, PathParam(pattern=LOAN_PATH_PATTERN, max_length=64, description="Reference or UUID")
+]
+Month = Annotated[str, PathParam(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+AsOf = Annotated[IsoDate | None, Query(description="End of this business day")]
+KnownAt = Annotated[
+    str | None,
+    Query(
+        max_length=40,
+        description="Only what was recorded by this time: ISO 8601 with an offset; without "
+        "one it is read in the business timezone",
+    ),
+]

@@ -410,7 +410,7 @@ def test_an_idempotency_key_whose_command_was_busy_is_released(
 ) -> None:
     """Another writer wins every version check: 503 Busy, nothing of ours stored, and a retry
     with the same key runs the command."""
-    monkeypatch.setattr("ledger.application.COMMAND_ATTEMPTS", 3)
+    monkeypatch.setattr("ledger.store.COMMAND_ATTEMPTS", 3)
     intruder = LedgerApp.from_url(db_url)
     ours = alice.app.repay
 

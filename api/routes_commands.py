@@ -1,0 +1,134 @@
+"""The HTTP API's commands: each runs once per Idempotency-Key, as one unit of work."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import (
+    JSONResponse,
+)
+
+from api.context import ApiContext
+from api.inputs import (
+    LoanId,
+    OpenLoan,
+    Prepayment,
+    Repayment,
+    Reversal,
+    Waiver,
+    amount_of,
+    day_of,
+)
+from api.keys import ApiKey
+from api.problems import Problem
+from ledger import views
+from ledger.domain.terms import Replan
+from ledger.products import terms_from_input
+
+
+def command_routes(ctx: ApiContext) -> APIRouter:
+    router = APIRouter()
+    ledger, operator, run_command = ctx.ledger, ctx.operator, ctx.run_command
+
+    # ------------------------------------------------------------------ commands
+
+    @router.post("/loans", status_code=201, tags=["commands"])
+    def open_loan(
+        request: Request,
+        body: OpenLoan,
+        key: ApiKey = operator,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        def action() -> tuple[int, Any]:
+            fields = body.model_dump(exclude_none=True)
+            reference = fields.pop("loan_id", None)
+            terms = terms_from_input(**fields)
+            opened = ledger.open_loan(terms, reference)
+            return 201, views.loan_state(opened, terms.disbursed_on)
+
+        return run_command(request, idempotency_key, body, action)
+
+    @router.post("/loans/{loan_id}/repayments", tags=["commands"])
+    def repay(
+        request: Request,
+        loan_id: LoanId,
+        body: Repayment,
+        key: ApiKey = operator,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        def action() -> tuple[int, Any]:
+            amount, on = amount_of(body.amount), day_of(body.on)
+            if body.backdated:
+                if not body.reason:
+                    raise Problem(422, "Invalid request", "a back-dated repayment needs a reason")
+                loan = ledger.repay_backdated(
+                    loan_id, amount, on, actor=key.name, reason=body.reason
+                )
+                return 201, ctx.correction(loan)
+            if body.reason is not None:
+                raise Problem(422, "Invalid request", "reason goes with backdated=true")
+            loan, items = ledger.repay(loan_id, amount, on)
+            return 201, views.repayment(loan, on, amount, items)
+
+        return run_command(request, idempotency_key, body, action)
+
+    @router.post("/loans/{loan_id}/prepayments", tags=["commands"])
+    def prepay(
+        request: Request,
+        loan_id: LoanId,
+        body: Prepayment,
+        key: ApiKey = operator,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        def action() -> tuple[int, Any]:
+            amount = _prepay_amount(body)
+            loan, quote = ledger.prepay(
+                loan_id, day_of(body.on), amount=amount, replan=Replan(body.replan)
+            )
+            return 201, views.prepayment(loan, quote, executed=True)
+
+        return run_command(request, idempotency_key, body, action)
+
+    @router.post("/loans/{loan_id}/reversals", tags=["commands"])
+    def reverse(
+        request: Request,
+        loan_id: LoanId,
+        body: Reversal,
+        key: ApiKey = operator,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        def action() -> tuple[int, Any]:
+            loan = ledger.reverse(loan_id, body.event, actor=key.name, reason=body.reason)
+            return 201, ctx.correction(loan)
+
+        return run_command(request, idempotency_key, body, action)
+
+    @router.post("/loans/{loan_id}/waivers", tags=["commands"])
+    def waive(
+        request: Request,
+        loan_id: LoanId,
+        body: Waiver,
+        key: ApiKey = operator,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        def action() -> tuple[int, Any]:
+            loan = ledger.waive(
+                loan_id,
+                part=body.part,
+                amount=amount_of(body.amount),
+                on=day_of(body.on) if body.on is not None else None,
+                actor=key.name,
+                reason=body.reason,
+            )
+            return 201, views.loan_state(loan)
+
+        return run_command(request, idempotency_key, body, action)
+
+    return router
+
+
+def _prepay_amount(body: Prepayment) -> Any:
+    if body.full == (body.amount is not None):
+        raise Problem(422, "Invalid request", "give exactly one of full=true and amount")
+    return amount_of(body.amount) if body.amount is not None else None

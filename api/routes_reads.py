@@ -1,0 +1,153 @@
+"""The HTTP API's reads and audits (operators and auditors)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from fastapi.responses import (
+    HTMLResponse,
+    PlainTextResponse,
+)
+
+from api.context import ApiContext
+from api.inputs import (
+    AsOf,
+    KnownAt,
+    LoanId,
+    Month,
+    Prepayment,
+    WhatIf,
+    day_of,
+)
+from api.keys import ApiKey
+from api.routes_commands import _prepay_amount
+from ledger import audit, views
+from ledger.application import loan_id_for
+from ledger.config import one_line
+from ledger.domain.errors import CommandRefused, NotFound
+from ledger.domain.terms import Replan
+from ledger.explain import explain as explain_loan
+from projections import balances as balances_view
+from projections import schedule as schedule_view
+from projections import statements as statements_view
+
+
+def read_routes(ctx: ApiContext) -> APIRouter:
+    router = APIRouter()
+    ledger, anyone, caught_up, moment = ctx.ledger, ctx.anyone, ctx.caught_up, ctx.moment
+    caps, read_models = ctx.caps, ctx.read_models
+
+    # ------------------------------------------------------------------ reads
+
+    @router.post("/loans/{loan_id}/prepayments/quote", tags=["reads"])
+    def quote(loan_id: LoanId, body: Prepayment, key: ApiKey = anyone) -> Any:
+        amount = _prepay_amount(body)
+        loan, q = ledger.prepay(
+            loan_id, day_of(body.on), amount=amount, replan=Replan(body.replan), quote_only=True
+        )
+        return views.prepayment(loan, q, executed=False)
+
+    @router.get("/loans/{loan_id}", tags=["reads"])
+    def show(
+        loan_id: LoanId,
+        key: ApiKey = anyone,
+        as_of: AsOf = None,
+        known_at: KnownAt = None,
+    ) -> Any:
+        if known_at is not None or as_of is not None:
+            day = day_of(as_of) if as_of is not None else None
+            return views.loan_state(
+                audit.loan_at(ledger, loan_id, as_of=day, known_at=moment(known_at)), day
+            )
+        projections = caught_up(["balances"])
+        row = projections.balances.read(loan_id_for(loan_id))
+        if row is None:
+            raise NotFound(f"unknown loan {loan_id}")
+        return balances_view.shown(row)
+
+    @router.get("/loans/{loan_id}/schedule", tags=["reads"])
+    def schedule(loan_id: LoanId, key: ApiKey = anyone) -> Any:
+        projections = caught_up(["schedule"])
+        rows = projections.schedule.read(loan_id_for(loan_id))
+        if not rows:
+            raise NotFound(f"unknown loan {loan_id}")
+        return [schedule_view.shown(r) for r in rows]
+
+    @router.get("/loans/{loan_id}/statements/{month}", tags=["reads"])
+    def statement(
+        loan_id: LoanId,
+        month: Month,
+        key: ApiKey = anyone,
+    ) -> Any:
+        projections = caught_up(["statements"])
+        rows = projections.statements.read(loan_id_for(loan_id))
+        if not rows:
+            raise NotFound(f"unknown loan {loan_id}")
+        chosen = [r for r in rows if r["month"] == month]
+        if not chosen:
+            raise NotFound(f"loan {loan_id} has no statement for {month}")
+        return {"loan_id": loan_id, **statements_view.shown(chosen[0])}
+
+    @router.get("/loans/{loan_id}/events", tags=["reads"])
+    def events(loan_id: LoanId, key: ApiKey = anyone) -> Any:
+        return views.events(ledger.loan_events(loan_id))
+
+    @router.get("/loans/{loan_id}/explain", tags=["audit"])
+    def explain(
+        loan_id: LoanId,
+        key: ApiKey = anyone,
+        as_of: AsOf = None,
+        known_at: KnownAt = None,
+    ) -> Any:
+        day = day_of(as_of) if as_of is not None else None
+        return explain_loan(ledger, loan_id, as_of=day, known_at=moment(known_at))
+
+    @router.get("/loans/{loan_id}/verify", tags=["audit"])
+    def verify(loan_id: LoanId, key: ApiKey = anyone) -> Any:
+        return audit.verify_loan(ledger, loan_id).as_dict()
+
+    @router.post("/loans/{loan_id}/what-if", tags=["audit"])
+    def what_if(loan_id: LoanId, body: WhatIf, key: ApiKey = anyone) -> Any:
+        return audit.what_if(ledger, loan_id, dict(body.set))
+
+    @router.get("/loans/{loan_id}/report", tags=["audit"], response_model=None)
+    def report(
+        loan_id: str, key: ApiKey = anyone, format: Literal["json", "md", "html"] = "json"
+    ) -> Any:
+        from ledger import report as reports
+        from ledger import report_render
+
+        data = reports.build(ledger, loan_id, caps)
+        if format == "html":
+            return HTMLResponse(report_render.html_page(data))
+        if format == "md":
+            return PlainTextResponse(report_render.markdown(data), media_type="text/markdown")
+        return data
+
+    @router.get("/portfolio", tags=["reads"])
+    def portfolio(key: ApiKey = anyone, as_of: AsOf = None) -> Any:
+        day = day_of(as_of) if as_of is not None else None
+        projections = caught_up(["portfolio"])
+        last = projections.portfolio.last_business_day()
+        if day is not None and (last is None or day > last):
+            raise CommandRefused(f"as_of {day}: the book has run only through {last}")
+        return projections.portfolio.report(day)
+
+    @router.get("/projections", tags=["reads"])
+    def projection_status(key: ApiKey = anyone) -> Any:
+        return [s.as_dict() for s in read_models.status()]
+
+    @router.get("/status", tags=["reads"])
+    def worker_status(key: ApiKey = anyone) -> Any:
+        """Never fails: a part that cannot be computed says so and the rest is answered."""
+        from ledger.cli_worker import status_report
+
+        today = ledger.business_date.today()
+        try:
+            report: dict[str, Any] = status_report(ledger, today.day)
+        except Exception as error:
+            report = {"business_today": today.day.isoformat(), "error": one_line(error)}
+        return {**report, "business_date": today.as_dict()}
+
+    return router
