@@ -24,9 +24,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.context import ApiContext
 from api.keys import ApiKey
 from api.problems import Problem, problem, refusal
-from api.routes_commands import command_routes
+from api.routes_commands import command_routes, correction_routes
 from api.routes_pages import page_routes
-from api.routes_reads import read_routes
+from api.routes_reads import audit_routes, read_routes
 from ledger.application import LedgerApp
 from ledger.config import RateCaps
 from ledger.domain.errors import LedgerError
@@ -45,7 +45,9 @@ def create_app(ledger: LedgerApp, keys: list[ApiKey], caps: RateCaps | None = No
     ctx = ApiContext(ledger, keys, caps)
     _handle_errors(app)
     app.include_router(command_routes(ctx))
+    app.include_router(correction_routes(ctx))
     app.include_router(read_routes(ctx))
+    app.include_router(audit_routes(ctx))
     app.include_router(page_routes(ctx))
     return app
 

@@ -90,6 +90,14 @@ def command_routes(ctx: ApiContext) -> APIRouter:
 
         return run_command(request, idempotency_key, body, action)
 
+    return router
+
+
+def correction_routes(ctx: ApiContext) -> APIRouter:
+    """Reversals and waivers: corrections of a loan, recorded as new events."""
+    router = APIRouter()
+    ledger, operator, run_command = ctx.ledger, ctx.operator, ctx.run_command
+
     @router.post("/loans/{loan_id}/reversals", tags=["commands"])
     def reverse(
         request: Request,

@@ -36,7 +36,7 @@ from projections import statements as statements_view
 def read_routes(ctx: ApiContext) -> APIRouter:
     router = APIRouter()
     ledger, anyone, caught_up, moment = ctx.ledger, ctx.anyone, ctx.caught_up, ctx.moment
-    caps, read_models = ctx.caps, ctx.read_models
+    read_models = ctx.read_models
 
     # ------------------------------------------------------------------ reads
 
@@ -93,6 +93,39 @@ def read_routes(ctx: ApiContext) -> APIRouter:
     def events(loan_id: LoanId, key: ApiKey = anyone) -> Any:
         return views.events(ledger.loan_events(loan_id))
 
+    @router.get("/portfolio", tags=["reads"])
+    def portfolio(key: ApiKey = anyone, as_of: AsOf = None) -> Any:
+        day = day_of(as_of) if as_of is not None else None
+        projections = caught_up(["portfolio"])
+        last = projections.portfolio.last_business_day()
+        if day is not None and (last is None or day > last):
+            raise CommandRefused(f"as_of {day}: the book has run only through {last}")
+        return projections.portfolio.report(day)
+
+    @router.get("/projections", tags=["reads"])
+    def projection_status(key: ApiKey = anyone) -> Any:
+        return [s.as_dict() for s in read_models.status()]
+
+    @router.get("/status", tags=["reads"])
+    def worker_status(key: ApiKey = anyone) -> Any:
+        """Never fails: a part that cannot be computed says so and the rest is answered."""
+        from ledger.cli_worker import status_report
+
+        today = ledger.business_date.today()
+        try:
+            report: dict[str, Any] = status_report(ledger, today.day)
+        except Exception as error:
+            report = {"business_today": today.day.isoformat(), "error": one_line(error)}
+        return {**report, "business_date": today.as_dict()}
+
+    return router
+
+
+def audit_routes(ctx: ApiContext) -> APIRouter:
+    """Explain, verify, what-if and the dispute report (operators and auditors)."""
+    router = APIRouter()
+    ledger, anyone, moment, caps = ctx.ledger, ctx.anyone, ctx.moment, ctx.caps
+
     @router.get("/loans/{loan_id}/explain", tags=["audit"])
     def explain(
         loan_id: LoanId,
@@ -124,30 +157,5 @@ def read_routes(ctx: ApiContext) -> APIRouter:
         if format == "md":
             return PlainTextResponse(report_render.markdown(data), media_type="text/markdown")
         return data
-
-    @router.get("/portfolio", tags=["reads"])
-    def portfolio(key: ApiKey = anyone, as_of: AsOf = None) -> Any:
-        day = day_of(as_of) if as_of is not None else None
-        projections = caught_up(["portfolio"])
-        last = projections.portfolio.last_business_day()
-        if day is not None and (last is None or day > last):
-            raise CommandRefused(f"as_of {day}: the book has run only through {last}")
-        return projections.portfolio.report(day)
-
-    @router.get("/projections", tags=["reads"])
-    def projection_status(key: ApiKey = anyone) -> Any:
-        return [s.as_dict() for s in read_models.status()]
-
-    @router.get("/status", tags=["reads"])
-    def worker_status(key: ApiKey = anyone) -> Any:
-        """Never fails: a part that cannot be computed says so and the rest is answered."""
-        from ledger.cli_worker import status_report
-
-        today = ledger.business_date.today()
-        try:
-            report: dict[str, Any] = status_report(ledger, today.day)
-        except Exception as error:
-            report = {"business_today": today.day.isoformat(), "error": one_line(error)}
-        return {**report, "business_date": today.as_dict()}
 
     return router

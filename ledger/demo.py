@@ -6,6 +6,7 @@ import tempfile
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -13,6 +14,7 @@ from rich.table import Table
 from ledger import views
 from ledger.application import LedgerApp
 from ledger.business_date import BusinessDate, BusinessToday
+from ledger.domain.loan import Loan
 from ledger.domain.terms import Replan
 from ledger.money import ZERO, fmt
 from ledger.products import terms_from_input
@@ -59,6 +61,14 @@ def run_demo(db: str | None, out: Console) -> None:
     )
     # The months of business days are run by the worker's batch mode (`ledger worker --through`).
     worker = Worker(lambda: app, WorkerSettings())
+    _open_loans(app, out)
+    _run_months(app, worker, out)
+    projections = Projections(app)  # the worker caught them up after each pass
+    _show_book(projections, out)
+    _tell_story(app, projections, "DEMO-EP", db, out)
+
+
+def _open_loans(app: LedgerApp, out: Console) -> None:
     for reference, product, principal, term, disbursed_on, rate in LOANS:
         terms = terms_from_input(
             product=product,
@@ -79,6 +89,9 @@ def run_demo(db: str | None, out: Console) -> None:
             f"opened {reference:10} {product:18} {principal:>10} over {term:2} months "
             f"from {disbursed_on} ({plan})"
         )
+
+
+def _run_months(app: LedgerApp, worker: Worker, out: Console) -> None:
     out.print("\nDEMO-EP's borrower has an empty account; DEMO-MALL's holds only 250.00.")
     app.set_balance("DEMO-EP", ZERO)
     app.set_balance("DEMO-MALL", Decimal("250.00"))
@@ -115,7 +128,8 @@ def run_demo(db: str | None, out: Console) -> None:
         f"{report.loan_days} loan-days, {report.events} events\n"
     )
 
-    projections = Projections(app)  # the worker caught them up after each pass
+
+def _show_book(projections: Projections, out: Console) -> None:
     table = Table(title="Balances at the end of 2026-04-30 (balances projection)")
     for column in (
         "loan",
@@ -153,32 +167,35 @@ def run_demo(db: str | None, out: Console) -> None:
         + "\n"
     )
 
-    story = "DEMO-EP"
+
+def _tell_story(
+    app: LedgerApp, projections: Projections, story: str, db: str, out: Console
+) -> None:
     out.rule(f"[bold]The story of {story}")
-    rows = views.events(app.loan_events(story))
+    events = app.loan_events(story)
     table = Table()
     for column in ("v", "date", "event", "what"):
         table.add_column(column)
-    routine = ("InterestAccrued", "DeductionFailed")
-    run: list[dict[str, object]] = []
+    routine = (Loan.InterestAccrued, Loan.DeductionFailed)
+    run: list[Any] = []
 
     def flush() -> None:
         if run:
             first, last = run[0], run[-1]
             table.add_row(
-                f"{first['version']}-{last['version']}",
-                f"{first['effective_date']}..{last['effective_date']}",
+                f"{first.originator_version}-{last.originator_version}",
+                f"{first.on}..{last.on}",
                 f"{len(run)} routine events",
                 "daily accruals and failed deductions (see `ledger loan events`)",
             )
             run.clear()
 
-    for r in rows:
-        if r["type"] in routine:
-            run.append(r)
+    for e in events:
+        if isinstance(e, routine):
+            run.append(e)
             continue
         flush()
-        table.add_row(str(r["version"]), r["effective_date"], r["type"], _what(r))
+        table.add_row(str(e.originator_version), e.on.isoformat(), type(e).__name__, _what(e))
     flush()
     out.print(table)
     state = views.loan_state(app.get_loan(story))
@@ -202,22 +219,16 @@ def run_demo(db: str | None, out: Console) -> None:
     )
 
 
-def _what(row: dict[str, object]) -> str:
-    d = row["data"]
-    assert isinstance(d, dict)
-    t = row["type"]
-    if t == "Disbursed":
-        return f"principal {d['terms']['principal']}, {d['terms']['term']} months"
-    if t == "InstallmentFellDue":
-        return f"#{d['k']}: principal {d['principal']} + interest {d['interest']}"
-    if t == "DeductionFailed":
-        return f"asked {d['requested']}, collected nothing"
-    if t in ("InstallmentDeducted",):
-        return f"asked {d['requested']}, collected {d['collected']}"
-    if t == "Overdue":
-        return f"#{d['k']} overdue from {d['overdue_from']}"
-    if t == "InterestAccrued":
-        return f"normal {d['normal']}, penalty {d['penalty']}"
-    if t == "Closed":
-        return str(d["reason"])
+def _what(e: Any) -> str:
+    """One line on what a (non-routine) event did, by its class."""
+    if isinstance(e, Loan.Disbursed):
+        return f"principal {e.terms['principal']}, {e.terms['term']} months"
+    if isinstance(e, Loan.InstallmentFellDue):
+        return f"#{e.k}: principal {fmt(e.principal)} + interest {fmt(e.interest)}"
+    if isinstance(e, Loan.InstallmentDeducted):
+        return f"asked {fmt(e.requested)}, collected {fmt(e.collected)}"
+    if isinstance(e, Loan.Overdue):
+        return f"#{e.k} overdue from {e.overdue_from}"
+    if isinstance(e, Loan.Closed):
+        return str(e.reason)
     return ""

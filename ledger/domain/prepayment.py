@@ -90,31 +90,7 @@ def quote_prepayment(
     if principal <= ZERO:
         raise CommandRefused(f"loan {loan.label}: {fmt(amount)} would prepay no principal")
     remaining = loan.principal_not_due - principal
-    periods_left = loan.last_k - len(loan.installments)
-    emi: Decimal | None = None
-    step: Decimal | None = None
-    last_k: int | None = None
-    if replan is Replan.REDUCE_INSTALLMENT:
-        if t.method is Method.EQUAL_INSTALLMENT:
-            emi = rules.emi(
-                remaining, loan.monthly_rate, periods_left, t.installment_multiple, t.rounding
-            )
-        elif t.method in (Method.EQUAL_PRINCIPAL, Method.FLAT):
-            step = rules.principal_per_installment(remaining, periods_left, t.rounding)
-    else:
-        if t.method is Method.INTEREST_FIRST:
-            raise CommandRefused(
-                "reduce_term does not apply to interest_first: its principal is all due "
-                "with the last installment; use reduce_installment"
-            )
-        needed = rules.periods_to_repay(
-            remaining,
-            method=t.method,
-            rate=loan.monthly_rate,
-            emi_amount=loan.emi,
-            principal_step=loan.principal_step,
-        )
-        last_k = len(loan.installments) + min(needed, periods_left)
+    emi, step, last_k = new_plan(loan, remaining, replan)
     return quote(
         kind="partial",
         fee=fee,
@@ -125,3 +101,36 @@ def quote_prepayment(
         principal_step=step,
         last_k=last_k,
     )
+
+
+def new_plan(
+    loan: LoanState, remaining: Decimal, replan: Replan
+) -> tuple[Decimal | None, Decimal | None, int | None]:
+    """Section 7, the plan after a partial prepayment leaves ``remaining`` principal not yet
+    due: ``reduce_installment`` keeps the installments left and lowers the EMI (or the
+    principal step); ``reduce_term`` keeps the EMI (or step) and ends sooner. Returns (EMI,
+    principal step, last installment), each ``None`` where unchanged."""
+    t = loan.terms
+    periods_left = loan.last_k - len(loan.installments)
+    if replan is Replan.REDUCE_INSTALLMENT:
+        if t.method is Method.EQUAL_INSTALLMENT:
+            emi = rules.emi(
+                remaining, loan.monthly_rate, periods_left, t.installment_multiple, t.rounding
+            )
+            return emi, None, None
+        if t.method in (Method.EQUAL_PRINCIPAL, Method.FLAT):
+            return None, rules.principal_per_installment(remaining, periods_left, t.rounding), None
+        return None, None, None
+    if t.method is Method.INTEREST_FIRST:
+        raise CommandRefused(
+            "reduce_term does not apply to interest_first: its principal is all due "
+            "with the last installment; use reduce_installment"
+        )
+    needed = rules.periods_to_repay(
+        remaining,
+        method=t.method,
+        rate=loan.monthly_rate,
+        emi_amount=loan.emi,
+        principal_step=loan.principal_step,
+    )
+    return None, None, len(loan.installments) + min(needed, periods_left)
