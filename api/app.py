@@ -22,14 +22,14 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.context import ApiContext
-from api.keys import ApiKey
 from api.problems import Problem, problem, refusal
 from api.routes_commands import command_routes, correction_routes
 from api.routes_pages import page_routes
 from api.routes_reads import audit_routes, read_routes
-from ledger.application import LedgerApp
-from ledger.config import RateCaps
+from ledger.adapters.api_keys import ApiKey
+from ledger.adapters.config import RateCaps
 from ledger.domain.errors import LedgerError
+from ledger.services.application import LedgerApp
 
 MAX_BODY_BYTES = 64 * 1024  # every command body is a few hundred bytes
 

@@ -14,14 +14,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api.idempotency import IdempotencyConflict, IdempotencyStore
-from api.keys import ApiKey, find
 from api.problems import PROBLEM, Problem, is_transient, refusal
-from ledger import parsing, views
-from ledger.application import LedgerApp
-from ledger.config import RateCaps
+from ledger.adapters.api_keys import ApiKey, find
+from ledger.adapters.config import RateCaps
 from ledger.domain.actor import acting_as
 from ledger.domain.errors import LedgerError
 from ledger.domain.loan import Loan
+from ledger.read import views
+from ledger.services import parsing
+from ledger.services.application import LedgerApp
 from projections import Projections
 
 OPERATOR = ("operator",)

@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.sql import Sql
+from ledger.adapters.sql import Sql
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """What the HTTP API accepts: request bodies and path/query values, read by the same strict
-readers as the command line (:mod:`ledger.parsing`).
+readers as the command line (:mod:`ledger.services.parsing`).
 
 JSON gives types of its own, so strictness has two halves: the JSON type must be the right
 one (``"term": true`` is not 1 month, ``"full": "true"`` is not a payoff: strict ints and
@@ -18,8 +18,8 @@ from fastapi import Path as PathParam
 from fastapi import Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
-from ledger import parsing
 from ledger.domain.errors import InvalidInput
+from ledger.services import parsing
 
 
 def _reader(read: Callable[[Any], Any]) -> AfterValidator:

@@ -9,7 +9,7 @@ import psycopg
 from eventsourcing.persistence import PersistenceError
 from fastapi.responses import JSONResponse
 
-from ledger.config import one_line
+from ledger.adapters.config import one_line
 from ledger.domain.errors import (
     Busy,
     Conflict,

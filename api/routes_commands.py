@@ -20,11 +20,11 @@ from api.inputs import (
     amount_of,
     day_of,
 )
-from api.keys import ApiKey
 from api.problems import Problem
-from ledger import views
+from ledger.adapters.api_keys import ApiKey
 from ledger.domain.terms import Replan
-from ledger.products import terms_from_input
+from ledger.read import views
+from ledger.services.products import terms_from_input
 
 
 def command_routes(ctx: ApiContext) -> APIRouter:

@@ -16,8 +16,8 @@ from api.context import ApiContext
 from api.inputs import (
     LoanId,
 )
-from api.keys import ApiKey, find
-from ledger import views
+from ledger.adapters.api_keys import ApiKey, find
+from ledger.read import views
 from projections import schedule as schedule_view
 
 COOKIE = "ledger_key"

@@ -20,14 +20,15 @@ from api.inputs import (
     WhatIf,
     day_of,
 )
-from api.keys import ApiKey
 from api.routes_commands import _prepay_amount
-from ledger import audit, views
-from ledger.application import loan_id_for
-from ledger.config import one_line
+from ledger.adapters.api_keys import ApiKey
+from ledger.adapters.config import one_line
 from ledger.domain.errors import CommandRefused, NotFound
 from ledger.domain.terms import Replan
-from ledger.explain import explain as explain_loan
+from ledger.read import views
+from ledger.services import audit
+from ledger.services.application import loan_id_for
+from ledger.services.explain import explain as explain_loan
 from projections import balances as balances_view
 from projections import schedule as schedule_view
 from projections import statements as statements_view
@@ -109,7 +110,7 @@ def read_routes(ctx: ApiContext) -> APIRouter:
     @router.get("/status", tags=["reads"])
     def worker_status(key: ApiKey = anyone) -> Any:
         """Never fails: a part that cannot be computed says so and the rest is answered."""
-        from ledger.cli_worker import status_report
+        from ledger.read.status import status_report
 
         today = ledger.business_date.today()
         try:
@@ -148,8 +149,8 @@ def audit_routes(ctx: ApiContext) -> APIRouter:
     def report(
         loan_id: str, key: ApiKey = anyone, format: Literal["json", "md", "html"] = "json"
     ) -> Any:
-        from ledger import report as reports
-        from ledger import report_render
+        from ledger.read import report as reports
+        from ledger.read import report_render
 
         data = reports.build(ledger, loan_id, caps)
         if format == "html":

@@ -13,9 +13,9 @@ from decimal import Decimal
 from typing import Any
 
 from ledger.domain.loan import Loan
-from ledger.money import fmt
-from ledger.report_render import CSS as REPORT_CSS
-from ledger.report_render import is_number
+from ledger.domain.money import fmt
+from ledger.read.report_render import CSS as REPORT_CSS
+from ledger.read.report_render import is_number
 
 CSS = REPORT_CSS + "nav a{margin-right:1em} .legend span{margin-right:1.2em}\n"
 COLOURS = {"principal": "#1f6feb", "interest": "#2da44e", "penalty": "#cf222e"}

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
 
+from ledger.adapters.quarantine import Quarantine, QuarantinedLoan
+from ledger.adapters.sql import Sql
 from ledger.domain.errors import LedgerError, Quarantined
-from ledger.quarantine import Quarantine, QuarantinedLoan
-from ledger.sql import Sql
 from projections.balances import Balances
 from projections.base import (
     DEFAULT_CACHE,

@@ -16,8 +16,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from ledger.money import fmt
-from ledger.sql import Cursor
+from ledger.adapters.sql import Cursor
+from ledger.domain.money import fmt
 from projections.base import upsert
 from projections.facts import Fact
 from projections.loan_fold import LoanFold

@@ -30,9 +30,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 from uuid import UUID
 
+from ledger.adapters.quarantine import Quarantine
+from ledger.adapters.sql import Cursor, Sql
 from ledger.domain.errors import Quarantined
-from ledger.quarantine import Quarantine
-from ledger.sql import Cursor, Sql
 from projections.facts import DISBURSED_TOPIC, LOAN_TOPICS, Fact
 from projections.quarantine import apply_batch, read_facts
 

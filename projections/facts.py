@@ -21,9 +21,9 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic
 
+from ledger.adapters.persistence import register_transcodings
 from ledger.domain.evolve import LOAN_EVENT_TYPES
 from ledger.domain.loan import Loan
-from ledger.persistence import register_transcodings
 
 KIND_OF_TOPIC = {get_topic(cls): cls.__name__ for cls in LOAN_EVENT_TYPES}
 LOAN_TOPICS = sorted(KIND_OF_TOPIC)

@@ -16,9 +16,9 @@ from uuid import UUID
 
 from ledger.domain.evolve import evolve
 from ledger.domain.loan import Loan
+from ledger.domain.money import Rounding
 from ledger.domain.state import Installment, LoanState
 from ledger.domain.terms import Method, Terms
-from ledger.money import Rounding
 from projections.facts import Fact
 
 INSTALLMENT_FIELDS = tuple(Installment.__dataclass_fields__)

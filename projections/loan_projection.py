@@ -8,8 +8,8 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from uuid import UUID
 
+from ledger.adapters.sql import Cursor, Sql
 from ledger.domain.loan import Loan
-from ledger.sql import Cursor, Sql
 from projections.base import DEFAULT_CACHE, Projection, upsert
 from projections.facts import Fact
 from projections.loan_fold import LoanFold

@@ -17,10 +17,10 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from ledger.adapters.sql import Cursor
 from ledger.domain.loan import Loan
+from ledger.domain.money import ZERO, fmt
 from ledger.domain.state import CLOSED
-from ledger.money import ZERO, fmt
-from ledger.sql import Cursor
 from projections.balances import from_fen, to_fen
 from projections.base import upsert
 from projections.facts import Fact

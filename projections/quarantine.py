@@ -36,13 +36,13 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing import persistence
 
-from ledger.domain.errors import Busy, LedgerError, Quarantined
-from ledger.domain.loan import Loan
-from ledger.quarantine import (
+from ledger.adapters.quarantine import (
     Failure,
     one_line,
 )
-from ledger.sql import Cursor
+from ledger.adapters.sql import Cursor
+from ledger.domain.errors import Busy, LedgerError, Quarantined
+from ledger.domain.loan import Loan
 from projections.facts import KIND_OF_TOPIC, Fact, fact_from_row
 
 if TYPE_CHECKING:

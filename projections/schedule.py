@@ -16,10 +16,10 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from ledger.adapters.sql import Cursor
 from ledger.domain.loan import Loan
+from ledger.domain.money import ZERO, fmt
 from ledger.domain.state import Installment
-from ledger.money import ZERO, fmt
-from ledger.sql import Cursor
 from projections.balances import from_fen, to_fen
 from projections.base import upsert
 from projections.facts import Fact

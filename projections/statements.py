@@ -27,10 +27,10 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from ledger.adapters.sql import Cursor
 from ledger.domain.loan import Loan
+from ledger.domain.money import ZERO, fmt
 from ledger.domain.rules import due_date
-from ledger.money import ZERO, fmt
-from ledger.sql import Cursor
 from projections.balances import from_fen, to_fen
 from projections.base import upsert
 from projections.facts import Fact

@@ -24,12 +24,12 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from eventsourcing.persistence import OperationalError, PersistenceError
 
-from ledger.application import CloseReport, DayReport, LedgerApp, ProgressCallback
+from ledger.adapters.clock import Clock, SystemClock
+from ledger.adapters.worker_status import PassRecord, WorkerStatusStore
 from ledger.domain.actor import acting_as
 from ledger.domain.errors import Busy
+from ledger.services.application import CloseReport, DayReport, LedgerApp, ProgressCallback
 from projections import Projections
-from scheduler.clock import Clock, SystemClock
-from scheduler.status import PassRecord, WorkerStatusStore
 
 log = logging.getLogger("ledger.worker")
 T = TypeVar("T")

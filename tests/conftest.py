@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from ledger.application import LedgerApp
-from ledger.cli import run
+from ledger.bootstrap import run
+from ledger.services.application import LedgerApp
 
 POSTGRES_ENV = "LEDGER_TEST_POSTGRES_URL"
 # The suite simulates books over months of business days, as the demo does: it sets the
@@ -37,7 +37,7 @@ def _postgres_url() -> str | None:
 def _drop_schema(base_url: str, schema: str) -> None:
     import psycopg
 
-    from ledger.persistence import parse_database_url, postgres_conninfo
+    from ledger.adapters.persistence import parse_database_url, postgres_conninfo
 
     db = parse_database_url(base_url)
     with psycopg.connect(postgres_conninfo(db), autocommit=True) as conn:

@@ -14,7 +14,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate
 
 from ledger.domain.errors import CommandRefused
-from ledger.money import ZERO, fmt
+from ledger.domain.money import ZERO, fmt
 
 ACCOUNT_NAMESPACE = uuid5(NAMESPACE_URL, "ledger:linked-account")
 

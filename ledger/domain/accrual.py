@@ -8,9 +8,9 @@ from datetime import date, timedelta
 from typing import Any
 
 from ledger.domain import rules
+from ledger.domain.money import ZERO
 from ledger.domain.state import LoanState
 from ledger.domain.terms import Method
-from ledger.money import ZERO
 
 
 def accrual_of(loan: LoanState, on: date) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Protocol
 from uuid import UUID
 
 from ledger.domain.loan import Loan
-from ledger.money import ZERO
+from ledger.domain.money import ZERO
 
 
 class Collector(Protocol):

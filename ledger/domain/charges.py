@@ -19,8 +19,8 @@ from decimal import Decimal
 from typing import Any
 
 from ledger.domain.loan import Loan
+from ledger.domain.money import FEN, ZERO, round_to
 from ledger.domain.state import LoanState
-from ledger.money import FEN, ZERO, round_to
 
 PARTS = ("interest", "penalty", "fee")
 Charges = dict[int, dict[str, Decimal]]

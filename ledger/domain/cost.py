@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from ledger.money import ONE, ZERO
+from ledger.domain.money import ONE, ZERO
 
 YEAR = Decimal(365)
 TOLERANCE = Decimal("1e-12")

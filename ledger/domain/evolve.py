@@ -10,9 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ledger.domain.loan import Loan
+from ledger.domain.money import ZERO
 from ledger.domain.state import CLOSED, Installment, LoanState
 from ledger.domain.terms import Terms
-from ledger.money import ZERO
 
 
 def _disbursed(state: LoanState, e: Loan.Disbursed) -> None:

@@ -23,10 +23,10 @@ from ledger.domain.accrual import accrual_of, newly_overdue
 from ledger.domain.actor import UNKNOWN, current_actor
 from ledger.domain.chain import GENESIS, link
 from ledger.domain.errors import CommandRefused
+from ledger.domain.money import FEN, ZERO, fmt, round_to
 from ledger.domain.prepayment import PrepaymentQuote, quote_prepayment
 from ledger.domain.state import ACTIVE, CLOSED, OVERDUE, Installment, LoanState, differences
 from ledger.domain.terms import Replan, Terms
-from ledger.money import FEN, ZERO, fmt, round_to
 
 __all__ = [
     "ACTIVE",

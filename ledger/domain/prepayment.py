@@ -10,9 +10,9 @@ from functools import partial
 
 from ledger.domain import rules
 from ledger.domain.errors import CommandRefused
+from ledger.domain.money import ZERO, fmt
 from ledger.domain.state import LoanState
 from ledger.domain.terms import Method, Replan
-from ledger.money import ZERO, fmt
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ from typing import Any
 from ledger.domain.chain import NOT_HASHED
 from ledger.domain.errors import CommandRefused
 from ledger.domain.loan import Loan
+from ledger.domain.money import ZERO, fmt
 from ledger.domain.terms import Replan, Terms
-from ledger.money import ZERO, fmt
 
 
 @dataclass(frozen=True)

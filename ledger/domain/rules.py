@@ -2,7 +2,7 @@
 
 Each function names the section it implements. Nothing here reads a clock, a database or a
 float; amounts are :class:`~decimal.Decimal` and are rounded only where the spec says, with
-:func:`ledger.money.round_to` and the product's rounding mode.
+:func:`ledger.domain.money.round_to` and the product's rounding mode.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, Decimal
 
+from ledger.domain.money import FEN, ONE, ZERO, Rounding, round_to
 from ledger.domain.terms import DayCount, Method
-from ledger.money import FEN, ONE, ZERO, Rounding, round_to
 
 # --------------------------------------------------------------------------- section 2
 

@@ -22,8 +22,8 @@ from decimal import Decimal
 from typing import Any
 
 from ledger.domain import rules
+from ledger.domain.money import FEN, ZERO, round_to
 from ledger.domain.terms import Method, Terms
-from ledger.money import FEN, ZERO, round_to
 
 ACTIVE = "active"
 OVERDUE = "overdue"

@@ -1,6 +1,6 @@
 """Terms of a loan (loan-rules section 1) as plain, immutable domain values.
 
-Validation of user input lives in :mod:`ledger.products` (pydantic); this module only names
+Validation of user input lives in :mod:`ledger.services.products` (pydantic); this module only names
 the vocabulary and the five product presets, so that the aggregate and the rules can use them
 without importing anything beyond the standard library.
 """
@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from ledger.money import Rounding
+from ledger.domain.money import Rounding
 
 
 class DayCount(StrEnum):

@@ -42,10 +42,10 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from api.keys import new_key  # noqa: E402
-from ledger.application import LedgerApp  # noqa: E402
-from ledger.persistence import parse_database_url  # noqa: E402
-from ledger.products import terms_from_input  # noqa: E402
+from ledger.adapters.api_keys import new_key  # noqa: E402
+from ledger.adapters.persistence import parse_database_url  # noqa: E402
+from ledger.services.application import LedgerApp  # noqa: E402
+from ledger.services.products import terms_from_input  # noqa: E402
 
 
 def free_port() -> int:
@@ -60,7 +60,7 @@ def prepare(url: str, loans: int) -> list[str]:
     if db.is_postgres:
         import psycopg
 
-        from ledger.persistence import postgres_conninfo
+        from ledger.adapters.persistence import postgres_conninfo
 
         with psycopg.connect(postgres_conninfo(db), autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{db.schema}" CASCADE')
@@ -165,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     env = {**os.environ, "LEDGER_API_KEYS": stored.line(), "PYTHONPATH": str(ROOT)}
     server = subprocess.Popen(
-        [sys.executable, "-m", "ledger.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+        [sys.executable, "-m", "ledger.bootstrap", "serve", "--host", "127.0.0.1",
+         "--port", str(port),
          "--db", url],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip

@@ -73,11 +73,11 @@ import psycopg
 from eventsourcing.utils import get_topic
 from psycopg import sql
 
-from ledger.application import LedgerApp
+from ledger.adapters.persistence import Database, parse_database_url, postgres_conninfo
 from ledger.domain.loan import Loan
 from ledger.domain.terms import PRESETS, Terms
-from ledger.persistence import Database, parse_database_url, postgres_conninfo
-from ledger.products import terms_from_input
+from ledger.services.application import LedgerApp
+from ledger.services.products import terms_from_input
 
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/postgres?schema=bench_close_day"
 DISBURSED_ON = date(2026, 1, 1)

@@ -52,9 +52,9 @@ assert _spec is not None and _spec.loader is not None
 close_day = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(close_day)
 
-from ledger.application import LedgerApp  # noqa: E402
+from ledger.adapters.persistence import parse_database_url  # noqa: E402
 from ledger.domain.account import LinkedAccount  # noqa: E402
-from ledger.persistence import parse_database_url  # noqa: E402
+from ledger.services.application import LedgerApp  # noqa: E402
 from projections import NAMES, Projections  # noqa: E402
 from projections.base import DEFAULT_PAGE  # noqa: E402
 

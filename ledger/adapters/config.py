@@ -1,0 +1,93 @@
+"""The one place where configuration is read from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from ledger.adapters.persistence import DEFAULT_DATABASE_URL
+from ledger.domain.errors import LedgerError
+
+if TYPE_CHECKING:
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    batch_size: int = 1000
+    timezone: str = "Asia/Shanghai"
+    morning_at: str = "06:00"
+    end_of_day_at: str = "00:05"
+
+    @classmethod
+    def from_env(cls, database_url: str | None = None) -> Settings:
+        env = os.environ
+        try:
+            batch_size = int(env.get("LEDGER_BATCH_SIZE", "1000"))
+        except ValueError:
+            raise LedgerError("LEDGER_BATCH_SIZE must be a whole number") from None
+        if batch_size < 1:
+            raise LedgerError("LEDGER_BATCH_SIZE must be at least 1")
+        return cls(
+            database_url=database_url or env.get("LEDGER_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            batch_size=batch_size,
+            timezone=env.get("LEDGER_TIMEZONE", "Asia/Shanghai"),
+            morning_at=env.get("LEDGER_MORNING_AT", "06:00"),
+            end_of_day_at=env.get("LEDGER_END_OF_DAY_AT", "00:05"),
+        )
+
+
+@dataclass(frozen=True)
+class RateCaps:
+    """Caps the dispute report compares a loan's annualised cost with: fixed annual rates
+    (``$LEDGER_RATE_CAPS``, default ``0.24,0.36``) and a multiple of the loan prime rate
+    (``$LEDGER_LPR``, default 0.0300: set it to the current one-year LPR; x4)."""
+
+    fixed: tuple[Decimal, ...] = (Decimal("0.24"), Decimal("0.36"))
+    lpr: Decimal = Decimal("0.0300")
+    lpr_multiple: Decimal = Decimal("4")
+
+    @classmethod
+    def from_env(cls) -> RateCaps:
+        env = os.environ
+        try:
+            fixed = tuple(
+                Decimal(v.strip()) for v in env.get("LEDGER_RATE_CAPS", "0.24,0.36").split(",")
+            )
+            lpr = Decimal(env.get("LEDGER_LPR", "0.0300"))
+        except (ArithmeticError, ValueError):
+            raise LedgerError(
+                "LEDGER_RATE_CAPS must be decimals separated by commas and LEDGER_LPR a decimal"
+            ) from None
+        if any(not 0 < v < 100 for v in (*fixed, lpr)):
+            raise LedgerError("LEDGER_RATE_CAPS and LEDGER_LPR must be positive annual rates")
+        return cls(fixed, lpr)
+
+    def named(self) -> list[tuple[str, Decimal]]:
+        caps = [(f"{(v * 100).normalize()} %", v) for v in self.fixed]
+        lpr_pct = (self.lpr * 100).normalize()
+        caps.append((f"{self.lpr_multiple} x LPR ({lpr_pct} %)", self.lpr * self.lpr_multiple))
+        return caps
+
+
+def default_actor() -> str:
+    """Who is asking, for the record of a correction: ``$LEDGER_ACTOR``, else the user."""
+    import getpass
+
+    actor = os.environ.get("LEDGER_ACTOR", "").strip()
+    if actor:
+        return actor
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in this environment
+        return "unknown"
+
+
+def one_line(error: BaseException) -> str:
+    """An exception as one line: its type and the first line of its message."""
+    text = str(error).strip()
+    first = text.splitlines()[0] if text else ""
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__

@@ -1,0 +1,273 @@
+"""``ledger audit ...`` and ``ledger loan explain``: auditing a loan from the ledger alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import date, datetime, tzinfo
+from typing import Any
+
+import click
+from rich.table import Table
+
+from ledger.cli.common import DATE, LOAN_REF, CliError, emit, open_for, out
+from ledger.domain.chain import chain_summary
+from ledger.domain.errors import InvalidInput
+from ledger.read import views
+from ledger.services import audit, parsing
+from ledger.services.application import LedgerApp
+from ledger.services.explain import explain as explain_loan
+
+
+def parse_moment(value: str | None, zone: tzinfo) -> datetime | None:
+    """``--known-at``: an ISO timestamp; without an offset it is read in the business
+    timezone ``zone``."""
+    if value is None:
+        return None
+    try:
+        return parsing.timestamp_text(value, "--known-at", zone)
+    except InvalidInput as error:
+        raise CliError(str(error)) from None
+
+
+db_option = click.option("--db", "db", default=None, metavar="URL", help="The store.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+known_at_option = click.option(
+    "--known-at", "known_at", help="Only what was recorded by this time (ISO timestamp)."
+)
+
+
+@click.command("explain")
+@click.argument("loan_id", type=LOAN_REF)
+@click.option("--as-of", "as_of", type=DATE, help="End of this business day (default: latest).")
+@known_at_option
+@db_option
+@json_option
+@click.pass_context
+def explain(
+    ctx: click.Context,
+    loan_id: str,
+    as_of: date | None,
+    known_at: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Every figure of the balance, broken into the events that built it, with the arithmetic
+    and the rule; shows that the parts add up to the figure."""
+    app = open_for(ctx, db)
+    moment = parse_moment(known_at, app.business_date.zone)
+    result = explain_loan(app, loan_id, as_of=as_of, known_at=moment)
+    if as_json:
+        emit(result)
+        return
+    out.print(
+        f"[bold]Loan {result['loan_id']}[/bold] at the end of {result['as_of']}"
+        + (f", as known at {result['known_at']}" if result["known_at"] else "")
+        + f" (version {result['version']}, {result['status']})"
+    )
+    for name, figure in result["figures"].items():
+        lines = figure.get("lines", [])
+        table = Table(title=f"{name}: {figure['figure']}", title_justify="left")
+        for c in ("v", "date", "event", "amount", "arithmetic", "rule"):
+            table.add_column(c, justify="right" if c in ("v", "amount") else "left")
+        for line in lines:
+            table.add_row(
+                str(line["version"]),
+                line["date"],
+                line["event"],
+                line["amount"],
+                line["arithmetic"],
+                line["rule"],
+            )
+        if lines:
+            out.print(table)
+        else:
+            out.print(f"[bold]{name}: {figure['figure']}[/bold]")
+        extra = f"; {figure['rounded']}" if "rounded" in figure else ""
+        mark = "adds up" if figure["adds_up"] else "DOES NOT ADD UP"
+        out.print(f"  sum of the parts {figure['sum_of_parts']}{extra}: {mark}\n")
+    for inst in result["unsettled_installments"]:
+        out.print(
+            f"  installment #{inst['k']} due {inst['due_date']}"
+            + (f", overdue from {inst['overdue_from']}" if inst["overdue_from"] else "")
+            + f": principal {inst['principal_owed']}, interest {inst['interest_owed']}, "
+            f"penalty {inst['penalty']}"
+        )
+    out.print("every figure adds up" if result["adds_up"] else "[red]a figure does not add up")
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """Verify loans by replaying their facts, and ask what-if questions."""
+
+
+@audit_group.command("verify")
+@click.argument("loan_id", required=False, type=LOAN_REF)
+@click.option("--all", "all_loans", is_flag=True, help="Every loan in the store.")
+@db_option
+@json_option
+@click.pass_context
+def verify(
+    ctx: click.Context, loan_id: str | None, all_loans: bool, db: str | None, as_json: bool
+) -> None:
+    """Recompute every amount from the facts with the rules and check the hash chain; exit
+    status 1 when anything differs."""
+    if all_loans == (loan_id is not None):
+        raise CliError("give exactly one of LOAN_ID and --all")
+    app = open_for(ctx, db)
+    results = list(audit.verify_all(app)) if all_loans else [audit.verify_loan(app, str(loan_id))]
+    dirty = [r for r in results if not r.clean]
+    if as_json:
+        emit(
+            {
+                "loans": len(results),
+                "clean": not dirty,
+                "results": [r.as_dict() for r in (dirty if all_loans else results)],
+            }
+        )
+    else:
+        for r in results:
+            if r.clean:
+                if not all_loans:
+                    out.print(
+                        f"loan {r.label}: {r.events} events replayed, hash chain "
+                        f"{chain_summary(r.unchained, r.events)}: clean"
+                    )
+                continue
+            out.print(f"[red]loan {r.label}: NOT clean[/red]")
+            if r.broken_link:
+                out.print(
+                    f"  hash chain broken first at version {r.broken_link[0]}: {r.broken_link[1]}"
+                )
+            for d in r.discrepancies[:20]:
+                out.print(
+                    f"  version {d.version} {d.event}.{d.field}: recorded {d.recorded}, "
+                    f"recomputed {d.recomputed}",
+                    markup=False,
+                    highlight=False,
+                )
+            if len(r.discrepancies) > 20:
+                out.print(f"  ... {len(r.discrepancies) - 20} more (see --json)")
+        out.print(f"{len(results)} loan(s) verified, {len(dirty)} with discrepancies")
+    if dirty:
+        sys.exit(1)
+
+
+@audit_group.command("what-if")
+@click.argument("loan_id", type=LOAN_REF)
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="TERM=VALUE",
+    help=f"Another value for a term ({', '.join(audit.WHAT_IF_TERMS)}).",
+)
+@db_option
+@json_option
+@click.pass_context
+def what_if(
+    ctx: click.Context, loan_id: str, settings: tuple[str, ...], db: str | None, as_json: bool
+) -> None:
+    """Replay the loan's facts under other terms: what was charged and what would have
+    been, per installment and in total. Writes nothing."""
+    changes: dict[str, str] = {}
+    for item in settings:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise CliError(f"--set {item!r}: expected TERM=VALUE")
+        changes[name.strip()] = value.strip()
+    result = audit.what_if(open_for(ctx, db), loan_id, changes)
+    if as_json:
+        emit(result)
+        return
+    table = Table(
+        title=f"What if {', '.join(f'{k}={v}' for k, v in changes.items()) or '(no change)'}"
+    )
+    for c in ("installment", "charged", "would have been", "difference"):
+        table.add_column(c, justify="right")
+    for row in result["installments"]:
+        label = "accrued / prepaid" if row["k"] == 0 else f"#{row['k']}"
+        table.add_row(
+            label,
+            _parts(row["charged"]),
+            _parts(row["would_have_been"]),
+            row["difference"],
+        )
+    t = result["total"]
+    table.add_row("total", _parts(t["charged"]), _parts(t["would_have_been"]), t["difference"])
+    out.print(table)
+    for note in result["notes"]:
+        out.print(f"note: {note}", markup=False)
+
+
+@audit_group.command("report")
+@click.argument("loan_id", type=LOAN_REF)
+@click.option(
+    "--format",
+    "fmt_",
+    type=click.Choice(["md", "json", "html"]),
+    default="md",
+    show_default=True,
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False),
+    help="Write to FILE (a new file; never through a symbolic link).",
+)
+@click.option("--force", is_flag=True, help="With --out: replace FILE if it exists.")
+@db_option
+@click.pass_context
+def report(
+    ctx: click.Context,
+    loan_id: str,
+    fmt_: str,
+    out_file: str | None,
+    force: bool,
+    db: str | None,
+) -> None:
+    """The dispute report: terms, schedule, every charge with its arithmetic, money received,
+    corrections, verification and the annualised cost against the caps."""
+    from ledger.adapters.config import RateCaps
+    from ledger.read import report as reports
+    from ledger.read import report_render
+
+    caps = RateCaps.from_env()
+    data = reports.build(open_for(ctx, db), loan_id, caps)
+    if fmt_ == "json":
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+    elif fmt_ == "html":
+        text = report_render.html_page(data)
+    else:
+        text = report_render.markdown(data)
+    if out_file:
+        write_new_file(out_file, text, replace=force)
+        click.echo(f"wrote {out_file}", err=True)
+    else:
+        click.echo(text)
+
+
+def write_new_file(path: str, text: str, *, replace: bool) -> None:
+    """Write ``text`` to ``path``: refused if it exists (unless ``replace``) and never
+    through a symbolic link (``O_NOFOLLOW``), so a report cannot clobber another file."""
+    if os.path.islink(path):
+        raise CliError(f"--out: {path} is a symbolic link; give the real path")
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    flags |= os.O_TRUNC if replace else os.O_EXCL
+    try:
+        descriptor = os.open(path, flags, 0o644)
+    except FileExistsError:
+        raise CliError(f"--out: {path} exists; add --force to replace it") from None
+    except OSError as error:
+        raise CliError(f"--out: cannot write {path}: {error.strerror}") from None
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def _parts(p: dict[str, str]) -> str:
+    return f"{p['total']} (i {p['interest']}, p {p['penalty']}, f {p['fee']})"
+
+
+def show_known_at(app: LedgerApp, loan_id: str, day: date | None, moment: datetime) -> Any:
+    return views.loan_state(audit.loan_at(app, loan_id, as_of=day, known_at=moment), day)

@@ -1,0 +1,388 @@
+"""``ledger loan ...``: open, repay, prepay, reverse, waive and inspect loans.
+
+Every command runs through ``LedgerApp.execute``: its events are saved only once the command
+and the presenting of its answer have succeeded.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import click
+from rich.table import Table
+
+from ledger.adapters.config import default_actor
+from ledger.cli.audit import known_at_option, parse_moment, show_known_at
+from ledger.cli.common import (
+    DATE,
+    DAYS,
+    DECIMAL,
+    LOAN_REF,
+    MONEY,
+    NEW_LOAN_ID,
+    TERM,
+    TEXT,
+    VERSION,
+    CliError,
+    actor_option,
+    db_option,
+    emit,
+    json_option,
+    kv_table,
+    open_for,
+    out,
+    rows_table,
+)
+from ledger.cli.projections import read_balance, read_schedule, stale_ok_option
+from ledger.domain.actor import acting_as
+from ledger.domain.loan import Loan
+from ledger.domain.money import Rounding, fmt
+from ledger.domain.terms import PRESETS, DayCount, Method, Replan
+from ledger.read import views
+from ledger.services.products import terms_from_input
+
+
+@click.group()
+def loan() -> None:
+    """Open, repay, prepay and inspect loans."""
+
+
+@loan.command("open")
+@click.option("--product", required=True, type=click.Choice(sorted(PRESETS)))
+@click.option("--principal", required=True, type=MONEY)
+@click.option("--term", required=True, type=TERM)
+@click.option("--disbursed-on", required=True, type=DATE)
+@click.option("--daily-rate", type=DECIMAL)
+@click.option("--annual-rate", type=DECIMAL)
+@click.option("--day-count", type=click.Choice([d.value for d in DayCount]))
+@click.option("--method", type=click.Choice([m.value for m in Method]))
+@click.option("--prepayment-fee-rate", type=DECIMAL)
+@click.option("--penalty-multiplier", type=DECIMAL)
+@click.option("--grace-days", type=DAYS)
+@click.option("--installment-multiple", type=DECIMAL)
+@click.option("--rounding", type=click.Choice([r.value for r in Rounding]))
+@click.option(
+    "--loan-id",
+    type=NEW_LOAN_ID,
+    help="Your reference for the loan: 1 to 64 of A-Z a-z 0-9 . _ -, not a UUID "
+    "(default: a new UUID).",
+)
+@db_option
+@json_option
+@click.pass_context
+def loan_open(ctx: click.Context, /, db: str | None, as_json: bool, **flags: Any) -> None:
+    """Disburse a loan; flags override the preset."""
+    reference = flags.pop("loan_id")
+    terms = terms_from_input(**flags)
+    app = open_for(ctx, db)
+
+    def command() -> dict[str, Any]:
+        opened = app.open_loan(terms, reference)
+        state = views.loan_state(opened, terms.disbursed_on)
+        return {
+            "loan_id": opened.label,
+            "uuid": str(opened.id),
+            "product": terms.product,
+            "principal": state["principal_outstanding"],
+            "term": terms.term,
+            "disbursed_on": terms.disbursed_on.isoformat(),
+            "method": terms.method.value,
+            "emi": str(opened.emi) if terms.method is Method.EQUAL_INSTALLMENT else None,
+            "monthly_rate": str(opened.monthly_rate),
+            "prepayment_fee_rate": str(terms.prepayment_fee_rate),
+        }
+
+    result = app.execute(command)
+    if as_json:
+        emit(result)
+    else:
+        kv_table(f"Loan {result['loan_id']} opened", result)
+
+
+@loan.command("repay", context_settings={"ignore_unknown_options": True})
+@click.argument("loan_id", type=LOAN_REF)
+@click.argument("amount", type=MONEY)
+@click.option("--on", "on", required=True, type=DATE, help="Business date of the repayment.")
+@click.option(
+    "--backdated",
+    is_flag=True,
+    help="It really happened on D, a day already closed: recompute the loan from D on.",
+)
+@click.option("--reason", type=TEXT, help="Why (required with --backdated).")
+@actor_option
+@db_option
+@json_option
+@click.pass_context
+def loan_repay(
+    ctx: click.Context,
+    loan_id: str,
+    amount: Decimal,
+    on: date,
+    backdated: bool,
+    reason: str | None,
+    actor: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """A repayment on business date D, allocated oldest installment first."""
+    if backdated:
+        if not reason:
+            raise CliError("--backdated needs --reason (a correction records why)")
+        app = open_for(ctx, db)
+        who = actor or default_actor()
+        with acting_as(who):
+            payload = app.execute(
+                lambda: _correction(
+                    app.repay_backdated(loan_id, amount, on, actor=who, reason=reason)
+                )
+            )
+        _emit_correction(payload, as_json)
+        return
+    if reason is not None:
+        raise CliError("--reason goes with --backdated")
+    app = open_for(ctx, db)
+
+    def command() -> dict[str, Any]:
+        repaid, items = app.repay(loan_id, amount, on)
+        return views.repayment(repaid, on, amount, items)
+
+    result = app.execute(command)
+    if as_json:
+        emit(result)
+    else:
+        rows_table(
+            f"Repayment of {result['amount']} on {on}",
+            result["allocations"],
+            ["k", "penalty", "interest", "principal", "total"],
+        )
+        out.print(f"status: {result['status']}, still due: {result['amount_due']}")
+
+
+@loan.command("reverse")
+@click.argument("loan_id", type=LOAN_REF)
+@click.option(
+    "--event", "version", required=True, type=VERSION, help="Version of the payment event."
+)
+@click.option("--reason", required=True, type=TEXT, help="Why (e.g. the deduction bounced).")
+@actor_option
+@db_option
+@json_option
+@click.pass_context
+def loan_reverse(
+    ctx: click.Context,
+    loan_id: str,
+    version: int,
+    reason: str,
+    actor: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Reverse a deduction or repayment that bounced; the loan is recomputed without it."""
+    app = open_for(ctx, db)
+    who = actor or default_actor()
+    with acting_as(who):
+        payload = app.execute(
+            lambda: _correction(app.reverse(loan_id, version, actor=who, reason=reason))
+        )
+    _emit_correction(payload, as_json)
+
+
+@loan.command("waive", context_settings={"ignore_unknown_options": True})
+@click.argument("loan_id", type=LOAN_REF)
+@click.option("--penalty", "penalty", type=MONEY, help="Waive this much penalty.")
+@click.option("--interest", "interest", type=MONEY, help="Waive this much interest.")
+@click.option("--fee", "fee", type=MONEY, help="Waive this much of a fee.")
+@click.option(
+    "--reason", required=True, type=TEXT, help="Why (goodwill, the outcome of a dispute)."
+)
+@click.option("--on", "on", type=DATE, help="Business date (default: the loan's next open day).")
+@actor_option
+@db_option
+@json_option
+@click.pass_context
+def loan_waive(
+    ctx: click.Context,
+    loan_id: str,
+    penalty: Decimal | None,
+    interest: Decimal | None,
+    fee: Decimal | None,
+    reason: str,
+    on: date | None,
+    actor: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Forgive penalty or interest owed (oldest installment first). No money moves."""
+    given = [(p, v) for p, v in (("penalty", penalty), ("interest", interest), ("fee", fee)) if v]
+    if len(given) != 1:
+        raise CliError("give exactly one of --penalty, --interest and --fee")
+    part, value = given[0]
+    app = open_for(ctx, db)
+    who = actor or default_actor()
+
+    def command() -> dict[str, Any]:
+        waived = app.waive(loan_id, part=part, amount=value, on=on, actor=who, reason=reason)
+        event = views.newest_pending(waived, Loan.Waived)
+        return {
+            "loan_id": waived.label,
+            "on": event.on.isoformat(),
+            "part": part,
+            "amount": fmt(value),
+            "allocations": [{"k": a["k"], "amount": fmt(a["amount"])} for a in event.allocations],
+            "actor": event.actor,
+            "reason": event.reason,
+            "version": event.originator_version,
+            "status": waived.loan_status,
+            "amount_due": fmt(waived.amount_due),
+        }
+
+    with acting_as(who):
+        result = app.execute(command)
+    if as_json:
+        emit(result)
+    else:
+        kv_table(f"Waiver of {fmt(value)} {part} on {result['on']}", result)
+
+
+def _correction(loan: Loan) -> dict[str, Any]:
+    """The correction a command just made, as printed (from the loan's unsaved events)."""
+    return views.correction(loan, views.newest_pending(loan, Loan.Corrected))
+
+
+def _emit_correction(payload: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit(payload)
+    else:
+        kv_table(f"Correction recorded on loan {payload['loan_id']}", payload)
+        for name, change in payload["differences"].items():
+            out.print(f"  {name}: {change}", markup=False, highlight=False)
+
+
+@loan.command("prepay")
+@click.argument("loan_id", type=LOAN_REF)
+@click.option("--on", "on", required=True, type=DATE)
+@click.option("--full", is_flag=True, help="Pay the loan off.")
+@click.option("--amount", type=MONEY, help="A partial prepayment of this amount.")
+@click.option("--quote", is_flag=True, help="Only show what it would pay; write nothing.")
+@click.option(
+    "--replan",
+    type=click.Choice([r.value for r in Replan]),
+    default=Replan.REDUCE_INSTALLMENT.value,
+    show_default=True,
+)
+@db_option
+@json_option
+@click.pass_context
+def loan_prepay(
+    ctx: click.Context,
+    loan_id: str,
+    on: date,
+    full: bool,
+    amount: Decimal | None,
+    quote: bool,
+    replan: str,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """A prepayment (full or partial); --quote only shows it."""
+    if full == (amount is not None):
+        raise CliError("give exactly one of --full and --amount")
+    app = open_for(ctx, db)
+
+    def command() -> dict[str, Any]:
+        prepaid, result = app.prepay(
+            loan_id, on, amount=amount, replan=Replan(replan), quote_only=quote
+        )
+        return views.prepayment(prepaid, result, executed=not quote)
+
+    payload = app.execute(command)
+    if as_json:
+        emit(payload)
+    else:
+        kind = "full" if full else "partial"
+        kv_table(f"{'Quote for' if quote else ''} {kind} prepayment on {on}".strip(), payload)
+
+
+@loan.command("show")
+@click.argument("loan_id", type=LOAN_REF)
+@click.option("--as-of", "as_of", type=DATE, help="End of this business day (default: latest).")
+@known_at_option
+@stale_ok_option
+@db_option
+@json_option
+@click.pass_context
+def loan_show(
+    ctx: click.Context,
+    loan_id: str,
+    as_of: date | None,
+    known_at: str | None,
+    stale_ok: bool,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """The loan's balance at the end of a business day: the latest from the balances
+    projection (caught up first), an earlier day from the loan's events up to that day."""
+    day = as_of
+    app = open_for(ctx, db)
+    moment = parse_moment(known_at, app.business_date.zone)
+    if moment is not None:
+        state = show_known_at(app, loan_id, day, moment)
+    elif day is None:
+        state = read_balance(app, loan_id, stale_ok=stale_ok)
+    else:
+        state = views.loan_state(app.loan_as_of(loan_id, day), day)
+    if as_json:
+        emit(state)
+    else:
+        kv_table(f"Loan {state['loan_id']} as of {state['as_of']}", state)
+
+
+@loan.command("schedule")
+@click.argument("loan_id", type=LOAN_REF)
+@stale_ok_option
+@db_option
+@json_option
+@click.pass_context
+def loan_schedule(
+    ctx: click.Context, loan_id: str, stale_ok: bool, db: str | None, as_json: bool
+) -> None:
+    """Installments: planned and actual, collected and when (schedule projection)."""
+    app = open_for(ctx, db)
+    rows = read_schedule(app, loan_id, stale_ok=stale_ok)
+    if as_json:
+        emit(rows)
+    else:
+        rows_table(
+            f"Schedule of {loan_id}",
+            rows,
+            ["k", "due_date", "principal", "interest", "penalty", "paid", "status"],
+        )
+
+
+@loan.command("events")
+@click.argument("loan_id", type=LOAN_REF)
+@db_option
+@json_option
+@click.pass_context
+def loan_events(ctx: click.Context, loan_id: str, db: str | None, as_json: bool) -> None:
+    """The loan's events in order."""
+    app = open_for(ctx, db)
+    rows = views.events(app.loan_events(loan_id))
+    if as_json:
+        emit(rows)
+    else:
+        _print_events(rows)
+
+
+def _print_events(rows: list[dict[str, Any]]) -> None:
+    table = Table(title="Events")
+    for c in ("version", "effective_date", "type", "data"):
+        table.add_column(c)
+    for r in rows:
+        data = ", ".join(
+            f"{k}={v}" for k, v in r["data"].items() if v not in (None, [], {}) and k != "terms"
+        )
+        table.add_row(str(r["version"]), r["effective_date"], r["type"], data)
+    out.print(table)

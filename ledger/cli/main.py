@@ -1,0 +1,215 @@
+"""The ``ledger`` command line (contract: docs/cli.md).
+
+Every command that takes ``--json`` prints one JSON document on stdout and nothing else
+there. Errors print one line on stderr and exit with status 2; a refused command writes no
+event (the application saves only after every check has passed).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import click
+
+from ledger.adapters.config import default_actor, one_line
+from ledger.cli.api import api_group, api_key, serve
+from ledger.cli.audit import audit_group, explain
+from ledger.cli.common import (
+    DATE,
+    LOAN_REF,
+    CliError,
+    Wiring,
+    db_option,
+    emit,
+    err,
+    json_option,
+    kv_table,
+    open_for,
+    out,
+    progress_bar,
+)
+from ledger.cli.projections import (
+    portfolio,
+    projections_group,
+    statement,
+)
+from ledger.domain.actor import acting_as
+from ledger.domain.errors import (
+    Busy,
+    LedgerError,
+    Quarantined,
+    StoreUnavailable,
+)
+from ledger.read import views
+from ledger.services.application import LedgerApp
+
+EXIT_REFUSED = 2  # bad input or a refused command: nothing written
+EXIT_STORE = 3  # the database is unreachable or failed
+EXIT_QUARANTINED = 4  # the loan's events cannot be read
+EXIT_INTERNAL = 70  # a bug: reported on one line; LEDGER_DEBUG=1 shows the trace
+EXIT_BUSY = 75  # concurrent writers kept winning: retry (EX_TEMPFAIL)
+
+
+@click.group()
+@click.option("--db", "db", default=None, metavar="URL", help="The store (see any command).")
+@click.option(
+    "--today",
+    metavar="YYYY-MM-DD",
+    help="The business date in force, for simulations (default: $LEDGER_TODAY, else today "
+    "in $LEDGER_TIMEZONE). Nothing may be dated after it.",
+)
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, today: str | None) -> None:
+    """An event-sourced ledger for consumer loans."""
+    ctx.obj = {**(ctx.obj or {}), "db": db, "today": today}
+
+
+# --------------------------------------------------------------------------- bank
+
+
+@cli.group()
+def bank() -> None:
+    """The simulated bank behind the borrowers' linked accounts."""
+
+
+@bank.command("set-balance", context_settings={"ignore_unknown_options": True})
+@click.argument("loan_id", type=LOAN_REF)
+@click.argument("amount", metavar="AMOUNT|unlimited")
+@db_option
+@json_option
+@click.pass_context
+def bank_set_balance(
+    ctx: click.Context, loan_id: str, amount: str, db: str | None, as_json: bool
+) -> None:
+    """Set the borrower's linked account balance (AMOUNT or 'unlimited')."""
+    balance = None if amount == "unlimited" else _balance(amount)
+    app = open_for(ctx, db)
+    account = app.execute(lambda: app.set_balance(loan_id, balance))
+    shown = "unlimited" if account.balance is None else str(account.balance)
+    if as_json:
+        emit({"loan_id": loan_id, "balance": shown})
+    else:
+        out.print(f"linked account of {loan_id}: balance {shown}")
+
+
+def _balance(text: str) -> Decimal:
+    from ledger.services.parsing import money_text
+
+    amount = money_text(text, "AMOUNT")
+    if amount < 0:
+        raise CliError(f"AMOUNT: a balance may not be negative, got {text}")
+    return amount
+
+
+# --------------------------------------------------------------------------- close-day
+
+
+@cli.command("close-day")
+@click.option("--through", required=True, type=DATE, help="Last business date to run.")
+@db_option
+@json_option
+@click.pass_context
+def close_day(ctx: click.Context, through: date, db: str | None, as_json: bool) -> None:
+    """Run every business day not yet run, up to and including D, for all loans."""
+    day = through
+    app = open_for(ctx, db)
+    report = _close_with_progress(app, day, show=not as_json and sys.stderr.isatty())
+    payload = views.close_report(report)
+    if as_json:
+        emit(payload)
+    else:
+        kv_table(f"Close of business through {day}", payload)
+    if report.failures:
+        for f in report.failures:
+            err.print(f"failed: loan {f['loan_id']} on {f['day']}: {f['error']}")
+        sys.exit(1)
+
+
+def _close_with_progress(app: LedgerApp, through: date, *, show: bool) -> Any:
+    with progress_bar(show) as progress:
+        return app.close_days(through, progress=progress)
+
+
+# --------------------------------------------------------------------------- demo
+
+
+@cli.command("demo")
+@db_option
+@click.pass_context
+def demo(ctx: click.Context, db: str | None) -> None:
+    """A self-contained tour on a fresh store (a temporary SQLite file by default)."""
+    from ledger.cli.demo import run_demo
+
+    run_demo(db or (ctx.obj or {}).get("db"), out)
+
+
+def _register_commands() -> None:
+    from ledger.cli.worker import status, worker
+
+    cli.add_command(worker)
+    cli.add_command(status)
+    cli.add_command(projections_group)
+    cli.add_command(portfolio)
+    cli.add_command(audit_group)
+    cli.add_command(serve)
+    cli.add_command(api_key)
+    cli.add_command(api_group)
+    from ledger.cli.loan import loan
+
+    cli.add_command(loan)
+    loan.add_command(statement)
+    loan.add_command(explain)
+
+
+_register_commands()
+
+
+EXIT_BY_ERROR: list[tuple[type[LedgerError], int]] = [
+    (StoreUnavailable, EXIT_STORE),
+    (Quarantined, EXIT_QUARANTINED),
+    (Busy, EXIT_BUSY),
+    (LedgerError, EXIT_REFUSED),
+]
+
+
+def _fail(message: str, status: int) -> int:
+    click.echo(f"error: {message}", err=True)
+    return status
+
+
+def run(argv: list[str] | None, wiring: Wiring) -> int:
+    """Run the CLI with what ``wiring`` builds (:mod:`ledger.bootstrap`); return the exit
+    status. Every error is one line on stderr, chosen by the error's type (never by its text);
+    a bug too, unless ``LEDGER_DEBUG=1`` asks for the trace."""
+    import os
+    import sqlite3
+
+    import psycopg
+    from eventsourcing.persistence import PersistenceError
+
+    try:
+        with acting_as(default_actor()):  # recorded with every event a command causes
+            result = cli.main(
+                args=argv, prog_name="ledger", standalone_mode=False, obj={"wiring": wiring}
+            )
+    except click.exceptions.Abort:
+        return _fail("aborted", 130)
+    except click.ClickException as error:
+        return _fail(error.format_message().replace("\n", " "), EXIT_REFUSED)
+    except LedgerError as error:
+        status = next(code for kind, code in EXIT_BY_ERROR if isinstance(error, kind))
+        return _fail(str(error).replace("\n", " "), status)
+    except (PersistenceError, psycopg.Error, sqlite3.Error) as error:
+        return _fail(f"database: {one_line(error)}", EXIT_STORE)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    except Exception as error:
+        if os.environ.get("LEDGER_DEBUG") == "1":
+            raise
+        return _fail(
+            f"internal error ({one_line(error)}); LEDGER_DEBUG=1 shows more", EXIT_INTERNAL
+        )
+    return result if isinstance(result, int) else 0

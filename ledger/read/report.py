@@ -1,0 +1,321 @@
+"""``ledger audit report``: a dispute report a person can read without help.
+
+Everything in it comes from the ledger: the terms, the schedule planned vs actual, every
+charge with its arithmetic, the money received, corrections and waivers, the verification by
+replay, and the loan's annualised cost from its actual cash flows (IRR on dates) compared
+with the configured caps. Three renderings of one document: JSON, Markdown, and a single
+self-contained HTML file (inline CSS, no scripts, no external resources).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from ledger.adapters.config import RateCaps
+from ledger.domain.cost import CashFlow, annual_irr, daily_rate
+from ledger.domain.loan import Loan
+from ledger.domain.money import FEN, ZERO, fmt, round_to
+from ledger.read import views
+from ledger.services import audit
+from ledger.services.application import LedgerApp
+
+PERCENT = Decimal("0.0001")
+RECEIVED = {"deduction", "repayment", "repayment (back-dated)", "full prepayment",
+            "partial prepayment"}  # fmt: skip
+
+
+def _pct(rate: Decimal | None) -> str | None:
+    return None if rate is None else f"{(rate * 100).quantize(PERCENT, ROUND_HALF_UP)} %"
+
+
+def cash_flows(loan: Loan, events: list[Any]) -> list[CashFlow]:
+    """Money that moved, seen from the lender; an open loan's balance counts as if paid on
+    the last closed day (the cost to date)."""
+    flows: list[CashFlow] = []
+    for e in events:
+        if isinstance(e, Loan.Disbursed):
+            flows.append(CashFlow(e.on, -e.terms["principal"], "disbursed"))
+        elif isinstance(e, Loan.InstallmentDeducted):
+            flows.append(CashFlow(e.on, e.collected, "deduction"))
+        elif isinstance(e, Loan.Repaid):
+            flows.append(CashFlow(e.on, e.amount, "repayment"))
+        elif isinstance(e, Loan.Prepaid):
+            flows.append(CashFlow(e.on, e.total, f"{e.kind} prepayment"))
+        elif isinstance(e, Loan.Corrected):
+            if e.kind == "backdated_repayment" and e.amount is not None:
+                flows.append(CashFlow(e.effective_on, e.amount, "repayment (back-dated)"))
+            elif e.kind == "reversal":
+                bounced = next(x for x in events if x.originator_version == e.reverses)
+                paid: Decimal = (
+                    bounced.collected
+                    if isinstance(bounced, Loan.InstallmentDeducted)
+                    else bounced.amount
+                )
+                flows.append(CashFlow(bounced.on, -paid, "reversed payment"))
+            if e.refund_due:
+                flows.append(CashFlow(e.on, -e.refund_due, "refund due to the borrower"))
+    if not loan.is_closed:
+        owed = loan.amount_due + loan.principal_not_due + loan.interest_accrued_rounded
+        if owed > 0:
+            flows.append(CashFlow(loan.closed_through, owed, "balance still owed (to date)"))
+    return flows
+
+
+def _group_penalties(events: list[Any], k: int) -> list[dict[str, Any]]:
+    """Daily penalties of installment ``k``, consecutive days with the same base and rate as
+    one line: days x base x rate x multiplier = amount."""
+    lines: list[dict[str, Any]] = []
+    for e in events:
+        if not isinstance(e, Loan.InterestAccrued):
+            continue
+        for p in e.penalties:
+            if int(p["k"]) != k:
+                continue
+            last = lines[-1] if lines else None
+            if (
+                last
+                and last["base"] == p["base"]
+                and last["rate"] == e.rate
+                and last["multiplier"] == e.penalty_multiplier
+                and (e.on - last["to"]).days == 1
+            ):
+                last["to"] = e.on
+                last["days"] += e.days
+                last["amount"] += p["amount"]
+            else:
+                lines.append(
+                    {
+                        "from": e.on,
+                        "to": e.on,
+                        "days": e.days,
+                        "base": p["base"],
+                        "rate": e.rate,
+                        "multiplier": e.penalty_multiplier,
+                        "amount": p["amount"],
+                    }
+                )
+    return [
+        {
+            "from": x["from"].isoformat(),
+            "to": x["to"].isoformat(),
+            "arithmetic": f"{x['days']} days x {x['base']} x {x['rate']} x {x['multiplier']} "
+            f"= {x['amount']}",
+            "amount": str(x["amount"]),
+        }
+        for x in lines
+    ]
+
+
+def build(app: LedgerApp, reference: str, caps: RateCaps) -> dict[str, Any]:
+    """Everything the dispute report says about a loan, as data (rendered by
+    :mod:`ledger.read.report_render`)."""
+    loan = app.get_loan(reference)
+    events: list[Any] = list(app.events.get(loan.id))
+    t = loan.terms
+    r = t.rounding
+    state = views.loan_state(loan)
+    from projections import Projections
+    from projections.schedule import shown as schedule_shown
+
+    projections = Projections(app)
+    projections.catch_up(["schedule"])
+    schedule = [schedule_shown(row) for row in projections.schedule.read(loan.id)]
+    charged_rows, charged_total = audit.charged(events)
+    charges = _charges(loan, events, charged_rows.get(0))
+    fees = _fees(events)
+    payments = _payments(events)
+    corrections = _corrections(events)
+    verified = audit.verify_events(loan.id, loan.label, events)
+    flows = cash_flows(loan, events)
+    cost = _cost(loan, flows, caps)
+    return {
+        "title": f"Dispute report: loan {loan.label}",
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "loan_id": loan.label,
+        "uuid": str(loan.id),
+        "terms": {
+            "product": t.product,
+            "principal": fmt(t.principal),
+            "term": t.term,
+            "disbursed_on": t.disbursed_on.isoformat(),
+            "rate": f"{t.daily_rate} a day"
+            if t.daily_rate
+            else f"{t.annual_rate} a year ({t.day_count.value if t.day_count else ''})",
+            "method": t.method.value,
+            "monthly_rate": str(loan.monthly_rate),
+            "emi": fmt(loan.emi),
+            "prepayment_fee_rate": str(t.prepayment_fee_rate),
+            "penalty_multiplier": str(t.penalty_multiplier),
+            "grace_days": t.grace_days,
+            "rounding": r.value,
+        },
+        "balance": state,
+        "day_closed": loan.figures().day_closed,
+        "schedule": schedule,
+        "charges": charges,
+        "fees": fees,
+        "totals": {
+            "interest": fmt(charged_total["interest"]),
+            "penalty": fmt(charged_total["penalty"]),
+            "fees": fmt(charged_total["fee"]),
+            "waived": fmt(loan.penalty_waived + loan.interest_waived),
+            "received": fmt(
+                sum((f.amount for f in flows[1:] if f.amount > 0 and "owed" not in f.what), ZERO)
+            ),
+        },
+        "payments": payments,
+        "corrections": corrections,
+        "verification": verified.as_dict(),
+        "cost": cost,
+    }
+
+
+def _charges(
+    loan: Loan, events: list[Any], outside: dict[str, Decimal] | None
+) -> list[dict[str, Any]]:
+    """Each installment's interest and penalty with its arithmetic; a row ``k = 0`` for
+    interest charged outside the installments (prepayments, accrued since the last due
+    date), so the rows add up to the charged total."""
+    r = loan.terms.rounding
+    charges = []
+    for inst in loan.installments:
+        fell_due = next(
+            e for e in events if isinstance(e, Loan.InstallmentFellDue) and e.k == inst.k
+        )
+        penalty_lines = _group_penalties(events, inst.k)
+        charges.append(
+            {
+                "k": inst.k,
+                "due_date": inst.due_date.isoformat(),
+                "interest": fmt(inst.interest + round_to(inst.interest_after_due, FEN, r)),
+                "interest_arithmetic": f"round_{r.value}({fell_due.interest_accrued}) = "
+                f"{fell_due.interest}: the normal interest accrued since the previous due date "
+                "(loan-rules §4, §5)"
+                + (
+                    f"; plus round({inst.interest_after_due}) accrued after the last due date"
+                    if inst.interest_after_due
+                    else ""
+                ),
+                "penalty": fmt(round_to(inst.penalty_accrued, FEN, r)),
+                "penalty_arithmetic": f"round_{r.value}({inst.penalty_accrued}) (§6); daily: "
+                "(overdue principal + interest) x rate x multiplier (§4)",
+                "penalty_lines": penalty_lines,
+                "penalty_waived": fmt(inst.penalty_waived),
+                "interest_waived": fmt(inst.interest_waived),
+            }
+        )
+    if outside is not None and (outside["interest"] or outside["fee"]):
+        charges.append(
+            {
+                "k": 0,
+                "due_date": "",
+                "interest": fmt(outside["interest"]),
+                "interest_arithmetic": "interest collected with prepayments (§7)"
+                + ("" if loan.is_closed else " + round(interest accrued since the last due date)"),
+                "penalty": fmt(ZERO),
+                "penalty_arithmetic": "",
+                "penalty_lines": [],
+                "penalty_waived": fmt(ZERO),
+                "interest_waived": fmt(ZERO),
+            }
+        )
+    return charges
+
+
+def _fees(events: list[Any]) -> list[dict[str, Any]]:
+    fees = [
+        {
+            "on": e.on.isoformat(),
+            "fee": fmt(e.fee),
+            "arithmetic": f"{e.fee_rate} x prepaid principal {e.principal} = {e.fee} (§7)",
+        }
+        for e in events
+        if isinstance(e, Loan.Prepaid)
+    ]
+    return fees
+
+
+def _payments(events: list[Any]) -> list[dict[str, Any]]:
+    payments: list[dict[str, Any]] = []
+    for e in events:
+        if isinstance(e, (Loan.InstallmentDeducted, Loan.Repaid, Loan.Prepaid)):
+            if isinstance(e, Loan.InstallmentDeducted):
+                how, money = "deduction", e.collected
+            elif isinstance(e, Loan.Repaid):
+                how, money = "repayment", e.amount
+            else:
+                how, money = f"{e.kind} prepayment", e.total
+            payments.append(
+                {
+                    "version": e.originator_version,
+                    "on": e.on.isoformat(),
+                    "how": how,
+                    "amount": fmt(money),
+                    "allocated": "; ".join(
+                        f"#{a['k']}: penalty {fmt(a['penalty'])}, interest {fmt(a['interest'])}, "
+                        f"principal {fmt(a['principal'])}"
+                        for a in e.allocations
+                    ),
+                }
+            )
+        elif isinstance(e, Loan.DeductionFailed):
+            payments.append(
+                {
+                    "version": e.originator_version,
+                    "on": e.on.isoformat(),
+                    "how": "deduction failed",
+                    "amount": "0.00",
+                    "allocated": f"asked {fmt(e.requested)}, collected nothing",
+                }
+            )
+    return payments
+
+
+def _corrections(events: list[Any]) -> list[dict[str, Any]]:
+    corrections = [
+        {
+            "version": e.originator_version,
+            "recorded_at": e.timestamp.isoformat(timespec="seconds"),
+            "what": (
+                f"{e.kind.replace('_', ' ')} effective {e.effective_on}"
+                + (f", amount {fmt(e.amount)}" if e.amount is not None else "")
+                + (f", reverses event {e.reverses}" if e.reverses else "")
+                + (f", refund due {fmt(e.refund_due)}" if e.refund_due else "")
+                if isinstance(e, Loan.Corrected)
+                else f"waived {fmt(e.amount)} of {e.part}"
+            ),
+            "actor": e.actor,
+            "reason": e.reason,
+        }
+        for e in events
+        if isinstance(e, (Loan.Corrected, Loan.Waived))
+    ]
+    return corrections
+
+
+def _cost(loan: Loan, flows: list[CashFlow], caps: RateCaps) -> dict[str, Any]:
+    """The annualised cost from the actual cash flows (IRR on dates) against the caps."""
+    annual = annual_irr(flows)
+    daily = daily_rate(annual) if annual is not None else None
+    cap_rows = [
+        {
+            "cap": name,
+            "annual": _pct(limit),
+            "within": None if annual is None else annual <= limit,
+            "verdict": "n/a" if annual is None else "within" if annual <= limit else "ABOVE",
+        }
+        for name, limit in caps.named()
+    ]
+    return {
+        "cash_flows": [
+            {"on": f.on.isoformat(), "amount": fmt(f.amount), "what": f.what} for f in flows
+        ],
+        "annual_irr": _pct(annual),
+        "daily_irr": _pct(daily),
+        "to_date": not loan.is_closed,
+        "caps": cap_rows,
+        "method": "effective annual rate r with sum(cf / (1+r)^(days/365)) = 0 "
+        "(IRR on dates); daily = (1+r)^(1/365) - 1",
+    }

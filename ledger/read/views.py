@@ -1,0 +1,156 @@
+"""What the CLI (and later the API) shows: JSON-ready dicts built from aggregates and events.
+
+Amounts are strings with exactly two decimals; dates are ISO (docs/cli.md). Event data
+is shown as recorded: unrounded accruals keep all their digits, so an auditor can redo them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from ledger.domain import rules
+from ledger.domain.chain import plain
+from ledger.domain.loan import Loan, PrepaymentQuote
+from ledger.domain.money import ZERO, fmt
+from ledger.services.application import CloseReport
+
+EVENT_BASE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic"}
+
+
+def loan_state(loan: Loan, as_of: date | None = None) -> dict[str, Any]:
+    """``ledger loan show``: the loan's figures (:meth:`LoanState.figures`) as printed."""
+    f = loan.figures(as_of)
+    return {
+        "loan_id": loan.label,
+        "uuid": str(loan.id),
+        "product": loan.terms.product,
+        "status": f.status,
+        "as_of": f.as_of.isoformat(),
+        "day_closed": f.day_closed,
+        "principal_outstanding": fmt(f.principal_outstanding),
+        "interest_accrued": fmt(f.interest_accrued),
+        "penalty_accrued": fmt(f.penalty_accrued),
+        "overdue_amount": fmt(f.overdue_amount),
+        "days_past_due": f.days_past_due,
+        "amount_due": fmt(f.amount_due),
+        "principal_repaid": fmt(f.principal_repaid),
+        "interest_paid": fmt(f.interest_paid),
+        "penalty_paid": fmt(f.penalty_paid),
+        "fees_paid": fmt(f.fees_paid),
+        "next_due_date": f.next_due_date.isoformat() if f.next_due_date else None,
+        "closed_on": f.closed_on.isoformat() if f.closed_on else None,
+    }
+
+
+def events(loan_events: Iterable[Any]) -> list[dict[str, Any]]:
+    """``ledger loan events``: every event in order, with its data as recorded."""
+    return [
+        {
+            "version": e.originator_version,
+            "type": type(e).__name__,
+            "effective_date": e.on.isoformat(),
+            "recorded_at": e.timestamp.isoformat(),
+            "data": {k: plain(v) for k, v in vars(e).items() if k not in EVENT_BASE_FIELDS},
+        }
+        for e in loan_events
+    ]
+
+
+def allocations(items: Sequence[rules.Allocation]) -> list[dict[str, Any]]:
+    return [
+        {
+            "k": a.k,
+            "penalty": fmt(a.penalty),
+            "interest": fmt(a.interest),
+            "principal": fmt(a.principal),
+            "total": fmt(a.total),
+        }
+        for a in items
+    ]
+
+
+def repayment(
+    loan: Loan, on: date, amount: Decimal, items: Sequence[rules.Allocation]
+) -> dict[str, Any]:
+    return {
+        "loan_id": loan.label,
+        "on": on.isoformat(),
+        "amount": fmt(amount),
+        "allocations": allocations(items),
+        "penalty": fmt(sum((a.penalty for a in items), ZERO)),
+        "interest": fmt(sum((a.interest for a in items), ZERO)),
+        "principal": fmt(sum((a.principal for a in items), ZERO)),
+        "status": loan.loan_status,
+        "amount_due": fmt(loan.amount_due),
+    }
+
+
+def prepayment(loan: Loan, quote: PrepaymentQuote, *, executed: bool) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "loan_id": loan.label,
+        "on": quote.on.isoformat(),
+        "kind": quote.kind,
+        "executed": executed,
+        "principal": fmt(quote.principal),
+        "interest": fmt(quote.interest),
+        "overdue": fmt(quote.overdue),
+        "penalty": fmt(quote.penalty),
+        "fee": fmt(quote.fee),
+        "total": fmt(quote.total),
+        "fee_rate": str(quote.fee_rate),
+        "remaining_principal": fmt(quote.remaining_principal),
+        "allocations": allocations(quote.allocations),
+        "status": loan.loan_status,
+    }
+    if quote.kind == "partial":
+        result["replan"] = quote.replan
+        result["emi"] = fmt(quote.emi) if quote.emi is not None else None
+        result["principal_step"] = (
+            fmt(quote.principal_step) if quote.principal_step is not None else None
+        )
+        result["last_installment"] = quote.last_k if quote.last_k is not None else loan.last_k
+    return result
+
+
+def close_report(report: CloseReport) -> dict[str, Any]:
+    return {
+        "through": report.through.isoformat(),
+        "last_closed": report.last_closed.isoformat() if report.last_closed else None,
+        "days": len(report.days),
+        "loans": report.loans,
+        "loan_days": report.loan_days,
+        "events": report.events,
+        "seconds": round(report.seconds, 3),
+        "loans_per_second": round(report.loans_per_second, 1),
+        "failures": report.failures,
+    }
+
+
+def correction(loan: Loan, event: Any) -> dict[str, Any]:
+    """A ``Corrected`` event as the CLI prints it."""
+    return {
+        "loan_id": loan.label,
+        "version": event.originator_version,
+        "kind": event.kind,
+        "effective_on": event.effective_on.isoformat(),
+        "recorded_for": event.on.isoformat(),
+        "amount": fmt(event.amount) if event.amount is not None else None,
+        "reverses": event.reverses,
+        "supersedes": len(event.supersedes),
+        "refund_due": fmt(event.refund_due),
+        "actor": event.actor,
+        "reason": event.reason,
+        "differences": plain(event.differences),
+        "status": loan.loan_status,
+        "principal_outstanding": fmt(loan.principal_outstanding),
+        "amount_due": fmt(loan.amount_due),
+    }
+
+
+def newest_pending(loan: Loan, kind: type[Any]) -> Any:
+    """The newest not-yet-saved event of class ``kind`` on ``loan``: what the command being
+    run just recorded (read before the unit of work saves it)."""
+    return next(e for e in reversed(loan.pending_events) if isinstance(e, kind))

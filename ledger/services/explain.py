@@ -1,0 +1,235 @@
+"""``ledger loan explain``: every figure of a loan's balance broken into the events that built
+it, each line with its version, business date, recorded time, arithmetic and rule section.
+The lines are added up apart from the state and compared with the figure (which comes from
+:meth:`LoanState.figures`) to the fen: the explanation is an independent check.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from ledger.domain import rules
+from ledger.domain.loan import Loan
+from ledger.domain.money import FEN, ZERO, fmt, round_to
+from ledger.services import audit
+from ledger.services.application import LedgerApp
+
+RECOMPUTED = "recomputed"
+Lines = list[dict[str, Any]]
+
+
+def explain(
+    app: LedgerApp, reference: str, *, as_of: date | None = None, known_at: datetime | None = None
+) -> dict[str, Any]:
+    """Every figure of the balance, broken into its lines; ``adds_up`` when all do."""
+    loan, events, recomputed = audit.history_at(app, reference, as_of=as_of, known_at=known_at)
+    if recomputed:  # lines from the corrected history carry no recorded version or time
+        for e in events:
+            object.__setattr__(e, RECOMPUTED, True)
+    parts = Explanation(loan)
+    for e in events:
+        parts.add(e)
+    f = loan.figures(as_of)
+    figures = {
+        "principal_outstanding": parts.principal(),
+        "interest_accrued": parts.interest(),
+        **parts.installment_figures(fmt(f.penalty_accrued), fmt(f.overdue_amount)),
+        "fees_paid": parts.fees(events),
+    }
+    return {
+        "loan_id": loan.label,
+        "as_of": f.as_of.isoformat(),
+        "known_at": known_at.isoformat() if known_at else None,
+        "recomputed_from_corrected_facts": recomputed,
+        "version": loan.version,
+        "status": f.status,
+        "figures": figures,
+        "unsettled_installments": parts.unsettled(),
+        "adds_up": all(x["adds_up"] for x in figures.values()),
+    }
+
+
+def _line(event: Any, amount: Decimal, what: str, rule: str) -> dict[str, Any]:
+    recomputed = getattr(event, RECOMPUTED, False)
+    return {
+        "version": None if recomputed else event.originator_version,
+        "date": event.on.isoformat(),
+        "recorded_at": None if recomputed else event.timestamp.isoformat(),
+        "event": type(event).__name__ + (" (recomputed)" if recomputed else ""),
+        "amount": str(amount),
+        "arithmetic": what,
+        "rule": rule,
+    }
+
+
+def _sum(lines: Lines) -> Decimal:
+    return sum((Decimal(x["amount"]) for x in lines), ZERO)
+
+
+class Explanation:
+    """The lines of one loan's figures, gathered event by event (by the event's class)."""
+
+    def __init__(self, loan: Loan) -> None:
+        self.loan = loan
+        self.mode = loan.terms.rounding
+        self.principal_lines: Lines = []
+        self.interest_lines: Lines = []  # since the last due date
+        self.per_k: dict[int, dict[str, Lines]] = {}
+
+    def k_lines(self, k: int) -> dict[str, Lines]:
+        return self.per_k.setdefault(k, {"interest": [], "penalty": [], "principal": []})
+
+    def add(self, e: Any) -> None:
+        if isinstance(e, Loan.Disbursed):
+            self.principal_lines.append(_line(e, e.terms["principal"], "principal disbursed", "§1"))
+        elif isinstance(e, Loan.InstallmentFellDue):
+            self._fell_due(e)
+        elif isinstance(e, Loan.InterestAccrued):
+            self._accrued(e)
+        elif isinstance(e, Loan.Waived):
+            for a in e.allocations:
+                k = int(a["k"])
+                what = f"{e.part} of #{k} waived: {e.reason}"
+                self.k_lines(k)[e.part].append(_line(e, -a["amount"], what, "waiver"))
+        elif isinstance(e, (Loan.InstallmentDeducted, Loan.Repaid, Loan.Prepaid)):
+            self._paid(e)
+
+    def _fell_due(self, e: Loan.InstallmentFellDue) -> None:
+        self.interest_lines = []  # section 5: the accrued interest became installment k's
+        what = f"round_{self.mode.value}({e.interest_accrued}) = {e.interest} interest of #{e.k}"
+        self.k_lines(e.k)["interest"].append(_line(e, e.interest, what, "§5"))
+        what = f"principal part of #{e.k} ({e.method})"
+        self.k_lines(e.k)["principal"].append(_line(e, e.principal, what, "§5"))
+
+    def _accrued(self, e: Loan.InterestAccrued) -> None:
+        arithmetic = f"{e.base} x {e.rate} x {e.days} = {e.normal}"
+        if e.into == "period":
+            self.interest_lines.append(_line(e, e.normal, arithmetic, "§4"))
+        else:
+            what = arithmetic + " (after the last due date)"
+            self.k_lines(self.loan.last_k)["interest"].append(_line(e, e.normal, what, "§4"))
+        for p in e.penalties:
+            what = (
+                f"{p['base']} x {e.rate} x {e.days} x {e.penalty_multiplier} = "
+                f"{p['amount']} on #{p['k']}"
+            )
+            self.k_lines(int(p["k"]))["penalty"].append(_line(e, p["amount"], what, "§4"))
+
+    def _paid(self, e: Any) -> None:
+        how = type(e).__name__
+        for a in e.allocations:
+            k = int(a["k"])
+            for part in ("penalty", "interest", "principal"):
+                if a[part]:
+                    what = f"{part} of #{k} paid ({how})"
+                    self.k_lines(k)[part].append(_line(e, -a[part], what, "§6"))
+            if a["principal"]:
+                what = f"principal of #{k} paid ({how})"
+                self.principal_lines.append(_line(e, -a["principal"], what, "§6"))
+        if isinstance(e, Loan.Prepaid):
+            self.interest_lines = []
+            if e.principal:
+                what = f"principal prepaid ({e.kind}); fee {e.fee_rate} x ... = {e.fee}"
+                self.principal_lines.append(_line(e, -e.principal, what, "§7"))
+
+    # ------------------------------------------------------------------ figures
+
+    def principal(self) -> dict[str, Any]:
+        total = _sum(self.principal_lines)
+        return {
+            "figure": fmt(self.loan.principal_outstanding),
+            "sum_of_parts": fmt(total),
+            "adds_up": total == self.loan.principal_outstanding,
+            "lines": self.principal_lines,
+        }
+
+    def interest(self) -> dict[str, Any]:
+        accrued = _sum(self.interest_lines)
+        rounded = round_to(accrued, FEN, self.mode)
+        return {
+            "figure": fmt(self.loan.interest_accrued_rounded),
+            "sum_of_parts": str(accrued),
+            "rounded": f"round_{self.mode.value}({accrued}) = {fmt(rounded)} (§7: rounded "
+            "once, as a payoff)",
+            "adds_up": rounded == self.loan.interest_accrued_rounded,
+            "lines": self.interest_lines,
+        }
+
+    def _owed(self, k: int) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal]:
+        """Installment ``k`` from its lines: penalty accrued, paid, owed (section 6);
+        interest owed (after-due accruals rounded); principal owed."""
+        lines = self.k_lines(k)
+        amounts = [Decimal(x["amount"]) for x in lines["penalty"]]
+        accrued = sum((a for a in amounts if a > 0), ZERO)
+        paid = -sum((a for a in amounts if a < 0), ZERO)
+        owed = rules.unpaid_penalty(accrued, paid, self.mode)
+        interest = round_to(_sum(lines["interest"]), FEN, self.mode)
+        return accrued, paid, owed, interest, _sum(lines["principal"])
+
+    def unsettled(self) -> list[dict[str, Any]]:
+        rows = []
+        for inst in self.loan.installments:
+            if inst.settled_on is not None:
+                continue
+            accrued, paid, owed, interest, principal = self._owed(inst.k)
+            rows.append(
+                {
+                    "k": inst.k,
+                    "due_date": inst.due_date.isoformat(),
+                    "overdue_from": inst.overdue_from.isoformat() if inst.overdue_from else None,
+                    "penalty": f"round_{self.mode.value}({accrued}) - paid {fmt(paid)} = "
+                    f"{fmt(owed)} (§6)",
+                    "interest_owed": fmt(interest),
+                    "principal_owed": fmt(principal),
+                    "lines": self.k_lines(inst.k),
+                }
+            )
+        return rows
+
+    def installment_figures(self, penalty: str, overdue: str) -> dict[str, Any]:
+        """The penalty owed and the overdue amount, each added up over the unsettled
+        installments' lines and compared with the state's figure."""
+        unsettled = [i for i in self.loan.installments if i.settled_on is None]
+        penalty_total = sum((self._owed(i.k)[2] for i in unsettled), ZERO)
+        overdue_ks = [i.k for i in unsettled if i.overdue_from is not None]
+        overdue_total = sum((self._owed(k)[3] + self._owed(k)[4] for k in overdue_ks), ZERO)
+        return {
+            "penalty_accrued": {
+                "figure": penalty,
+                "sum_of_parts": fmt(penalty_total),
+                "rounded": "per installment: round(sum of its daily penalties) - paid (§6)",
+                "adds_up": fmt(penalty_total) == penalty,
+                "lines": [x for i in unsettled for x in self.k_lines(i.k)["penalty"]],
+            },
+            "overdue_amount": {
+                "figure": overdue,
+                "sum_of_parts": fmt(overdue_total),
+                "adds_up": fmt(overdue_total) == overdue,
+                "lines": [
+                    x
+                    for k in overdue_ks
+                    for part in ("interest", "principal")
+                    for x in self.k_lines(k)[part]
+                ],
+            },
+        }
+
+    def fees(self, events: list[Any]) -> dict[str, Any]:
+        fees = [x for x in events if isinstance(x, Loan.Prepaid) and x.fee]
+        total = sum((x.fee for x in fees), ZERO)
+        return {
+            "figure": fmt(self.loan.fees_paid),
+            "sum_of_parts": fmt(total),
+            "adds_up": total == self.loan.fees_paid,
+            "lines": [
+                _line(
+                    x,
+                    x.fee,
+                    f"prepayment fee {x.fee_rate} of the prepaid principal {x.principal} = {x.fee}",
+                    "§7",
+                )
+                for x in fees
+            ],
+        }

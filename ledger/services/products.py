@@ -1,0 +1,151 @@
+"""Validated loan terms from user input (pydantic v2), resolved against a product preset.
+
+A bad value is refused with an error that names the field. Floats are refused: amounts and
+rates are given as strings (the CLI passes its arguments as strings) or Decimals.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from ledger.domain.errors import CommandRefused, InvalidInput
+from ledger.domain.money import FEN, Rounding, to_decimal
+from ledger.domain.terms import (
+    DEFAULT_GRACE_DAYS,
+    DEFAULT_INSTALLMENT_MULTIPLE,
+    DEFAULT_PENALTY_MULTIPLIER,
+    PRESETS,
+    DayCount,
+    Method,
+    Terms,
+)
+from ledger.services import parsing
+
+MAX_DAILY_RATE = Decimal("0.01")  # 1 % a day is 365 % a year: anything above is a typo
+MIN_DAILY_RATE = Decimal("0.000001")  # 0.0001 % a day; below it a rate is a typo (1e-30)
+MAX_ANNUAL_RATE = Decimal("3.65")
+MIN_ANNUAL_RATE = Decimal("0.0001")  # 0.01 % a year
+MAX_PRINCIPAL = Decimal("100000000")
+MIN_PRINCIPAL = Decimal("1.00")
+RATE_PLACES = 10  # decimals a rate or a multiplier may have
+
+
+def _decimal(value: Any) -> Decimal | None:
+    """A rate, multiplier or amount: text of ASCII digits (strict), an int or a Decimal,
+    with at most :data:`RATE_PLACES` decimals."""
+    if value is None:
+        return None
+    try:
+        number = to_decimal(value, "value")
+    except (TypeError, ValueError) as error:
+        raise ValueError(str(error).removeprefix("value: ")) from None
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > RATE_PLACES:
+        raise ValueError(f"{value} has more than {RATE_PLACES} decimal places")
+    return number
+
+
+def _whole(value: Any) -> int:
+    """A whole number: an int (not a boolean) or text of ASCII digits, nothing else."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"{value!r} is not a whole number")
+    if isinstance(value, str):
+        if not (value.isascii() and value.isdigit() and len(value) <= 9):
+            raise ValueError(f"{value!r} is not a whole number")
+        return int(value)
+    return value
+
+
+def _day(value: Any) -> date:
+    """A date object, or ISO ``YYYY-MM-DD`` text, within the dates the ledger keeps."""
+    try:
+        if isinstance(value, str):
+            return parsing.date_text(value, "date")
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return parsing.date_in_range(value)
+    except InvalidInput as error:
+        raise ValueError(str(error).removeprefix("date: ")) from None
+    raise ValueError(f"{value!r} is not a date (expected YYYY-MM-DD)")
+
+
+Dec = Annotated[Decimal, BeforeValidator(_decimal)]
+Whole = Annotated[int, BeforeValidator(_whole)]
+Day = Annotated[date, BeforeValidator(_day)]
+
+
+class LoanTermsInput(BaseModel):
+    """``ledger loan open`` flags; anything not given comes from the preset."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    product: str
+    principal: Dec = Field(ge=MIN_PRINCIPAL, le=MAX_PRINCIPAL)
+    term: Whole = Field(ge=1, le=360)
+    disbursed_on: Day
+    daily_rate: Dec | None = Field(default=None, ge=MIN_DAILY_RATE, le=MAX_DAILY_RATE)
+    annual_rate: Dec | None = Field(default=None, ge=MIN_ANNUAL_RATE, le=MAX_ANNUAL_RATE)
+    day_count: DayCount | None = None
+    method: Method | None = None
+    prepayment_fee_rate: Dec | None = Field(default=None, ge=0, lt=1)
+    penalty_multiplier: Dec = Field(default=DEFAULT_PENALTY_MULTIPLIER, ge=0, le=10)
+    grace_days: Whole = Field(default=DEFAULT_GRACE_DAYS, ge=0, le=90)
+    installment_multiple: Dec = Field(default=DEFAULT_INSTALLMENT_MULTIPLE, gt=0, le=100)
+    rounding: Rounding = Rounding.HALF_UP
+
+    @model_validator(mode="after")
+    def _check(self) -> LoanTermsInput:
+        if self.product not in PRESETS:
+            raise ValueError(
+                f"product: unknown preset {self.product!r} (known: {', '.join(PRESETS)})"
+            )
+        if (self.daily_rate is None) == (self.annual_rate is None):
+            raise ValueError("rate: give exactly one of daily_rate and annual_rate")
+        if self.annual_rate is not None and self.day_count is None:
+            raise ValueError("day_count: required with annual_rate")
+        if self.daily_rate is not None and self.day_count is not None:
+            raise ValueError("day_count: only applies to annual_rate")
+        if self.principal != self.principal.quantize(FEN):
+            raise ValueError("principal: more than two decimal places")
+        if (self.installment_multiple / FEN) % 1 != 0:
+            raise ValueError("installment_multiple: must be a whole number of fen")
+        return self
+
+    def to_terms(self) -> Terms:
+        preset = PRESETS[self.product]
+        return Terms(
+            product=self.product,
+            principal=self.principal.quantize(FEN),
+            term=self.term,
+            disbursed_on=self.disbursed_on,
+            daily_rate=self.daily_rate,
+            annual_rate=self.annual_rate,
+            day_count=self.day_count,
+            method=self.method or preset.method,
+            prepayment_fee_rate=(
+                self.prepayment_fee_rate
+                if self.prepayment_fee_rate is not None
+                else preset.prepayment_fee_rate
+            ),
+            penalty_multiplier=self.penalty_multiplier,
+            grace_days=self.grace_days,
+            installment_multiple=self.installment_multiple,
+            rounding=self.rounding,
+        )
+
+
+def terms_from_input(**fields: Any) -> Terms:
+    """Validate user input into :class:`Terms`; a bad field is a one-line CommandRefused."""
+    clean = {k: v for k, v in fields.items() if v is not None}
+    try:
+        return LoanTermsInput(**clean).to_terms()
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "terms"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        if message.startswith(f"{where}:") or not first["loc"]:
+            raise CommandRefused(f"invalid loan terms: {message}") from None
+        raise CommandRefused(f"invalid loan terms: {where}: {message}") from None

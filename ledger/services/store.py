@@ -1,0 +1,211 @@
+"""The ledger's store of aggregates: an eventsourcing ``Application`` with the unit of work,
+batched saves and snapshots, and the loading of loans, accounts and calendars.
+
+Every use case (:mod:`ledger.services.application`, :mod:`ledger.services.corrections`,
+:mod:`ledger.services.close_of_business`) builds on it: it loads the aggregates it needs,
+runs domain commands, and saves all of them in one transaction, so a refused command (an
+exception before ``save``) writes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any, Self, TypeVar
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import Snapshot
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+
+from ledger.adapters.directory import LoanDirectory
+from ledger.adapters.gateway import SimulatedBank
+from ledger.adapters.persistence import (
+    APP_NAME,
+    BatchReader,
+    ensure_postgres_schema,
+    parse_database_url,
+    register_transcodings,
+    startup_lock,
+)
+from ledger.domain.account import LinkedAccount, account_id_for
+from ledger.domain.calendar import BusinessCalendar, calendar_id_for
+from ledger.domain.errors import Busy, NotFound, Quarantined
+from ledger.domain.loan import Loan
+from ledger.services.business_date import BusinessDate
+from ledger.services.parsing import UUID_FORM
+
+LOAN_NAMESPACE = uuid5(NAMESPACE_URL, "ledger:loan")
+DEFAULT_BATCH_SIZE = 1000
+LOAN_SNAPSHOT_INTERVAL = 40
+BATCH_ATTEMPTS = 10  # a batch that met a concurrent writer is reloaded and redone
+COMMAND_ATTEMPTS = 8  # a command that met a concurrent writer is rerun from fresh state
+T = TypeVar("T")
+
+
+def loan_id_for(reference: str) -> UUID:
+    """A loan is named by its UUID (canonical form) or by the reference it was opened with.
+
+    References live in a namespace of their own (``uuid5(LOAN_NAMESPACE, reference)``), as
+    do the internal aggregates (calendars, linked accounts), and a reference may not be a
+    UUID (:func:`ledger.services.parsing.identifier`), so a user's id never lands on an
+    internal one.
+    """
+    if UUID_FORM.fullmatch(reference.lower()):
+        return UUID(reference)
+    return uuid5(LOAN_NAMESPACE, reference)
+
+
+class LedgerStore(Application[UUID]):
+    name = APP_NAME
+    is_snapshotting_enabled = True
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        business_date: BusinessDate | None = None,
+    ) -> None:
+        super().__init__(env)
+        self.batch_size = batch_size
+        self.business_date = business_date or BusinessDate.from_env(os.environ)
+        self.reader = BatchReader(self)
+        self.directory = LoanDirectory(self)
+        self._held = threading.local()  # saves held back by execute(), per thread
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        business_date: BusinessDate | None = None,
+    ) -> Self:
+        db = parse_database_url(url)
+        with startup_lock(db):
+            ensure_postgres_schema(db)
+            return cls(
+                env={**db.env, "CREATE_TABLE": "y"},
+                batch_size=batch_size,
+                business_date=business_date,
+            )
+
+    # ------------------------------------------------------------------ unit of work
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Inside :meth:`execute`, hold the aggregates back until the command has finished;
+        elsewhere, save them now."""
+        held: list[Any] | None = getattr(self._held, "aggregates", None)
+        if held is None:
+            return super().save(*objs, **kwargs)
+        held.extend(objs)
+        return []
+
+    def execute(self, command: Callable[[], T]) -> T:
+        """Run ``command`` (a use case and the presenting of its result) as one unit of work.
+
+        Every save it asks for is held back and written in one transaction when it returns,
+        so a command that fails at any step, even after its domain work, writes nothing. A
+        write that lost the version check to a concurrent writer of the same loan is rerun
+        from fresh state (bounded, with a short random back-off), then :class:`Busy`."""
+        for attempt in range(COMMAND_ATTEMPTS):
+            self._held.aggregates = []
+            try:
+                result = command()
+                held: list[Any] = self._held.aggregates
+            finally:
+                self._held.aggregates = None
+            if held:
+                try:
+                    super().save(*held)
+                except IntegrityError:
+                    time.sleep(random.uniform(0, 0.005 * 2**attempt))
+                    continue
+            return result
+        raise Busy(
+            f"another writer changed the same loan {COMMAND_ATTEMPTS} times while this command "
+            "ran; nothing was written, retry"
+        )
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_transcodings(transcoder)
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
+        """Snapshot loans whose version crossed a multiple of the interval, from the saved
+        in-memory state (no re-read), all in one insert."""
+        if self.snapshots is None:
+            return
+        crossed = {
+            e.originator_id
+            for e in processing_event.events
+            if e.originator_version % LOAN_SNAPSHOT_INTERVAL == 0
+        }
+        snapshots = [
+            Snapshot.take(a)
+            for i, a in processing_event.aggregates.items()
+            if i in crossed and isinstance(a, Loan)
+        ]
+        if snapshots:
+            self.snapshots.put(snapshots)
+
+    def save_batch(self, aggregates: Sequence[Any]) -> list[Any]:
+        """``save(*aggregates)`` for a close-of-business batch: one transaction, without the
+        library's per-object protocol checks (measurable at 100,000 loans a pass)."""
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        for aggregate in aggregates:
+            processing_event.events.extend(aggregate.collect_events())
+            processing_event.aggregates[aggregate.id] = aggregate
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        return recordings
+
+    # ------------------------------------------------------------------ loading
+
+    def get_loan(self, reference: str | UUID) -> Loan:
+        loan_id = reference if isinstance(reference, UUID) else loan_id_for(reference)
+        try:
+            loan: Any = self.repository.get(loan_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"unknown loan {reference}") from None
+        except Exception as error:  # an event that cannot be read: set the loan apart
+            raise Quarantined(
+                f"loan {reference} cannot be read from its events "
+                f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})"
+            ) from None
+        if not isinstance(loan, Loan):
+            raise NotFound(f"unknown loan {reference}")
+        return loan
+
+    def _check_on(self, loan: Loan, on: date, what: str = "--on") -> None:
+        """Refuse a date after the business date before anything is computed."""
+        self.business_date.check(on, what, earliest=loan.next_open_day)
+
+    def _bank_for(self, loan_ids: Sequence[UUID]) -> SimulatedBank:
+        found = self.reader.load_many([account_id_for(i) for i in loan_ids])
+        return SimulatedBank({i: a for i, a in found.items() if isinstance(a, LinkedAccount)})
+
+    def find_calendar(self, partition: int = 0, partitions: int = 1) -> BusinessCalendar | None:
+        try:
+            calendar: Any = self.repository.get(calendar_id_for(partition, partitions))
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(calendar, BusinessCalendar)
+        return calendar
+
+    def get_calendar(self, partition: int = 0, partitions: int = 1) -> BusinessCalendar:
+        """The partition's calendar, or a new one (saved with its first closed day)."""
+        calendar = self.find_calendar(partition, partitions)
+        return calendar or BusinessCalendar.start(partition, partitions)
+
+    # ------------------------------------------------------------------ reading
+
+    def loan_events(self, reference: str) -> list[Any]:
+        loan = self.get_loan(reference)
+        return list(self.events.get(loan.id))
