@@ -91,9 +91,8 @@ def fact_of(event: Any) -> Fact | None:
         return Fact("repayment", event.on, event.amount, version=version)
     if isinstance(event, Loan.InterestAccrued):
         return Fact("day", event.on, version=version)
-    if isinstance(event, Loan.Prepaid):
-        amount = event.total if event.kind == "partial" else None
-        return Fact("prepayment", event.on, amount, replan=event.replan, version=version)
+    if isinstance(event, Loan.Prepaid):  # the money paid; a payoff has no replan
+        return Fact("prepayment", event.on, event.total, replan=event.replan, version=version)
     if isinstance(event, Loan.Waived):
         return Fact(
             "waiver",
@@ -184,9 +183,7 @@ def run_facts(
                     loan.repay(fact.on, take)
                 run.refund_due += money - take
             elif fact.kind == "prepayment":
-                loan.prepay(
-                    fact.on, amount=fact.amount, replan=Replan(fact.replan or "reduce_installment")
-                )
+                run.refund_due += _prepay(loan, fact, money)
             elif fact.kind == "waiver":
                 loan.waive(
                     fact.on,
@@ -311,6 +308,27 @@ def replay(recorded: Sequence[Any]) -> Replayed:
             )
         )  # fmt: skip
     return result
+
+
+def _prepay(loan: Loan, fact: Fact, money: Decimal) -> Decimal:
+    """A prepayment of ``money``, what the borrower really paid, in a recomputed history
+    (section 7): a payoff if it was one and the money still covers the payoff; otherwise a
+    partial prepayment of that money; if the rules refuse that too (it does not exceed what
+    is due), a repayment of what is due. Returns what the history does not need: owed back."""
+    if fact.replan is None:
+        payoff = loan.quote_prepayment(fact.on).total
+        if money >= payoff:
+            loan.prepay(fact.on)
+            return money - payoff
+    replan = Replan(fact.replan or "reduce_installment")
+    try:
+        loan.prepay(fact.on, amount=money, replan=replan)
+    except CommandRefused:
+        take = min(money, loan.amount_due)
+        if take > ZERO:
+            loan.repay(fact.on, take)
+        return money - take
+    return ZERO
 
 
 def _command(loan: Loan, event: Any) -> None:

@@ -22,8 +22,15 @@ from ledger.services import audit
 from ledger.services.application import LedgerApp
 
 PERCENT = Decimal("0.0001")
+# money that reached the lender (and a reversal takes back); not the disbursement, a refund
+# due or the balance still owed
 RECEIVED = {"deduction", "repayment", "repayment (back-dated)", "full prepayment",
-            "partial prepayment"}  # fmt: skip
+            "partial prepayment", "reversed payment"}  # fmt: skip
+
+
+def received(flows: list[CashFlow]) -> Decimal:
+    """Money received, net of payments reversed because they bounced."""
+    return sum((f.amount for f in flows if f.what in RECEIVED), ZERO)
 
 
 def _pct(rate: Decimal | None) -> str | None:
@@ -161,9 +168,7 @@ def build(app: LedgerApp, reference: str, caps: RateCaps) -> dict[str, Any]:
             "penalty": fmt(charged_total["penalty"]),
             "fees": fmt(charged_total["fee"]),
             "waived": fmt(loan.penalty_waived + loan.interest_waived),
-            "received": fmt(
-                sum((f.amount for f in flows[1:] if f.amount > 0 and "owed" not in f.what), ZERO)
-            ),
+            "received": fmt(received(flows)),
         },
         "payments": payments,
         "corrections": corrections,

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from ledger.domain.errors import CommandRefused
+from ledger.domain.loan import Loan
 from ledger.read import views
 from ledger.services import audit
 from ledger.services.application import LedgerApp
@@ -316,3 +317,36 @@ def test_a_backdated_payment_of_everything_due_closes_a_loan_and_the_directory_k
         date(2026, 2, 26), after="", limit=100)}  # fmt: skip
     report = app.close_days(date(2026, 2, 27))
     assert report.loan_days == 0
+
+
+def test_reversing_a_deduction_made_before_a_payoff_keeps_the_money_actually_paid(
+    app: LedgerApp,
+) -> None:
+    """The payoff paid what it said on its day; without the bounced deduction more was due
+    then, so the recomputed history may not pretend the borrower paid the bigger payoff: the
+    money paid is applied as far as it goes and every fen received is accounted for (paid,
+    or owed back). Found by the agreement test: the replay used to charge the new payoff."""
+    terms = terms_from_input(
+        product="repay_on_schedule",
+        principal="12000.00",
+        term=12,
+        disbursed_on=date(2026, 1, 15),
+        daily_rate="0.0005",
+    )
+    app.open_loan(terms, "BOUNCE")
+    app.close_days(date(2026, 2, 16))  # the deduction of 2026-02-15 collected the installment
+    _, quote = app.prepay("BOUNCE", date(2026, 2, 17))
+    deduction = next(
+        e for e in app.loan_events("BOUNCE") if isinstance(e, Loan.InstallmentDeducted)
+    )
+    corrected = app.reverse("BOUNCE", deduction.originator_version, actor="t", reason="bounced")
+    received = quote.total  # the deduction was reversed: only the payoff's money arrived
+    accounted = (
+        corrected.principal_repaid
+        + corrected.interest_paid
+        + corrected.penalty_paid
+        + corrected.fees_paid
+        + corrected.refunds_due
+    )
+    assert accounted == received
+    assert not corrected.is_closed  # the payoff no longer covers what was due: a balance is left
