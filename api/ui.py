@@ -14,6 +14,7 @@ from typing import Any
 
 from ledger.domain.loan import Loan
 from ledger.domain.money import fmt
+from ledger.read import views
 from ledger.read.report_render import CSS as REPORT_CSS
 from ledger.read.report_render import is_number
 
@@ -144,7 +145,12 @@ def loan_page(
         ("penalty multiplier", t.penalty_multiplier), ("grace days", t.grace_days),
     ]  # fmt: skip
     timeline = [
-        (event.originator_version, event.on.isoformat(), type(event).__name__, _arithmetic(event))
+        (
+            event.originator_version,
+            event.on.isoformat(),
+            type(event).__name__,
+            views.describe(event),
+        )
         for event in events
     ]
     body = [
@@ -194,58 +200,6 @@ def loan_page(
         table(["version", "date", "event", "what and how"], timeline),
     ]
     return page(f"Loan {loan.label}", "".join(body))
-
-
-def _arithmetic(e: Any) -> str:
-    """What an event did and how, in one line, by the event's class."""
-    if isinstance(e, Loan.InterestAccrued):
-        text = f"{e.base} x {e.rate} x {e.days} = {e.normal}"
-        for p in e.penalties:
-            factors = f"{p['base']} x {e.rate} x {e.days} x {e.penalty_multiplier}"
-            text += f"; penalty #{p['k']}: {factors} = {p['amount']}"
-        return text
-    if isinstance(e, Loan.InstallmentFellDue):
-        interest = f"interest round({e.interest_accrued}) = {e.interest}"
-        return f"#{e.k}: {interest}, principal {e.principal}"
-    if isinstance(e, (Loan.InstallmentDeducted, Loan.Repaid, Loan.Prepaid)):
-        money = (
-            e.collected
-            if isinstance(e, Loan.InstallmentDeducted)
-            else e.amount
-            if isinstance(e, Loan.Repaid)
-            else e.total
-        )
-        parts = "; ".join(
-            f"#{a['k']}: penalty {fmt(a['penalty'])}, interest {fmt(a['interest'])}, "
-            f"principal {fmt(a['principal'])}"
-            for a in e.allocations
-        )
-        if isinstance(e, Loan.Prepaid):
-            parts = "; ".join(
-                p
-                for p in (
-                    parts,
-                    f"interest {fmt(e.interest)}, principal {fmt(e.principal)}, fee {fmt(e.fee)}",
-                )
-                if p
-            )
-        return f"{fmt(money)}: {parts}" if parts else fmt(money)
-    if isinstance(e, Loan.DeductionFailed):
-        return f"asked {fmt(e.requested)}, collected nothing"
-    if isinstance(e, Loan.Overdue):
-        return f"#{e.k} overdue from {e.overdue_from}"
-    if isinstance(e, Loan.Disbursed):
-        return f"principal {e.terms['principal']}, {e.terms['term']} months, EMI {fmt(e.emi)}"
-    if isinstance(e, Loan.Waived):
-        return f"{fmt(e.amount)} of {e.part} waived: {e.reason} ({e.actor})"
-    if isinstance(e, Loan.Corrected):
-        amount = f" {fmt(e.amount)}" if e.amount is not None else ""
-        return (
-            f"{e.kind.replace('_', ' ')}{amount} effective {e.effective_on}: {e.reason} ({e.actor})"
-        )
-    if isinstance(e, Loan.Closed):
-        return str(e.reason)
-    return ""
 
 
 def portfolio_page(report: dict[str, Any]) -> str:

@@ -195,7 +195,9 @@ def _tell_story(
             run.append(e)
             continue
         flush()
-        table.add_row(str(e.originator_version), e.on.isoformat(), type(e).__name__, _what(e))
+        table.add_row(
+            str(e.originator_version), e.on.isoformat(), type(e).__name__, views.describe(e)
+        )
     flush()
     out.print(table)
     state = views.loan_state(app.get_loan(story))
@@ -217,18 +219,3 @@ def _tell_story(
         f"\nTry: ledger --db {db} loan schedule {story}; "
         f"ledger --db {db} loan statement {story} --month 2026-03; ledger --db {db} portfolio"
     )
-
-
-def _what(e: Any) -> str:
-    """One line on what a (non-routine) event did, by its class."""
-    if isinstance(e, Loan.Disbursed):
-        return f"principal {e.terms['principal']}, {e.terms['term']} months"
-    if isinstance(e, Loan.InstallmentFellDue):
-        return f"#{e.k}: principal {fmt(e.principal)} + interest {fmt(e.interest)}"
-    if isinstance(e, Loan.InstallmentDeducted):
-        return f"asked {fmt(e.requested)}, collected {fmt(e.collected)}"
-    if isinstance(e, Loan.Overdue):
-        return f"#{e.k} overdue from {e.overdue_from}"
-    if isinstance(e, Loan.Closed):
-        return str(e.reason)
-    return ""
