@@ -11,17 +11,10 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import (
-    DatetimeAsISO,
-    DecimalAsStr,
-    JSONTranscoder,
-    Mapper,
-    StoredEvent,
-    UUIDAsHex,
-)
+from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
-from ledger.adapters.persistence import register_transcodings
+from ledger.adapters.persistence import ledger_transcoder
 from ledger.domain.evolve import LOAN_EVENT_TYPES
 from ledger.domain.loan import Loan
 
@@ -30,16 +23,8 @@ LOAN_TOPICS = sorted(KIND_OF_TOPIC)
 DISBURSED_TOPIC = get_topic(Loan.Disbursed)
 
 
-def _mapper() -> Mapper[UUID]:
-    """A mapper like the application's (same transcodings, so the same upcasting)."""
-    transcoder = JSONTranscoder()
-    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO()):
-        transcoder.register(transcoding)
-    register_transcodings(transcoder)
-    return Mapper(transcoder=transcoder)
-
-
-MAPPER = _mapper()
+# the application's transcodings, so the same decoding and upcasting as the aggregate's
+MAPPER: Mapper[UUID] = Mapper(transcoder=ledger_transcoder())
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,18 +51,6 @@ class Fact:
     def recorded_at(self) -> datetime:
         moment: datetime = self.event.timestamp
         return moment
-
-
-def fact_from_notification(notification: Any) -> Fact | None:
-    return fact_from_row(
-        (
-            notification.id,
-            notification.originator_id,
-            notification.originator_version,
-            notification.topic,
-            notification.state,
-        )
-    )
 
 
 def fact_from_row(row: tuple[Any, ...]) -> Fact | None:

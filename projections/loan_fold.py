@@ -81,9 +81,6 @@ class LoanFold(LoanState):
     def disbursed_on(self) -> date:
         return self.terms.disbursed_on
 
-    def unsettled(self) -> list[Installment]:
-        return [i for i in self.installments if i.settled_on is None]
-
     # ------------------------------------------------------------------ storage
 
     def to_json(self) -> str:

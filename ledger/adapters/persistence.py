@@ -18,7 +18,15 @@ from urllib.parse import parse_qs, unquote, urlparse
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent, Transcoding
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    DecimalAsStr,
+    JSONTranscoder,
+    Mapper,
+    StoredEvent,
+    Transcoding,
+    UUIDAsHex,
+)
 
 from ledger.adapters.sql import STARTUP_LOCK_KEY
 from ledger.domain.errors import LedgerError
@@ -65,8 +73,24 @@ class InstallmentAsDict(Transcoding):
 
 
 def register_transcodings(transcoder: JSONTranscoder) -> None:
-    for transcoding in (DateAsISO(), TermsAsDict(), InstallmentAsDict()):
+    """Every type the ledger's events and snapshots carry: the library's own (UUID, Decimal,
+    datetime) and the ledger's (date, terms, installments)."""
+    for transcoding in (
+        UUIDAsHex(),
+        DecimalAsStr(),
+        DatetimeAsISO(),
+        DateAsISO(),
+        TermsAsDict(),
+        InstallmentAsDict(),
+    ):
         transcoder.register(transcoding)
+
+
+def ledger_transcoder() -> JSONTranscoder:
+    """A transcoder for the ledger's stored events, as the application has it."""
+    transcoder = JSONTranscoder()
+    register_transcodings(transcoder)
+    return transcoder
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from ledger.adapters import config
 from ledger.adapters.sql import Cursor, Sql
 
 QUARANTINE_TABLE = "ledger_quarantine"
@@ -20,9 +21,8 @@ ERROR_CHARS = 300
 
 
 def one_line(error: BaseException) -> str:
-    """``Type: message`` on one line, at most ``ERROR_CHARS`` long."""
-    text = " ".join(str(error).split())
-    line = f"{type(error).__name__}: {text}" if text else type(error).__name__
+    """:func:`ledger.adapters.config.one_line`, at most ``ERROR_CHARS`` long (it is stored)."""
+    line = config.one_line(error)
     return line if len(line) <= ERROR_CHARS else line[: ERROR_CHARS - 3] + "..."
 
 

@@ -28,7 +28,6 @@ from ledger.domain.terms import Method, Terms
 ACTIVE = "active"
 OVERDUE = "overdue"
 CLOSED = "closed"
-STATUSES = (ACTIVE, OVERDUE, CLOSED)
 
 
 @dataclass

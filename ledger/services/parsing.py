@@ -130,13 +130,6 @@ def integer_in_range(number: int, what: str, *, low: int, high: int) -> int:
     return number
 
 
-def boolean_text(value: str, what: str) -> bool:
-    """``true`` or ``false``, nothing else."""
-    if value in ("true", "false"):
-        return value == "true"
-    raise InvalidInput(f"{what}: {_shown(value)} is not true or false")
-
-
 def identifier(value: str, what: str = "loan id") -> str:
     """A new identifier: 1 to 64 of ``A-Z a-z 0-9 . _ -``, starting with a letter or digit,
     and not a UUID: UUIDs are the ledger's own names (loans opened without an id, and the

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from ledger.domain.errors import CommandRefused, InvalidInput
-from ledger.domain.money import FEN, Rounding, to_decimal
+from ledger.domain.money import FEN, Rounding
 from ledger.domain.terms import (
     DEFAULT_GRACE_DAYS,
     DEFAULT_INSTALLMENT_MULTIPLE,
@@ -32,6 +32,7 @@ MIN_ANNUAL_RATE = Decimal("0.0001")  # 0.01 % a year
 MAX_PRINCIPAL = Decimal("100000000")
 MIN_PRINCIPAL = Decimal("1.00")
 RATE_PLACES = 10  # decimals a rate or a multiplier may have
+WIDE = 999_999_999  # whole numbers are read within this; each field has its own bounds
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -40,24 +41,19 @@ def _decimal(value: Any) -> Decimal | None:
     if value is None:
         return None
     try:
-        number = to_decimal(value, "value")
-    except (TypeError, ValueError) as error:
+        return parsing.decimal_text(value, "value", places=RATE_PLACES)
+    except InvalidInput as error:
         raise ValueError(str(error).removeprefix("value: ")) from None
-    exponent = number.as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > RATE_PLACES:
-        raise ValueError(f"{value} has more than {RATE_PLACES} decimal places")
-    return number
 
 
 def _whole(value: Any) -> int:
     """A whole number: an int (not a boolean) or text of ASCII digits, nothing else."""
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ValueError(f"{value!r} is not a whole number")
-    if isinstance(value, str):
-        if not (value.isascii() and value.isdigit() and len(value) <= 9):
-            raise ValueError(f"{value!r} is not a whole number")
-        return int(value)
-    return value
+    try:  # the bounds are the field's
+        if isinstance(value, str):
+            return parsing.integer_text(value, "value", low=-WIDE, high=WIDE)
+        return parsing.integer_in_range(value, "value", low=-WIDE, high=WIDE)
+    except InvalidInput as error:
+        raise ValueError(str(error).removeprefix("value: ")) from None
 
 
 def _day(value: Any) -> date:

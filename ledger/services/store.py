@@ -133,8 +133,7 @@ class LedgerStore(Application[UUID]):
         )
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
-        super().register_transcodings(transcoder)
-        register_transcodings(transcoder)
+        register_transcodings(transcoder)  # the library's own types and the ledger's
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
         """Snapshot loans whose version crossed a multiple of the interval, from the saved
