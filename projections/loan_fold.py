@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any, get_type_hints
 from uuid import UUID
 
 from ledger.domain.evolve import evolve
 from ledger.domain.loan import Loan
-from ledger.domain.money import Rounding
+from ledger.domain.money import Rounding, fraction_text
 from ledger.domain.state import Installment, LoanState
 from ledger.domain.terms import Method, Terms
 from projections.facts import Fact
@@ -24,7 +25,8 @@ from projections.facts import Fact
 INSTALLMENT_FIELDS = tuple(Installment.__dataclass_fields__)
 STATE_TYPES = get_type_hints(LoanState)
 # the state's own amounts and dates, stored as exact strings and ISO dates
-DECIMAL_FIELDS = sorted(name for name, kind in STATE_TYPES.items() if kind is Decimal)
+AMOUNT_TYPES = (Decimal, Decimal | Fraction)  # exact accruals are fractions
+DECIMAL_FIELDS = sorted(name for name, kind in STATE_TYPES.items() if kind in AMOUNT_TYPES)
 DATE_FIELDS = sorted(name for name, kind in STATE_TYPES.items() if kind in (date, date | None))
 
 
@@ -89,18 +91,18 @@ class LoanFold(LoanState):
             "version": self.version,
             "reference": self.reference,
             "chain_head": self.chain_head,
-            "terms": {k: _plain(v) for k, v in self.terms.as_event_fields().items()},
+            "terms": {k: plain(v) for k, v in self.terms.as_event_fields().items()},
             "last_k": self.last_k,
             "status": self.status,
             "installments": [
-                [_plain(getattr(i, name)) for name in INSTALLMENT_FIELDS] for i in self.installments
+                [plain(getattr(i, name)) for name in INSTALLMENT_FIELDS] for i in self.installments
             ],
             "extra": {
                 k: v.as_json() if hasattr(v, "as_json") else v for k, v in self.extra.items()
             },
         }
         for name in (*DECIMAL_FIELDS, *DATE_FIELDS):
-            state[name] = _plain(getattr(self, name))
+            state[name] = plain(getattr(self, name))
         return json.dumps(state, sort_keys=True, separators=(",", ":"))
 
     @classmethod
@@ -122,7 +124,7 @@ class LoanFold(LoanState):
         fold.last_k = int(d["last_k"])
         fold.status = d["status"]
         for name in DECIMAL_FIELDS:
-            setattr(fold, name, Decimal(d[name]))
+            setattr(fold, name, amount_of(d[name]))
         for name in DATE_FIELDS:
             setattr(fold, name, _day(d[name]))
         fold.installments = [_installment(row) for row in d["installments"]]
@@ -141,10 +143,12 @@ TERM_DECIMALS = (
 INSTALLMENT_DATES = {"due_date", "overdue_from", "settled_on", "last_paid_on"}
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """A JSON value: amounts as exact strings, dates ISO."""
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, Fraction):  # an exact accrual, always with its denominator
+        return fraction_text(value)
     if isinstance(value, date):
         return value.isoformat()
     return value
@@ -162,5 +166,10 @@ def _installment(row: list[Any]) -> Installment:
         elif name == "k":
             values[name] = int(value)
         else:
-            values[name] = Decimal(value)
+            values[name] = amount_of(value)
     return Installment(**values)
+
+
+def amount_of(text: str) -> Decimal | Fraction:
+    """An amount as :func:`plain` wrote it: ``"12.34"``, or ``"27/360"`` (exact accrual)."""
+    return Fraction(text) if "/" in text else Decimal(text)

@@ -29,12 +29,13 @@ from uuid import UUID
 
 from ledger.adapters.sql import Cursor
 from ledger.domain.loan import Loan
-from ledger.domain.money import ZERO, fmt
+from ledger.domain.money import ZERO, Exact, accumulate, fmt
+from ledger.domain.money import shown as unrounded_text
 from ledger.domain.rules import due_date
 from projections.balances import from_fen, to_fen
 from projections.base import upsert
 from projections.facts import Fact
-from projections.loan_fold import LoanFold
+from projections.loan_fold import LoanFold, amount_of, plain
 from projections.loan_projection import LoanProjection
 
 SOURCES: dict[type[Any], str] = {
@@ -83,8 +84,8 @@ class Statement:
         self.cycle = cycle
         self.opening = opening  # principal, interest, penalty owed at the start
         self.flows: dict[str, Decimal] = {}
-        self.normal = ZERO
-        self.penalty = ZERO
+        self.normal: Decimal | Exact = ZERO  # exact sums of the cycle's daily accruals
+        self.penalty: Decimal | Exact = ZERO
         self.events = 0
         self.version = 0
 
@@ -93,8 +94,8 @@ class Statement:
             "cycle": self.cycle,
             "opening": [str(v) for v in self.opening],
             "flows": {k: str(v) for k, v in sorted(self.flows.items())},
-            "normal": str(self.normal),
-            "penalty": str(self.penalty),
+            "normal": plain(self.normal),
+            "penalty": plain(self.penalty),
             "events": self.events,
             "version": self.version,
         }
@@ -104,8 +105,8 @@ class Statement:
         o = data["opening"]
         statement = cls(int(data["cycle"]), (Decimal(o[0]), Decimal(o[1]), Decimal(o[2])))
         statement.flows = {k: Decimal(v) for k, v in data["flows"].items()}
-        statement.normal = Decimal(data["normal"])
-        statement.penalty = Decimal(data["penalty"])
+        statement.normal = amount_of(data["normal"])
+        statement.penalty = amount_of(data["penalty"])
         statement.events = int(data["events"])
         statement.version = int(data["version"])
         return statement
@@ -152,8 +153,8 @@ class Statement:
             to_fen(c_principal),
             to_fen(c_interest),
             to_fen(c_penalty),
-            str(self.normal),
-            str(self.penalty),
+            unrounded_text(self.normal),
+            unrounded_text(self.penalty),
             self.events,
             self.version,
         ]
@@ -223,8 +224,10 @@ class Statements(LoanProjection):
         else:
             statement = self.current(fold)
         if isinstance(e, Loan.InterestAccrued):
-            statement.normal += e.normal
-            statement.penalty += e.penalty
+            normal, penalties = e.accrued(fold.terms.arithmetic)
+            statement.normal = accumulate(statement.normal, normal)
+            for amount in penalties:
+                statement.penalty = accumulate(statement.penalty, amount)
         elif isinstance(e, Loan.Waived):
             statement.add(f"waived_{e.part}", e.amount)
         elif isinstance(e, Loan.Corrected):  # what the recomputation changed, per part

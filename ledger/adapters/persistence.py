@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from fractions import Fraction
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 from uuid import UUID
@@ -31,6 +32,7 @@ from eventsourcing.persistence import (
 from ledger.adapters.sql import STARTUP_LOCK_KEY
 from ledger.domain.errors import LedgerError
 from ledger.domain.loan import Installment
+from ledger.domain.money import fraction_text
 from ledger.domain.terms import Terms
 
 DEFAULT_DATABASE_URL = "sqlite:///./ledger.db"
@@ -48,6 +50,20 @@ class DateAsISO(Transcoding):
 
     def decode(self, data: str) -> date:
         return date.fromisoformat(data)
+
+
+class FractionAsStr(Transcoding):
+    """An exact accrual (``fractions.Fraction``) as ``"27/360"``-style text, always with its
+    denominator, so it never reads back as a decimal."""
+
+    type = Fraction
+    name = "fraction"
+
+    def encode(self, obj: Fraction) -> str:
+        return fraction_text(obj)
+
+    def decode(self, data: str) -> Fraction:
+        return Fraction(data)
 
 
 class TermsAsDict(Transcoding):
@@ -74,12 +90,13 @@ class InstallmentAsDict(Transcoding):
 
 def register_transcodings(transcoder: JSONTranscoder) -> None:
     """Every type the ledger's events and snapshots carry: the library's own (UUID, Decimal,
-    datetime) and the ledger's (date, terms, installments)."""
+    datetime) and the ledger's (date, exact accruals, terms, installments)."""
     for transcoding in (
         UUIDAsHex(),
         DecimalAsStr(),
         DatetimeAsISO(),
         DateAsISO(),
+        FractionAsStr(),
         TermsAsDict(),
         InstallmentAsDict(),
     ):

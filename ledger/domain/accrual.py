@@ -5,22 +5,29 @@ aggregate records them as ``InterestAccrued`` and ``Overdue``."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from ledger.domain import rules
-from ledger.domain.money import ZERO
+from ledger.domain.money import ZERO, Exact, accumulate, readable
 from ledger.domain.state import LoanState
 from ledger.domain.terms import Method
 
 
 def accrual_of(loan: LoanState, on: date) -> dict[str, Any]:
     """Section 4, the accrual of day ``on``, unrounded: normal interest = base x rate x days
-    (base: the principal not yet overdue; the original principal for a flat loan), and per
-    overdue installment penalty = (its principal + interest owed) x rate x days x multiplier.
-    The inputs go with the amounts, so the event can be checked by hand."""
+    / divisor (base: the principal not yet overdue; the original principal for a flat loan),
+    and per overdue installment penalty = (its principal + interest owed) x rate x days /
+    divisor x multiplier. The inputs go with the amounts, so the event can be checked by
+    hand; the amounts are written to 28 digits, and the state adds the exact values the
+    inputs define (``Loan.InterestAccrued.normal_exact``)."""
     t = loan.terms
     rate = rules.day_rate(
-        on, daily_rate=t.daily_rate, annual_rate=t.annual_rate, day_count=t.day_count
+        on,
+        daily_rate=t.daily_rate,
+        annual_rate=t.annual_rate,
+        day_count=t.day_count,
+        arithmetic=t.arithmetic,
     )
     if t.method is Method.FLAT:
         base = t.principal
@@ -29,24 +36,25 @@ def accrual_of(loan: LoanState, on: date) -> dict[str, Any]:
             (i.principal_due for i in loan.installments if i.overdue_from is None), ZERO
         )
     penalties: list[dict[str, Any]] = []
-    penalty_total = ZERO
+    penalty_total: Exact | Decimal = ZERO
     for inst in loan.installments:
         if inst.overdue_from is not None and inst.overdue_from <= on:
             owed = inst.owed(t)
             overdue_base = owed.principal + owed.interest
             if overdue_base > ZERO:
                 amount = rules.penalty_interest(overdue_base, rate, t.penalty_multiplier)
-                penalties.append({"k": inst.k, "base": overdue_base, "amount": amount})
-                penalty_total += amount
+                penalties.append({"k": inst.k, "base": overdue_base, "amount": readable(amount)})
+                penalty_total = accumulate(penalty_total, amount)
     return {
         "on": on,
         "base": base,
         "rate": rate.rate,
+        "divisor": rate.divisor,
         "days": rate.days,
-        "normal": rules.normal_interest(base, rate),
+        "normal": readable(rules.normal_interest(base, rate)),
         "penalty_multiplier": t.penalty_multiplier,
         "penalties": penalties,
-        "penalty": penalty_total,
+        "penalty": readable(penalty_total),
         "into": "last_installment" if len(loan.installments) == loan.last_k else "period",
     }
 

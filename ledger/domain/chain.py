@@ -17,8 +17,11 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from fractions import Fraction
 from typing import Any
 from uuid import UUID
+
+from ledger.domain.money import fraction_text
 
 GENESIS = ""
 NOT_HASHED = frozenset(
@@ -30,6 +33,8 @@ def plain(value: Any) -> Any:
     """An event value as JSON: amounts as their exact decimal strings, dates ISO."""
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, Fraction):  # an exact accrual (a correction's recorded state)
+        return fraction_text(value)
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     if isinstance(value, UUID):

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ledger.domain.loan import Loan
-from ledger.domain.money import ZERO
+from ledger.domain.money import ZERO, accumulate
 from ledger.domain.state import CLOSED, Installment, LoanState
 from ledger.domain.terms import Terms
 
@@ -52,13 +52,17 @@ def _repaid(state: LoanState, e: Loan.Repaid) -> None:
 
 def _interest_accrued(state: LoanState, e: Loan.InterestAccrued) -> None:
     """Section 4: normal interest into the period (or after the last due date), penalty into
-    each overdue installment, both unrounded; the day is closed."""
+    each overdue installment, both unrounded (exact, or in 28-digit decimals for a loan
+    opened before exact accruals); the day is closed."""
+    normal, penalties = e.accrued(state.terms.arithmetic)
     if e.into == "period":
-        state.interest_accrued += e.normal
+        state.interest_accrued = accumulate(state.interest_accrued, normal)
     else:
-        state.installments[-1].interest_after_due += e.normal
-    for p in e.penalties:
-        state.installments[int(p["k"]) - 1].penalty_accrued += p["amount"]
+        last = state.installments[-1]
+        last.interest_after_due = accumulate(last.interest_after_due, normal)
+    for p, amount in zip(e.penalties, penalties, strict=True):
+        inst = state.installments[int(p["k"]) - 1]
+        inst.penalty_accrued = accumulate(inst.penalty_accrued, amount)
     state.closed_through = e.on
 
 

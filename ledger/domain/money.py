@@ -11,11 +11,16 @@ import decimal
 import re
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from fractions import Fraction
 
 # Arithmetic uses Python's default decimal context (28 significant digits, half-even for
-# inexact results). The only inexact operations the rules make are annual_rate / 365 (or 366)
-# and the EMI's power: an auditor redoing an event's arithmetic with a default context gets the
-# same digits.
+# inexact results). Accruals are kept exact instead (section 4): a day's interest under an
+# annual rate is base x rate x days / divisor (360, 365 or 366), which no decimal can hold, so
+# the unrounded sums are fractions (:data:`Exact`) and are rounded once, by :func:`round_to`.
+# The only other inexact operation is the EMI's power: an auditor redoing it with a default
+# context gets the same digits.
+
+Exact = Fraction  # an unrounded accrual, held exactly (section 4)
 
 ZERO = Decimal("0")
 ONE = Decimal("1")
@@ -86,17 +91,69 @@ def money(value: object, what: str = "amount") -> Decimal:
 
 
 def round_to(
-    amount: Decimal, increment: Decimal = FEN, mode: Rounding = Rounding.HALF_UP
+    amount: Decimal | Fraction, increment: Decimal = FEN, mode: Rounding = Rounding.HALF_UP
 ) -> Decimal:
     """``round()`` of the spec: to ``increment`` (0.01 by default) with ``mode``.
 
     The result is always expressed in fen (two places), e.g. ``round_to(1100.157, 1)``
-    is ``Decimal("1100.00")``.
+    is ``Decimal("1100.00")``. An exact fraction is rounded exactly: 0.075 accrued as
+    27/360 rounds half up to 0.08, where its 28-digit decimal 0.07499... would give 0.07.
     """
+    if isinstance(amount, Fraction):
+        return (Decimal(_round_fraction(amount / Fraction(increment), mode)) * increment).quantize(
+            FEN
+        )
     steps = (amount / increment).quantize(ONE, rounding=mode.decimal_mode)
     return (steps * increment).quantize(FEN)
+
+
+def _round_fraction(value: Fraction, mode: Rounding) -> int:
+    """``value`` to a whole number, ties away from zero (half up) or to even (half even)."""
+    whole, rest = divmod(abs(value.numerator), value.denominator)
+    twice = 2 * rest
+    if twice > value.denominator or (
+        twice == value.denominator and (mode is Rounding.HALF_UP or whole % 2 == 1)
+    ):
+        whole += 1
+    return whole if value >= 0 else -whole
+
+
+def exact(amount: Decimal | Fraction) -> Fraction:
+    """An amount as an exact fraction (a decimal converts without loss)."""
+    return amount if isinstance(amount, Fraction) else Fraction(amount)
+
+
+def accumulate(total: Decimal | Fraction, amount: Decimal | Fraction) -> Decimal | Fraction:
+    """``total + amount``: exact if either is a fraction, else in 28-digit decimals (the
+    accruals of a ``decimal28`` loan, summed as they always were)."""
+    if isinstance(total, Fraction) or isinstance(amount, Fraction):
+        return exact(total) + exact(amount)
+    return total + amount
+
+
+def fraction_text(amount: Fraction) -> str:
+    """An exact accrual as stored: ``"27/360"``-style, always with its denominator, so it
+    never reads back as a decimal."""
+    return f"{amount.numerator}/{amount.denominator}"
+
+
+def readable(amount: Decimal | Fraction) -> Decimal:
+    """An exact amount as a decimal to read: exact when it has a finite decimal expansion
+    (27/360 = 0.075), else to 28 significant digits (1/360 = 0.002777...778)."""
+    if isinstance(amount, Decimal):
+        return amount
+    return Decimal(amount.numerator) / Decimal(amount.denominator)
 
 
 def fmt(amount: Decimal) -> str:
     """Two decimals, as the CLI contract prints amounts (``"1100.16"``)."""
     return str(amount.quantize(FEN))
+
+
+def shown(amount: Decimal | Fraction) -> str:
+    """An unrounded amount as text: its decimal, with the exact fraction when no decimal
+    holds it (``0.008333333333333333333333333333 (exactly 1/120)``)."""
+    decimal = readable(amount)
+    if isinstance(amount, Decimal) or Fraction(decimal) == amount:
+        return str(decimal)
+    return f"{decimal} (exactly {fraction_text(amount)})"

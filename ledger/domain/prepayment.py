@@ -10,7 +10,7 @@ from functools import partial
 
 from ledger.domain import rules
 from ledger.domain.errors import CommandRefused
-from ledger.domain.money import ZERO, fmt
+from ledger.domain.money import ZERO, Exact, fmt
 from ledger.domain.state import LoanState
 from ledger.domain.terms import Method, Replan
 
@@ -25,7 +25,7 @@ class PrepaymentQuote:
     overdue: Decimal  # principal + interest of installments due and unpaid
     penalty: Decimal
     interest: Decimal  # round(normal interest accrued since the last due date)
-    interest_accrued: Decimal  # the same, unrounded
+    interest_accrued: Decimal | Exact  # the same, unrounded
     fee_rate: Decimal
     fee: Decimal
     principal: Decimal

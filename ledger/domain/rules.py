@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, Decimal
 
-from ledger.domain.money import FEN, ONE, ZERO, Rounding, round_to
-from ledger.domain.terms import DayCount, Method
+from ledger.domain.money import FEN, ONE, ZERO, Exact, Rounding, round_to
+from ledger.domain.terms import Arithmetic, DayCount, Method
 
 # --------------------------------------------------------------------------- section 2
 
@@ -54,18 +54,25 @@ def days_30_360(start: date, end: date) -> int:
 
 @dataclass(frozen=True)
 class DayRate:
-    """Section 4: the rate of one business day: interest = base x ``rate`` x ``days``.
+    """Section 4: the rate of one business day: interest = base x ``rate`` x ``days`` /
+    ``divisor``, exactly.
 
-    ``days`` is 1 except under 30/360, where day ``d`` counts ``days_30_360(d, d+1)``
-    (0 on the 30th of a 31-day month, 3 on Feb 28 of a common year, ...).
+    ``rate`` is the product's rate as written (the daily rate, or the annual rate) and
+    ``divisor`` the day count's year (1 for a daily rate; 360, 365 or 366 for an annual
+    one), kept apart so nothing is cut to 28 digits. ``days`` is 1 except under 30/360,
+    where day ``d`` counts ``days_30_360(d, d+1)`` (0 on the 30th of a 31-day month, 3 on
+    Feb 28 of a common year, ...).
     """
 
     rate: Decimal
+    divisor: int
     days: int
+    arithmetic: Arithmetic = Arithmetic.EXACT
 
     @property
-    def factor(self) -> Decimal:
-        return self.rate * self.days
+    def factor(self) -> Exact:
+        """``rate x days / divisor``, exact."""
+        return Exact(self.rate) * self.days / self.divisor
 
 
 def day_rate(
@@ -74,35 +81,48 @@ def day_rate(
     daily_rate: Decimal | None,
     annual_rate: Decimal | None,
     day_count: DayCount | None,
+    arithmetic: Arithmetic = Arithmetic.EXACT,
 ) -> DayRate:
-    """Section 4: the daily rate of day ``on``.
+    """Section 4: the rate of day ``on``.
 
     ``daily_rate``; or ``annual_rate/360`` (ACT/360 and 30/360), ``/365`` (ACT/365),
     ``/365`` or ``/366`` by the day's year (ACT/ACT); 30/360 counts the days of
-    ``days_30_360(on, on + 1 day)``.
+    ``days_30_360(on, on + 1 day)``. Under ``decimal28`` (loans opened before exact
+    accruals) the division is done here, to 28 digits, and the divisor is 1.
     """
     if daily_rate is not None:
-        return DayRate(daily_rate, 1)
+        return DayRate(daily_rate, 1, 1, arithmetic)
     if annual_rate is None or day_count is None:
         raise ValueError("either daily_rate or annual_rate with day_count is required")
-    if day_count is DayCount.ACT_360:
-        return DayRate(annual_rate / 360, 1)
+    days = 1
     if day_count is DayCount.ACT_365:
-        return DayRate(annual_rate / 365, 1)
-    if day_count is DayCount.ACT_ACT:
-        return DayRate(annual_rate / (366 if calendar.isleap(on.year) else 365), 1)
-    return DayRate(annual_rate / 360, days_30_360(on, on + timedelta(days=1)))
+        divisor = 365
+    elif day_count is DayCount.ACT_ACT:
+        divisor = 366 if calendar.isleap(on.year) else 365
+    else:
+        divisor = 360
+        if day_count is DayCount.THIRTY_360:
+            days = days_30_360(on, on + timedelta(days=1))
+    if arithmetic is Arithmetic.DECIMAL28:
+        return DayRate(annual_rate / divisor, 1, days, arithmetic)
+    return DayRate(annual_rate, divisor, days, arithmetic)
 
 
-def normal_interest(base: Decimal, rate: DayRate) -> Decimal:
-    """Section 4: normal interest of one day = ``base x rate(d)``, exact (no rounding)."""
-    return base * rate.rate * rate.days
+def normal_interest(base: Decimal, rate: DayRate) -> Exact | Decimal:
+    """Section 4: normal interest of one day = ``base x rate x days / divisor``, exact
+    (``decimal28``: ``base x rate x days`` in 28-digit decimals)."""
+    if rate.arithmetic is Arithmetic.DECIMAL28:
+        return base * rate.rate * rate.days
+    return Exact(base) * rate.factor
 
 
-def penalty_interest(overdue_base: Decimal, rate: DayRate, multiplier: Decimal) -> Decimal:
-    """Section 4: penalty of one day = ``(overdue principal + overdue interest) x rate(d) x
-    penalty_multiplier``, exact. Penalty does not bear penalty."""
-    return overdue_base * rate.rate * rate.days * multiplier
+def penalty_interest(overdue_base: Decimal, rate: DayRate, multiplier: Decimal) -> Exact | Decimal:
+    """Section 4: penalty of one day = ``(overdue principal + overdue interest) x rate x
+    days / divisor x penalty_multiplier``, exact (``decimal28``: in 28-digit decimals).
+    Penalty does not bear penalty."""
+    if rate.arithmetic is Arithmetic.DECIMAL28:
+        return overdue_base * rate.rate * rate.days * multiplier
+    return Exact(overdue_base) * rate.factor * Exact(multiplier)
 
 
 # --------------------------------------------------------------------------- section 5
@@ -154,7 +174,7 @@ def installment_parts(
     emi_amount: Decimal,
     principal_step: Decimal,
     remaining_principal: Decimal,
-    interest_accrued: Decimal,
+    interest_accrued: Decimal | Exact,
     rounding: Rounding,
 ) -> InstallmentParts:
     """Section 5: fix installment ``k`` on its due date from what actually accrued.
@@ -217,7 +237,7 @@ class Allocation:
 
 
 def unpaid_penalty(
-    accrued: Decimal, paid: Decimal, rounding: Rounding = Rounding.HALF_UP
+    accrued: Decimal | Exact, paid: Decimal, rounding: Rounding = Rounding.HALF_UP
 ) -> Decimal:
     """Section 6: penalty of an installment = ``round(penalty accrued on it) - paid``."""
     return max(round_to(accrued, FEN, rounding) - paid, ZERO)

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from ledger.domain import rules
-from ledger.domain.money import FEN, ZERO, round_to
+from ledger.domain.money import FEN, ZERO, Exact, accumulate, readable, round_to
 from ledger.domain.terms import Method, Terms
 
 ACTIVE = "active"
@@ -40,9 +40,10 @@ class Installment:
     interest: Decimal
     principal_paid: Decimal = ZERO
     interest_paid: Decimal = ZERO
-    penalty_accrued: Decimal = ZERO  # unrounded, section 4
+    penalty_accrued: Decimal | Exact = ZERO  # unrounded, section 4
     penalty_paid: Decimal = ZERO
-    interest_after_due: Decimal = ZERO  # last installment only: normal interest after its due date
+    # last installment only: normal interest after its due date (unrounded)
+    interest_after_due: Decimal | Exact = ZERO
     overdue_from: date | None = None  # first overdue day
     settled_on: date | None = None
     penalty_waived: Decimal = ZERO  # forgiven, not paid (a waiver)
@@ -138,7 +139,7 @@ class LoanState:
     principal_step: Decimal
     last_k: int
     principal_not_due: Decimal
-    interest_accrued: Decimal  # unrounded, since the last due date
+    interest_accrued: Decimal | Exact  # unrounded, since the last due date
     installments: list[Installment]
     closed_through: date
     last_deduction_on: date | None
@@ -371,7 +372,7 @@ def differences(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]
     for name in LoanState.DERIVED:
         a, b = before.get(name), after.get(name)
         if a != b:
-            result[name] = b - a if isinstance(a, Decimal) and isinstance(b, Decimal) else [a, b]
+            result[name] = _change(a, b)
     per_k: dict[str, Any] = {}
     old = {i["k"]: i for i in before["installments"]}
     for inst in after["installments"]:
@@ -380,11 +381,7 @@ def differences(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]
         for field_name, value in inst.items():
             was = prior.get(field_name) if prior else None
             if was != value:
-                changed[field_name] = (
-                    value - was
-                    if isinstance(value, Decimal) and isinstance(was, Decimal)
-                    else [was, value]
-                )
+                changed[field_name] = _change(was, value)
         if changed:
             per_k[str(inst["k"])] = changed
     for k in old:
@@ -392,3 +389,12 @@ def differences(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]
     if per_k:
         result["installments"] = per_k
     return result
+
+
+def _change(before: Any, after: Any) -> Any:
+    """``after - before`` for amounts (an exact accrual's change as a readable decimal),
+    ``[before, after]`` for anything else."""
+    amounts = (Decimal, Exact)
+    if isinstance(before, amounts) and isinstance(after, amounts):
+        return readable(accumulate(after, -before))
+    return [before, after]

@@ -24,6 +24,18 @@ class DayCount(StrEnum):
     THIRTY_360 = "30/360"
 
 
+class Arithmetic(StrEnum):
+    """How a loan's daily accruals are computed (loan-rules section 4).
+
+    ``exact``: base x rate x days / divisor kept as an exact fraction and rounded once.
+    ``decimal28``: the day's rate ``annual_rate / divisor`` cut to 28 significant digits,
+    as loans opened before exact accruals were computed; such loans keep it for life, so
+    their recorded history still verifies and no figure already shown changes."""
+
+    EXACT = "exact"
+    DECIMAL28 = "decimal28"
+
+
 class Method(StrEnum):
     """Repayment methods of loan-rules section 1."""
 
@@ -107,6 +119,7 @@ class Terms:
     grace_days: int
     installment_multiple: Decimal
     rounding: Rounding
+    arithmetic: Arithmetic = Arithmetic.EXACT
 
     def as_event_fields(self) -> dict[str, object]:
         """The terms as plain values (str, int, Decimal, date) for an event."""
@@ -124,6 +137,7 @@ class Terms:
             "grace_days": self.grace_days,
             "installment_multiple": self.installment_multiple,
             "rounding": self.rounding.value,
+            "arithmetic": self.arithmetic.value,
         }
 
     @classmethod
@@ -145,6 +159,8 @@ class Terms:
             grace_days=int(str(fields["grace_days"])),
             installment_multiple=_dec(fields["installment_multiple"]),
             rounding=Rounding(str(fields["rounding"])),
+            # terms recorded before exact accruals have no "arithmetic": they used decimal28
+            arithmetic=Arithmetic(str(fields.get("arithmetic", Arithmetic.DECIMAL28.value))),
         )
 
 

@@ -16,7 +16,8 @@ from typing import Any
 from ledger.adapters.config import RateCaps
 from ledger.domain.cost import CashFlow, annual_irr, daily_rate
 from ledger.domain.loan import Loan
-from ledger.domain.money import FEN, ZERO, fmt, round_to
+from ledger.domain.money import FEN, ZERO, accumulate, fmt, readable, round_to, shown
+from ledger.domain.terms import Arithmetic
 from ledger.read import views
 from ledger.services import audit
 from ledger.services.application import LedgerApp
@@ -70,49 +71,39 @@ def cash_flows(loan: Loan, events: list[Any]) -> list[CashFlow]:
     return flows
 
 
-def _group_penalties(events: list[Any], k: int) -> list[dict[str, Any]]:
+def _group_penalties(events: list[Any], k: int, arithmetic: Arithmetic) -> list[dict[str, Any]]:
     """Daily penalties of installment ``k``, consecutive days with the same base and rate as
-    one line: days x base x rate x multiplier = amount."""
+    one line: days x base x rate / divisor x multiplier = amount (added exactly)."""
     lines: list[dict[str, Any]] = []
     for e in events:
         if not isinstance(e, Loan.InterestAccrued):
             continue
-        for p in e.penalties:
+        for p, amount in zip(e.penalties, e.accrued(arithmetic)[1], strict=True):
             if int(p["k"]) != k:
                 continue
             last = lines[-1] if lines else None
-            if (
-                last
-                and last["base"] == p["base"]
-                and last["rate"] == e.rate
-                and last["multiplier"] == e.penalty_multiplier
-                and (e.on - last["to"]).days == 1
-            ):
+            same = (p["base"], e.rate, e.divisor, e.penalty_multiplier)
+            if last and last["same"] == same and (e.on - last["to"]).days == 1:
                 last["to"] = e.on
                 last["days"] += e.days
-                last["amount"] += p["amount"]
+                last["amount"] = accumulate(last["amount"], amount)
             else:
                 lines.append(
-                    {
-                        "from": e.on,
-                        "to": e.on,
-                        "days": e.days,
-                        "base": p["base"],
-                        "rate": e.rate,
-                        "multiplier": e.penalty_multiplier,
-                        "amount": p["amount"],
-                    }
+                    {"from": e.on, "to": e.on, "days": e.days, "same": same, "amount": amount}
                 )
-    return [
-        {
-            "from": x["from"].isoformat(),
-            "to": x["to"].isoformat(),
-            "arithmetic": f"{x['days']} days x {x['base']} x {x['rate']} x {x['multiplier']} "
-            f"= {x['amount']}",
-            "amount": str(x["amount"]),
-        }
-        for x in lines
-    ]
+    return [_penalty_line(x) for x in lines]
+
+
+def _penalty_line(x: dict[str, Any]) -> dict[str, Any]:
+    base, rate, divisor, multiplier = x["same"]
+    per_year = f" / {divisor}" if divisor != 1 else ""
+    return {
+        "from": x["from"].isoformat(),
+        "to": x["to"].isoformat(),
+        "arithmetic": f"{x['days']} days x {base} x {rate}{per_year} x {multiplier} "
+        f"= {shown(x['amount'])}",
+        "amount": str(readable(x["amount"])),
+    }
 
 
 def build(app: LedgerApp, reference: str, caps: RateCaps) -> dict[str, Any]:
@@ -189,7 +180,7 @@ def _charges(
         fell_due = next(
             e for e in events if isinstance(e, Loan.InstallmentFellDue) and e.k == inst.k
         )
-        penalty_lines = _group_penalties(events, inst.k)
+        penalty_lines = _group_penalties(events, inst.k, loan.terms.arithmetic)
         charges.append(
             {
                 "k": inst.k,
@@ -199,13 +190,14 @@ def _charges(
                 f"{fell_due.interest}: the normal interest accrued since the previous due date "
                 "(loan-rules §4, §5)"
                 + (
-                    f"; plus round({inst.interest_after_due}) accrued after the last due date"
+                    f"; plus round({shown(inst.interest_after_due)}) accrued after the last "
+                    "due date"
                     if inst.interest_after_due
                     else ""
                 ),
                 "penalty": fmt(round_to(inst.penalty_accrued, FEN, r)),
-                "penalty_arithmetic": f"round_{r.value}({inst.penalty_accrued}) (§6); daily: "
-                "(overdue principal + interest) x rate x multiplier (§4)",
+                "penalty_arithmetic": f"round_{r.value}({shown(inst.penalty_accrued)}) (§6); "
+                "daily: (overdue principal + interest) x rate / divisor x multiplier (§4)",
                 "penalty_lines": penalty_lines,
                 "penalty_waived": fmt(inst.penalty_waived),
                 "interest_waived": fmt(inst.interest_waived),

@@ -160,9 +160,10 @@ def describe(e: Any) -> str:
     """What an event did and how, in one line with its amounts and arithmetic, by the
     event's class (the audit page's timeline, the demo's story)."""
     if isinstance(e, Loan.InterestAccrued):
-        text = f"{e.base} x {e.rate} x {e.days} = {e.normal}"
+        per_year = f" / {e.divisor}" if e.divisor != 1 else ""
+        text = f"{e.base} x {e.rate} x {e.days}{per_year} = {e.normal}"
         for p in e.penalties:
-            factors = f"{p['base']} x {e.rate} x {e.days} x {e.penalty_multiplier}"
+            factors = f"{p['base']} x {e.rate} x {e.days}{per_year} x {e.penalty_multiplier}"
             text += f"; penalty #{p['k']}: {factors} = {p['amount']}"
         return text
     if isinstance(e, Loan.InstallmentFellDue):

@@ -8,7 +8,7 @@ show where every figure of a balance came from.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -182,7 +182,11 @@ def what_if(app: LedgerApp, reference: str, settings: dict[str, str]) -> dict[st
     if "daily_rate" in settings and "annual_rate" not in settings:
         fields["annual_rate"] = None
         fields["day_count"] = None
-    other = terms_from_input(**{k: v for k, v in fields.items() if v not in ("", None)})
+    del fields["arithmetic"]  # the loan's own (section 4), not an input
+    other = replace(
+        terms_from_input(**{k: v for k, v in fields.items() if v not in ("", None)}),
+        arithmetic=own.arithmetic,
+    )
     facts = facts_of(events)
     actual = run_facts(events[0], facts, terms=own)
     alternative = run_facts(events[0], facts, terms=other)

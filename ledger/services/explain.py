@@ -12,7 +12,7 @@ from typing import Any
 
 from ledger.domain import rules
 from ledger.domain.loan import Loan
-from ledger.domain.money import FEN, ZERO, fmt, round_to
+from ledger.domain.money import FEN, ZERO, Exact, fmt, fraction_text, readable, round_to, shown
 from ledger.services import audit
 from ledger.services.application import LedgerApp
 
@@ -51,21 +51,31 @@ def explain(
     }
 
 
-def _line(event: Any, amount: Decimal, what: str, rule: str) -> dict[str, Any]:
+def _line(event: Any, amount: Decimal | Exact, what: str, rule: str) -> dict[str, Any]:
+    """One line; an exact accrual with no finite decimal also carries ``exact`` ("1/120"),
+    the value the sums add (section 4)."""
     recomputed = getattr(event, RECOMPUTED, False)
-    return {
+    line = {
         "version": None if recomputed else event.originator_version,
         "date": event.on.isoformat(),
         "recorded_at": None if recomputed else event.timestamp.isoformat(),
         "event": type(event).__name__ + (" (recomputed)" if recomputed else ""),
-        "amount": str(amount),
+        "amount": str(readable(amount)),
         "arithmetic": what,
         "rule": rule,
     }
+    if isinstance(amount, Exact) and Exact(readable(amount)) != amount:
+        line["exact"] = fraction_text(amount)
+    return line
 
 
-def _sum(lines: Lines) -> Decimal:
-    return sum((Decimal(x["amount"]) for x in lines), ZERO)
+def _value(line: dict[str, Any]) -> Exact:
+    return Exact(line["exact"]) if "exact" in line else Exact(Decimal(line["amount"]))
+
+
+def _sum(lines: Lines) -> Exact:
+    """The lines added up exactly."""
+    return sum((_value(x) for x in lines), Exact(0))
 
 
 class Explanation:
@@ -104,18 +114,20 @@ class Explanation:
         self.k_lines(e.k)["principal"].append(_line(e, e.principal, what, "§5"))
 
     def _accrued(self, e: Loan.InterestAccrued) -> None:
-        arithmetic = f"{e.base} x {e.rate} x {e.days} = {e.normal}"
+        normal, penalties = e.accrued(self.loan.terms.arithmetic)
+        per_year = f" / {e.divisor}" if e.divisor != 1 else ""
+        arithmetic = f"{e.base} x {e.rate} x {e.days}{per_year} = {e.normal}"
         if e.into == "period":
-            self.interest_lines.append(_line(e, e.normal, arithmetic, "§4"))
+            self.interest_lines.append(_line(e, normal, arithmetic, "§4"))
         else:
             what = arithmetic + " (after the last due date)"
-            self.k_lines(self.loan.last_k)["interest"].append(_line(e, e.normal, what, "§4"))
-        for p in e.penalties:
+            self.k_lines(self.loan.last_k)["interest"].append(_line(e, normal, what, "§4"))
+        for p, amount in zip(e.penalties, penalties, strict=True):
             what = (
-                f"{p['base']} x {e.rate} x {e.days} x {e.penalty_multiplier} = "
+                f"{p['base']} x {e.rate} x {e.days}{per_year} x {e.penalty_multiplier} = "
                 f"{p['amount']} on #{p['k']}"
             )
-            self.k_lines(int(p["k"]))["penalty"].append(_line(e, p["amount"], what, "§4"))
+            self.k_lines(int(p["k"]))["penalty"].append(_line(e, amount, what, "§4"))
 
     def _paid(self, e: Any) -> None:
         how = type(e).__name__
@@ -140,8 +152,8 @@ class Explanation:
         total = _sum(self.principal_lines)
         return {
             "figure": fmt(self.loan.principal_outstanding),
-            "sum_of_parts": fmt(total),
-            "adds_up": total == self.loan.principal_outstanding,
+            "sum_of_parts": fmt(readable(total)),
+            "adds_up": total == Exact(self.loan.principal_outstanding),
             "lines": self.principal_lines,
         }
 
@@ -150,23 +162,23 @@ class Explanation:
         rounded = round_to(accrued, FEN, self.mode)
         return {
             "figure": fmt(self.loan.interest_accrued_rounded),
-            "sum_of_parts": str(accrued),
-            "rounded": f"round_{self.mode.value}({accrued}) = {fmt(rounded)} (§7: rounded "
+            "sum_of_parts": shown(accrued),
+            "rounded": f"round_{self.mode.value}({shown(accrued)}) = {fmt(rounded)} (§7: rounded "
             "once, as a payoff)",
             "adds_up": rounded == self.loan.interest_accrued_rounded,
             "lines": self.interest_lines,
         }
 
-    def _owed(self, k: int) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal]:
+    def _owed(self, k: int) -> tuple[Exact, Decimal, Decimal, Decimal, Decimal]:
         """Installment ``k`` from its lines: penalty accrued, paid, owed (section 6);
         interest owed (after-due accruals rounded); principal owed."""
         lines = self.k_lines(k)
-        amounts = [Decimal(x["amount"]) for x in lines["penalty"]]
-        accrued = sum((a for a in amounts if a > 0), ZERO)
-        paid = -sum((a for a in amounts if a < 0), ZERO)
+        amounts = [_value(x) for x in lines["penalty"]]
+        accrued = sum((a for a in amounts if a > 0), Exact(0))
+        paid = readable(-sum((a for a in amounts if a < 0), Exact(0)))
         owed = rules.unpaid_penalty(accrued, paid, self.mode)
         interest = round_to(_sum(lines["interest"]), FEN, self.mode)
-        return accrued, paid, owed, interest, _sum(lines["principal"])
+        return accrued, paid, owed, interest, readable(_sum(lines["principal"]))
 
     def unsettled(self) -> list[dict[str, Any]]:
         rows = []
@@ -179,7 +191,7 @@ class Explanation:
                     "k": inst.k,
                     "due_date": inst.due_date.isoformat(),
                     "overdue_from": inst.overdue_from.isoformat() if inst.overdue_from else None,
-                    "penalty": f"round_{self.mode.value}({accrued}) - paid {fmt(paid)} = "
+                    "penalty": f"round_{self.mode.value}({shown(accrued)}) - paid {fmt(paid)} = "
                     f"{fmt(owed)} (§6)",
                     "interest_owed": fmt(interest),
                     "principal_owed": fmt(principal),

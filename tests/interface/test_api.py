@@ -91,6 +91,7 @@ def test_a_loan_opened_repaid_and_read_through_the_api(api: Api) -> None:
     assert api.get("/loans/ALICE/verify").json()["clean"] is True
     assert api.get("/loans/ALICE/explain").json()["adds_up"] is True
     same = api.client.post("/loans/ALICE/what-if", json={"set": {}}, headers=api.auditor)
+    assert same.status_code == 200, same.text
     assert same.json()["total"]["difference"] == "0.00"
     page = api.client.get("/loans/ALICE/report?format=html", headers=api.auditor)
     assert page.status_code == 200 and page.text.startswith("<!doctype html>")

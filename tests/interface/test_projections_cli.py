@@ -38,7 +38,7 @@ def test_a_statement_ends_on_the_due_date_and_adds_up_to_the_fen(book: Ledger) -
     assert s["opening_balance"] == "0.00"
     assert s["disbursed"] == "12000.00"
     # 31 days x 6.00 for installment 1, then Feb 15's accrual on 11,085.84 x 0.0005
-    assert s["normal_accrued"] == "191.542920"
+    assert s["normal_accrued"] == "191.54292"  # exactly: 186.00 + 5.54292
     assert s["interest"] == "191.54"
     assert (s["deducted_interest"], s["deducted_principal"]) == ("186.00", "914.16")
     assert s["paid_total"] == "1100.16"

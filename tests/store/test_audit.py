@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,14 +17,17 @@ import pytest
 from ledger.adapters.sql import Sql
 from ledger.domain.chain import GENESIS
 from ledger.domain.loan import Loan
+from ledger.domain.terms import Arithmetic
 from ledger.read import views
 from ledger.services import audit
 from ledger.services.application import LedgerApp
 from ledger.services.explain import explain
 from ledger.services.products import terms_from_input
+from ledger.services.store import loan_id_for
 from tests.conftest import Ledger
 from tests.interface.test_refused_commands_cli import assert_refused
 from tests.store.test_projections import random_book
+from tests.unit.test_exact_accruals import TIE, lived
 
 
 def _key(app: LedgerApp, loan_id: UUID) -> Any:
@@ -142,7 +146,7 @@ def test_old_events_without_a_chain_stay_readable_and_verify_as_unchained(
     loan = app.get_loan(ref)
     for version in range(1, loan.version + 1):
         state = stored_state(app, loan.id, version)
-        assert state.pop("class_version") == 3
+        assert state.pop("class_version") in (3, 4)  # InterestAccrued is at version 4
         del state["recorded_by"]
         del state["chain"]
         overwrite_state(app, loan.id, version, state)  # now exactly what v1 wrote
@@ -151,6 +155,32 @@ def test_old_events_without_a_chain_stay_readable_and_verify_as_unchained(
     assert {e.recorded_by for e in events} == {""}
     assert app.get_loan(ref).principal_outstanding == loan.principal_outstanding
     assert audit.verify_loan(app, ref).clean
+
+
+def test_a_loan_recorded_before_exact_accruals_reads_and_verifies_as_recorded(
+    app: LedgerApp,
+) -> None:
+    """Before exact accruals, ``InterestAccrued`` (version 3) had the day's rate already
+    divided and no ``divisor``, and the terms no ``arithmetic``. Such a loan is read with
+    ``decimal28`` arithmetic for life: its figures stay the ones it showed (penalty 0.07,
+    not the exact 0.08) and its history verifies clean."""
+    legacy = replace(TIE, arithmetic=Arithmetic.DECIMAL28)
+    loan = lived(legacy, date(2024, 8, 4), loan_id=loan_id_for("TIE"))
+    app.save(loan)
+    for version in range(1, loan.version + 1):
+        state = stored_state(app, loan.id, version)
+        state.pop("class_version", None)  # as version 1 wrote them: no chain, no asker
+        for name in ("chain", "recorded_by", "divisor"):
+            state.pop(name, None)
+        if "terms" in state:
+            del state["terms"]["arithmetic"]
+        overwrite_state(app, loan.id, version, state)
+    read = app.get_loan("TIE")
+    assert read.terms.arithmetic is Arithmetic.DECIMAL28
+    assert read.figures().penalty_accrued == Decimal("0.07")
+    assert read.derived_state() == loan.derived_state()
+    verified = audit.verify_loan(app, "TIE")
+    assert verified.clean and verified.unchained == loan.version
 
 
 def test_explain_adds_up_to_the_fen_for_random_loans_on_any_day(app: LedgerApp) -> None:

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from ledger.domain import rules
 from ledger.domain.errors import CommandRefused
 from ledger.domain.loan import Loan
-from ledger.domain.money import FEN, ZERO, Rounding
+from ledger.domain.money import FEN, ZERO, Rounding, readable
 from ledger.domain.terms import Method, Replan, Terms
 
 PROPERTY_SETTINGS = settings(
@@ -221,7 +221,7 @@ class Borrower:
 
     def prepay(self, d: date, prepayment: Prepayment) -> None:
         loan = self.loan
-        interest = loan.interest_accrued.quantize(FEN, rounding=ROUND_UP)
+        interest = readable(loan.interest_accrued).quantize(FEN, rounding=ROUND_UP)
         principal = loan.principal_not_due * prepayment.percent_of_principal / 100
         amount = (loan.amount_due + interest + principal).quantize(FEN, rounding=ROUND_DOWN)
         try:

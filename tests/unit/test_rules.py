@@ -5,13 +5,14 @@ from __future__ import annotations
 import calendar
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 
 from ledger.domain import rules
-from ledger.domain.money import FEN, ONE, ZERO, Rounding
+from ledger.domain.money import FEN, ONE, ZERO, Rounding, round_to
 from ledger.domain.rules import Allocation, DayRate, Owed
-from ledger.domain.terms import PRESETS, DayCount, Method
+from ledger.domain.terms import PRESETS, Arithmetic, DayCount, Method
 
 D = Decimal
 WHOLE_YUAN = D("1")
@@ -172,15 +173,16 @@ def test_a_daily_rate_is_used_as_is_for_one_day() -> None:
     rate = rules.day_rate(
         date(2026, 1, 30), daily_rate=D("0.0005"), annual_rate=None, day_count=None
     )
-    assert rate == DayRate(D("0.0005"), 1)
-    assert rate.factor == D("0.0005")
+    assert rate == DayRate(D("0.0005"), 1, 1)
+    assert rate.factor == Fraction(5, 10000)
 
 
 def test_act_360_divides_the_annual_rate_by_360() -> None:
     rate = rules.day_rate(
         date(2026, 5, 1), daily_rate=None, annual_rate=D("0.072"), day_count=DayCount.ACT_360
     )
-    assert rate == DayRate(D("0.0002"), 1)
+    assert rate == DayRate(D("0.072"), 360, 1)
+    assert rate.factor == Fraction(2, 10000)
 
 
 @pytest.mark.parametrize("year", [2024, 2026])
@@ -188,7 +190,7 @@ def test_act_365_divides_the_annual_rate_by_365_even_in_a_leap_year(year: int) -
     rate = rules.day_rate(
         date(year, 2, 28), daily_rate=None, annual_rate=D("0.0365"), day_count=DayCount.ACT_365
     )
-    assert rate == DayRate(D("0.0001"), 1)
+    assert rate == DayRate(D("0.0365"), 365, 1)
 
 
 @pytest.mark.parametrize(
@@ -206,7 +208,7 @@ def test_act_365_divides_the_annual_rate_by_365_even_in_a_leap_year(year: int) -
 def test_act_act_divides_by_the_days_of_the_day_s_own_year(day: date, divisor: int) -> None:
     annual = D("0.0732")
     rate = rules.day_rate(day, daily_rate=None, annual_rate=annual, day_count=DayCount.ACT_ACT)
-    assert rate == DayRate(annual / divisor, 1)
+    assert rate == DayRate(annual, divisor, 1)
 
 
 def test_act_act_over_a_whole_year_sums_to_the_annual_rate() -> None:
@@ -218,9 +220,9 @@ def test_act_act_over_a_whole_year_sums_to_the_annual_rate() -> None:
                 ).factor
                 for d in days_in_year(year)
             ),
-            ZERO,
+            Fraction(0),
         )
-        assert total.quantize(D("1e-20")) == D("0.0732").quantize(D("1e-20"))
+        assert total == Fraction(D("0.0732"))  # exactly: nothing is cut to 28 digits
 
 
 @pytest.mark.parametrize(
@@ -238,8 +240,8 @@ def test_30_360_uses_annual_over_360_times_the_day_s_30_360_days(day: date, days
     rate = rules.day_rate(
         day, daily_rate=None, annual_rate=D("0.036"), day_count=DayCount.THIRTY_360
     )
-    assert rate == DayRate(D("0.0001"), days)
-    assert rate.factor == D("0.0001") * days
+    assert rate == DayRate(D("0.036"), 360, days)
+    assert rate.factor == Fraction(1, 10000) * days
 
 
 def test_an_annual_rate_over_a_30_360_year_accrues_exactly_the_annual_rate() -> None:
@@ -253,9 +255,9 @@ def test_an_annual_rate_over_a_30_360_year_accrues_exactly_the_annual_rate() -> 
             )
             for d in days_in_year(2026)
         ),
-        ZERO,
+        Fraction(0),
     )
-    assert total == D("360.00")
+    assert total == 360
 
 
 def test_a_day_rate_needs_a_daily_rate_or_an_annual_rate_with_a_day_count() -> None:
@@ -269,21 +271,35 @@ def test_a_day_rate_needs_a_daily_rate_or_an_annual_rate_with_a_day_count() -> N
 
 
 def test_normal_interest_of_one_day_is_exact_and_unrounded() -> None:
-    assert rules.normal_interest(D("10000.00"), DayRate(D("0.0005"), 1)) == D("5.00")
-    assert rules.normal_interest(D("333.33"), DayRate(D("0.0005"), 1)) == D("0.166665")
+    assert rules.normal_interest(D("10000.00"), DayRate(D("0.0005"), 1, 1)) == 5
+    assert rules.normal_interest(D("333.33"), DayRate(D("0.0005"), 1, 1)) == Fraction(D("0.166665"))
+
+
+def test_an_annual_rate_s_day_is_kept_exact_not_cut_to_28_digits() -> None:
+    """Section 4: 20.00 x 0.15 / 360 is 1/120, which no decimal holds; nine such days are
+    exactly 0.075, which rounds half up to 0.08 (28-digit day rates summed give 0.0749...)."""
+    day = DayRate(D("0.15"), 360, 1)
+    nine_days = sum((rules.normal_interest(D("20.00"), day) for _ in range(9)), Fraction(0))
+    assert nine_days == Fraction(3, 40)
+    assert round_to(nine_days) == D("0.08")
+    cut = DayRate(D("0.15") / 360, 1, 1, Arithmetic.DECIMAL28)
+    cut_sum = sum((rules.normal_interest(D("20.00"), cut) for _ in range(9)), ZERO)
+    assert isinstance(cut_sum, Decimal) and round_to(cut_sum) == D("0.07")
 
 
 def test_normal_interest_of_a_30_360_day_that_counts_zero_is_zero() -> None:
-    assert rules.normal_interest(D("10000.00"), DayRate(D("0.0001"), 0)) == ZERO
+    assert rules.normal_interest(D("10000.00"), DayRate(D("0.036"), 360, 0)) == 0
 
 
 def test_normal_interest_of_a_30_360_day_that_counts_three_is_three_days() -> None:
-    assert rules.normal_interest(D("10000.00"), DayRate(D("0.0001"), 3)) == D("3.00")
+    assert rules.normal_interest(D("10000.00"), DayRate(D("0.036"), 360, 3)) == 3
 
 
 def test_penalty_interest_is_the_overdue_base_times_rate_times_multiplier_unrounded() -> None:
     # Worked example 5: 515.50 x 0.0005 x 1.5.
-    assert rules.penalty_interest(D("515.50"), DayRate(D("0.0005"), 1), D("1.5")) == D("0.386625")
+    assert rules.penalty_interest(D("515.50"), DayRate(D("0.0005"), 1, 1), D("1.5")) == Fraction(
+        D("0.386625")
+    )
 
 
 # --------------------------------------------------------------------------- section 5: EMI

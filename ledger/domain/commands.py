@@ -1,0 +1,304 @@
+"""The commands of the ``Loan`` aggregate (loan-rules sections 3 to 7): each validates,
+computes once with :mod:`ledger.domain.rules` and the domain's calculators, and triggers one
+past-tense event that carries the amounts and their inputs. ``Loan`` inherits them; they live
+apart so the aggregate's module holds its events and their versions.
+
+The business day (section 3) is driven from outside, in this order:
+``fix_due_installments(d)`` and ``deduct(d, ...)`` in the morning, ``repay``/``prepay`` during
+the day, ``close_day(d)`` at the end of the day (accrual, then overdue marking).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from ledger.domain import rules
+from ledger.domain.accrual import accrual_of, newly_overdue
+from ledger.domain.errors import CommandRefused
+from ledger.domain.money import FEN, ZERO, accumulate, fmt, readable, round_to
+from ledger.domain.prepayment import PrepaymentQuote, quote_prepayment
+from ledger.domain.state import CLOSED, LoanState, differences
+from ledger.domain.terms import Replan
+
+
+class LoanCommands(LoanState):
+    """What may be asked of a loan; :class:`~ledger.domain.loan.Loan` inherits it and
+    supplies its event classes and ``trigger_event``."""
+
+    if TYPE_CHECKING:  # supplied by Loan
+        Closed: type[Any]
+        Corrected: type[Any]
+        DeductionFailed: type[Any]
+        InstallmentDeducted: type[Any]
+        InstallmentFellDue: type[Any]
+        InterestAccrued: type[Any]
+        Overdue: type[Any]
+        Prepaid: type[Any]
+        Repaid: type[Any]
+        Waived: type[Any]
+
+        def trigger_event(self, event_class: Any, **kwargs: Any) -> None: ...
+
+    def fix_due_installments(self, on: date) -> None:
+        """Morning of ``on``, step 1 (section 3): fix every installment due on ``on``."""
+        self._require_day_open(on)
+        while len(self.installments) < self.last_k:
+            k = len(self.installments) + 1
+            due = rules.due_date(self.terms.disbursed_on, k)
+            if due > on:
+                break
+            is_last = k == self.last_k
+            parts = rules.installment_parts(
+                method=self.terms.method,
+                is_last=is_last,
+                emi_amount=self.emi,
+                principal_step=self.principal_step,
+                remaining_principal=self.principal_not_due,
+                interest_accrued=readable(self.interest_accrued),
+                rounding=self.terms.rounding,
+            )
+            self.trigger_event(
+                self.InstallmentFellDue,
+                on=on,
+                k=k,
+                due_date=due,
+                principal=parts.principal,
+                interest=parts.interest,
+                interest_accrued=readable(self.interest_accrued),
+                rounding=self.terms.rounding.value,
+                method=self.terms.method.value,
+                emi=self.emi,
+                principal_step=self.principal_step,
+                remaining_principal_before=self.principal_not_due,
+                is_last=is_last,
+            )
+        self._close_if_settled(on)
+
+    def deduct(self, on: date, *, requested: Decimal, collected: Decimal) -> None:
+        """Morning of ``on``, step 2: record the one deduction of the day (section 3)."""
+        self._require_morning_done(on)
+        if self.last_deduction_on == on:
+            raise CommandRefused(f"loan {self.label}: a deduction was already made on {on}")
+        if requested != self.amount_due:
+            raise CommandRefused(
+                f"loan {self.label}: deduction requested {fmt(requested)} "
+                f"but {fmt(self.amount_due)} is due"
+            )
+        if collected < ZERO or collected > requested:
+            raise CommandRefused(
+                f"loan {self.label}: collected {fmt(collected)} is not within 0..{fmt(requested)}"
+            )
+        if collected == ZERO:
+            self.trigger_event(self.DeductionFailed, on=on, requested=requested)
+            return
+        allocations, _ = rules.allocate(collected, self.owed())
+        self.trigger_event(
+            self.InstallmentDeducted,
+            on=on,
+            requested=requested,
+            collected=collected,
+            allocations=[a.as_dict() for a in allocations],
+        )
+        self._close_if_settled(on)
+
+    def repay(self, on: date, amount: Decimal) -> list[rules.Allocation]:
+        """A repayment on ``on`` (section 6); more than everything due is refused."""
+        self._require_morning_done(on)
+        if amount <= ZERO:
+            raise CommandRefused(f"repayment amount must be positive, got {fmt(amount)}")
+        due = self.amount_due
+        if amount > due:
+            raise CommandRefused(
+                f"loan {self.label}: repayment of {fmt(amount)} exceeds the {fmt(due)} due "
+                f"on {on}; use a prepayment for the rest"
+            )
+        allocations, _ = rules.allocate(amount, self.owed())
+        self.trigger_event(
+            self.Repaid, on=on, amount=amount, allocations=[a.as_dict() for a in allocations]
+        )
+        self._close_if_settled(on)
+        return allocations
+
+    def close_day(self, on: date) -> None:
+        """End of day ``on`` (section 3): accrue interest for ``on`` on the balances as they
+        stand (section 4), then mark overdue every installment unpaid at the end of its
+        ``due + grace_days`` (section 6)."""
+        self._require_morning_done(on)
+        self.trigger_event(self.InterestAccrued, **accrual_of(self, on))
+        for overdue in newly_overdue(self, on):
+            self.trigger_event(self.Overdue, **overdue)
+
+    def quote_prepayment(
+        self,
+        on: date,
+        *,
+        amount: Decimal | None = None,
+        replan: Replan = Replan.REDUCE_INSTALLMENT,
+    ) -> PrepaymentQuote:
+        """Section 7: what a full (``amount=None``) or partial prepayment on ``on`` pays."""
+        self._require_morning_done(on)
+        return quote_prepayment(self, on, amount=amount, replan=replan)
+
+    def prepay(
+        self,
+        on: date,
+        *,
+        amount: Decimal | None = None,
+        replan: Replan = Replan.REDUCE_INSTALLMENT,
+    ) -> PrepaymentQuote:
+        """Execute a prepayment (section 7); a full one closes the loan."""
+        quote = self.quote_prepayment(on, amount=amount, replan=replan)
+        self.trigger_event(
+            self.Prepaid,
+            on=on,
+            kind=quote.kind,
+            allocations=[a.as_dict() for a in quote.allocations],
+            overdue=quote.overdue,
+            penalty=quote.penalty,
+            interest=quote.interest,
+            interest_accrued=readable(quote.interest_accrued),
+            fee_rate=quote.fee_rate,
+            fee=quote.fee,
+            principal=quote.principal,
+            total=quote.total,
+            remaining_principal=quote.remaining_principal,
+            replan=quote.replan,
+            emi=quote.emi,
+            principal_step=quote.principal_step,
+            last_k=quote.last_k,
+        )
+        if quote.kind == "full":
+            self.trigger_event(
+                self.Closed,
+                on=on,
+                reason="prepaid",
+                residual_interest=readable(accumulate(quote.interest_accrued, -quote.interest)),
+            )
+        return quote
+
+    def waive(self, on: date, *, part: str, amount: Decimal, actor: str, reason: str) -> None:
+        """Forgive ``amount`` of unpaid ``part`` (``penalty`` or ``interest``), oldest
+        installment first. Only what is owed can be waived."""
+        self._require_morning_done(on)
+        if part not in ("penalty", "interest"):
+            raise CommandRefused(
+                f"only penalty or interest can be waived, not {part!r} (a prepayment fee is "
+                "paid with the prepayment that charges it: returning it is a refund)"
+            )
+        if amount <= ZERO:
+            raise CommandRefused(f"waiver amount must be positive, got {fmt(amount)}")
+        if not reason.strip():
+            raise CommandRefused("a waiver needs a reason")
+        owed = [(o.k, o.penalty if part == "penalty" else o.interest) for o in self.owed()]
+        total = sum((v for _, v in owed), ZERO)
+        if amount > total:
+            raise CommandRefused(
+                f"loan {self.label}: cannot waive {fmt(amount)} of {part}: {fmt(total)} is owed"
+                + (
+                    " (interest accrued since the last due date is not owed yet)"
+                    if part == "interest"
+                    else ""
+                )
+            )
+        allocations: list[dict[str, Any]] = []
+        left = amount
+        for k, value in owed:
+            take = min(left, value)
+            if take > ZERO:
+                allocations.append({"k": k, "amount": take})
+                left -= take
+        self.trigger_event(
+            self.Waived,
+            on=on,
+            part=part,
+            amount=amount,
+            allocations=allocations,
+            actor=actor,
+            reason=reason,
+        )
+        self._close_if_settled(on)
+
+    def correct(
+        self,
+        on: date,
+        *,
+        kind: str,
+        effective_on: date,
+        amount: Decimal | None,
+        reverses: int | None,
+        supersedes: list[int],
+        refund_due: Decimal,
+        corrected: LoanState,
+        actor: str,
+        reason: str,
+    ) -> None:
+        """Record a correction whose recomputed result is ``corrected`` (the same loan
+        replayed from its facts with the correction, see :mod:`ledger.domain.replay`)."""
+        if not reason.strip():
+            raise CommandRefused("a correction needs a reason")
+        state = corrected.derived_state()
+        self.trigger_event(
+            self.Corrected,
+            on=on,
+            kind=kind,
+            effective_on=effective_on,
+            amount=amount,
+            reverses=reverses,
+            supersedes=supersedes,
+            refund_due=refund_due,
+            differences=differences(self.derived_state(), state),
+            state={**state, "refunds_due": self.refunds_due + refund_due},
+            actor=actor,
+            reason=reason,
+        )
+
+    # ------------------------------------------------------------------ helpers
+
+    def _require_open(self) -> None:
+        if self.status == CLOSED:
+            raise CommandRefused(f"loan {self.label} is closed (since {self.closed_on})")
+
+    def _require_day_open(self, on: date) -> None:
+        self._require_open()
+        if on < self.terms.disbursed_on:
+            raise CommandRefused(
+                f"loan {self.label}: {on} is before its disbursement on {self.terms.disbursed_on}"
+            )
+        if on <= self.closed_through:
+            raise CommandRefused(
+                f"loan {self.label}: business day {on} is already closed "
+                f"(closed through {self.closed_through})"
+            )
+        if on > self.next_open_day:
+            raise CommandRefused(
+                f"loan {self.label}: business days from {self.next_open_day} to "
+                f"{on - timedelta(days=1)} are not closed yet"
+            )
+
+    def _require_morning_done(self, on: date) -> None:
+        self._require_day_open(on)
+        if len(self.installments) < self.last_k and (
+            rules.due_date(self.terms.disbursed_on, len(self.installments) + 1) <= on
+        ):
+            raise CommandRefused(f"loan {self.label}: the morning of {on} has not run yet")
+
+    def _close_if_settled(self, on: date) -> None:
+        """Close once no principal is left and nothing is owed: normally when the last
+        installment is paid; earlier if rounding (e.g. a whole-yuan EMI) used the principal
+        up before the last installment. Sub-fen remainders of accrued interest are recorded."""
+        if (
+            self.status != CLOSED
+            and self.principal_not_due == ZERO
+            and all(i.settled_on is not None for i in self.installments)
+            and round_to(self.interest_accrued, FEN, self.terms.rounding) == ZERO
+        ):
+            residual = self.interest_accrued
+            if self.installments:
+                after_due = self.installments[-1].interest_after_due
+                rounded = round_to(after_due, FEN, self.terms.rounding)
+                residual = accumulate(residual, accumulate(after_due, -rounded))
+            self.trigger_event(
+                self.Closed, on=on, reason="repaid", residual_interest=readable(residual)
+            )
