@@ -1,8 +1,9 @@
 """The business day of loan-rules section 3, for one loan: the morning (installments due
 today are fixed, then one deduction of everything due, collected through the payment-gateway
 port), the day (repayments and prepayments, run by their commands), the end of day (accrual,
-then overdue marking: ``Loan.close_day``). The application's close-of-business and its inline
-catch-up both run days through these functions.
+then overdue marking: ``Loan.close_day``). The application's close-of-business, its inline
+catch-up and the replay of recorded facts (:mod:`ledger.domain.replay`) all run days through
+these functions.
 """
 
 from __future__ import annotations
@@ -31,11 +32,31 @@ def run_morning(loan: Loan, day: date, gateway: Collector) -> None:
             loan.deduct(day, requested=due, collected=gateway.collect(loan.id, day, due))
 
 
+def run_end_of_day(loan: Loan, day: date) -> None:
+    """Section 3, end of day: accrual, then overdue marking (after the morning's fixing of
+    what falls due, if that has not run: it runs once a day)."""
+    loan.fix_due_installments(day)
+    if not loan.is_closed:
+        loan.close_day(day)
+
+
 def run_day(loan: Loan, day: date, gateway: Collector) -> None:
     """A whole business day: the morning, then (if the loan is still open) its end."""
     run_morning(loan, day, gateway)
-    if not loan.is_closed:
-        loan.close_day(day)
+    run_end_of_day(loan, day)
+
+
+class OneCollection:
+    """A collector that holds ``money`` already received (a recorded deduction, replayed):
+    the deduction takes what is due of it, at most once; ``taken`` says how much."""
+
+    def __init__(self, money: Decimal) -> None:
+        self.money = money
+        self.taken = ZERO
+
+    def collect(self, loan_id: UUID, on: date, amount: Decimal) -> Decimal:
+        self.taken = min(self.money - self.taken, amount)
+        return self.taken
 
 
 def run_through(loan: Loan, day: date, gateway: Collector) -> None:

@@ -25,6 +25,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ledger.domain.business_day import OneCollection, run_end_of_day, run_morning
 from ledger.domain.chain import NOT_HASHED
 from ledger.domain.errors import CommandRefused
 from ledger.domain.loan import Loan
@@ -163,39 +164,34 @@ def run_facts(
                 run.notes.append(f"{fact.kind} of {fmt(money)} on {fact.on}: the loan was closed")
             continue
         try:
-            if fact.kind != "day":
-                loan.fix_due_installments(fact.on)
-            if fact.kind == "day":
-                loan.fix_due_installments(fact.on)
-                if not loan.is_closed:
-                    loan.close_day(fact.on)
-            elif fact.kind == "deduction":
-                due = loan.amount_due
-                take = min(money, due)
-                if due > ZERO and loan.last_deduction_on != fact.on and not loan.is_closed:
-                    loan.deduct(fact.on, requested=due, collected=take)
-                else:
-                    take = ZERO
-                run.refund_due += money - take
-            elif fact.kind == "repayment":
-                take = min(money, loan.amount_due)
-                if take > ZERO:
-                    loan.repay(fact.on, take)
-                run.refund_due += money - take
-            elif fact.kind == "prepayment":
-                run.refund_due += _prepay(loan, fact, money)
-            elif fact.kind == "waiver":
-                loan.waive(
-                    fact.on,
-                    part=str(fact.part),
-                    amount=money,
-                    actor=fact.actor,
-                    reason=fact.reason,
-                )
+            run.refund_due += _run_fact(loan, fact, money)
         except CommandRefused as refused:
             run.notes.append(f"{fact.kind} on {fact.on}: {refused}")
         run.events.extend(loan.collect_events())
     return run
+
+
+def _run_fact(loan: Loan, fact: Fact, money: Decimal) -> Decimal:
+    """One fact through the business day of section 3 (:mod:`ledger.domain.business_day`)
+    and the day's commands; returns the money the history does not need (owed back)."""
+    if fact.kind == "day":
+        run_end_of_day(loan, fact.on)
+        return ZERO
+    if fact.kind == "deduction":  # the morning, with the money the bank gave
+        received = OneCollection(money)
+        run_morning(loan, fact.on, received)
+        return money - received.taken
+    loan.fix_due_installments(fact.on)  # the morning's fixing (it runs once a day)
+    if fact.kind == "repayment":
+        take = min(money, loan.amount_due)
+        if take > ZERO:
+            loan.repay(fact.on, take)
+        return money - take
+    if fact.kind == "prepayment":
+        return _prepay(loan, fact, money)
+    if fact.kind == "waiver":
+        loan.waive(fact.on, part=str(fact.part), amount=money, actor=fact.actor, reason=fact.reason)
+    return ZERO
 
 
 METADATA = frozenset({"recorded_by"})  # who asked: a fact about the request, not derived

@@ -62,8 +62,10 @@ def cash_flows(loan: Loan, events: list[Any]) -> list[CashFlow]:
                     else bounced.amount
                 )
                 flows.append(CashFlow(bounced.on, -paid, "reversed payment"))
-            if e.refund_due:
+            if e.refund_due > 0:
                 flows.append(CashFlow(e.on, -e.refund_due, "refund due to the borrower"))
+            elif e.refund_due < 0:  # e.g. the payment that made a refund due bounced
+                flows.append(CashFlow(e.on, -e.refund_due, "refund no longer due"))
     if not loan.is_closed:
         owed = loan.amount_due + loan.principal_not_due + loan.interest_accrued_rounded
         if owed > 0:

@@ -139,7 +139,7 @@ class Corrections(LedgerStore):
             if e.on >= correction.effective_on and isinstance(e, DERIVED_EVENTS)
         ]
         loan.correct(
-            loan.closed_through,
+            loan.as_of,  # the loan's business date: a payoff on an open day is on that day
             kind=correction.kind,
             effective_on=correction.effective_on,
             amount=correction.amount,

@@ -162,7 +162,8 @@ class Explanation:
         rounded = round_to(accrued, FEN, self.mode)
         return {
             "figure": fmt(self.loan.interest_accrued_rounded),
-            "sum_of_parts": shown(accrued),
+            "sum_of_parts": str(readable(accrued)),
+            "sum_of_parts_exact": fraction_text(accrued),
             "rounded": f"round_{self.mode.value}({shown(accrued)}) = {fmt(rounded)} (§7: rounded "
             "once, as a payoff)",
             "adds_up": rounded == self.loan.interest_accrued_rounded,

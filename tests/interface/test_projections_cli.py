@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from tests.conftest import Ledger
@@ -118,6 +120,25 @@ def test_loan_show_catches_the_balances_up_or_says_how_stale_they_are(book: Ledg
     assert stale.json["as_of"] == "2026-03-01"
     assert "projection balances is" in stale.err and "events behind" in stale.err
     assert book.ok("loan", "show", "ALICE")["as_of"] == "2026-03-05"
+
+
+def test_after_a_partial_prepayment_the_schedule_shows_the_new_plan(book: Ledger) -> None:
+    """Issue 11: the schedule kept the old plan for the installments still to come (one
+    shown with 66.19 of principal came out at 2.99). The new EMI is 626.76, not 1100.16."""
+    prepaid = book.ok("loan", "prepay", "ALICE", "--on", "2026-03-02", "--amount", "5000.00")
+    assert prepaid["emi"] == "626.76"
+    upcoming = [r for r in book.ok("loan", "schedule", "ALICE") if r["estimated"]]
+    assert [r["k"] for r in upcoming] == list(range(2, 13))
+    for row in upcoming[:-1]:
+        assert row["principal"] == row["planned_principal"]
+        assert Decimal(row["principal"]) + Decimal(row["interest"]) == Decimal("626.76")
+    book.ok("close-day", "--through", "2026-03-15")
+    second = book.ok("loan", "schedule", "ALICE")[1]
+    assert (second["estimated"], second["principal"], second["interest"]) == (
+        False,
+        "585.73",  # 626.76 - 41.03: 13 days of interest on 6,312.19 after the prepayment
+        "41.03",
+    )
 
 
 def test_the_schedule_shows_plan_and_actual_side_by_side(book: Ledger) -> None:

@@ -37,6 +37,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -312,7 +313,7 @@ def explain_figures(explained: dict[str, Any], loan: Loan) -> tuple[Shown, Shown
         shown[name] = str(figures[name]["figure"])
         parts[name] = fmt(Decimal(figures[name]["sum_of_parts"]))
     shown["interest_accrued"] = str(figures["interest_accrued"]["figure"])
-    accrued = Decimal(figures["interest_accrued"]["sum_of_parts"])
+    accrued = Fraction(figures["interest_accrued"]["sum_of_parts_exact"])
     parts["interest_accrued"] = fmt(round_to(accrued, FEN, loan.terms.rounding))
     return shown, parts
 

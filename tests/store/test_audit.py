@@ -111,6 +111,7 @@ def test_verify_catches_a_wrongly_computed_event_even_with_an_intact_chain(
         on=day,
         base=base,
         rate=rate * 10,
+        divisor=1,
         days=1,
         normal=base * rate * 10,
         penalty_multiplier=loan.terms.penalty_multiplier,
@@ -261,7 +262,7 @@ def test_the_audit_commands_work_through_the_cli(ledger: Ledger) -> None:
     assert explained["adds_up"] is True
     penalty = explained["figures"]["penalty_accrued"]
     assert penalty["figure"] == "1.55"
-    assert [line["amount"] for line in penalty["lines"]] == ["0.3866250"] * 4
+    assert [line["amount"] for line in penalty["lines"]] == ["0.386625"] * 4
     verified = ledger.ok("audit", "verify", "--all")
     assert verified == {"loans": 1, "clean": True, "results": []}
     assert ledger("audit", "verify", "EX5").code == 0

@@ -350,3 +350,8 @@ def test_reversing_a_deduction_made_before_a_payoff_keeps_the_money_actually_pai
     )
     assert accounted == received
     assert not corrected.is_closed  # the payoff no longer covers what was due: a balance is left
+    # recorded for the loan's business date, the payoff's open day, not the day closed before
+    # it (it used to be 2026-02-16, a date earlier than the event it follows)
+    events = app.loan_events("BOUNCE")
+    assert isinstance(events[-1], Loan.Corrected) and events[-1].on == date(2026, 2, 17)
+    assert [e.on for e in events] == sorted(e.on for e in events)

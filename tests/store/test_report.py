@@ -92,8 +92,8 @@ def test_the_report_shows_penalties_day_by_day_with_their_arithmetic(ledger: Led
         {
             "from": "2026-04-02",
             "to": "2026-04-05",
-            "arithmetic": "4 days x 515.50 x 0.0005 x 1.5 = 1.5465000",
-            "amount": "1.5465000",
+            "arithmetic": "4 days x 515.50 x 0.0005 x 1.5 = 1.5465",
+            "amount": "1.5465",
         }
     ]
     assert data["cost"]["to_date"] is True
