@@ -117,7 +117,7 @@ class Reversal(Body):
 
 
 class Waiver(Body):
-    part: Literal["penalty", "interest", "fee"]
+    part: Literal["penalty", "interest"]  # a paid fee is given back by a refund (issue 14)
     amount: Amount
     reason: Reason
     on: IsoDate | None = None

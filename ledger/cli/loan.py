@@ -193,7 +193,6 @@ def loan_reverse(
 @click.argument("loan_id", type=LOAN_REF)
 @click.option("--penalty", "penalty", type=MONEY, help="Waive this much penalty.")
 @click.option("--interest", "interest", type=MONEY, help="Waive this much interest.")
-@click.option("--fee", "fee", type=MONEY, help="Waive this much of a fee.")
 @click.option(
     "--reason", required=True, type=TEXT, help="Why (goodwill, the outcome of a dispute)."
 )
@@ -207,7 +206,6 @@ def loan_waive(
     loan_id: str,
     penalty: Decimal | None,
     interest: Decimal | None,
-    fee: Decimal | None,
     reason: str,
     on: date | None,
     actor: str | None,
@@ -215,9 +213,9 @@ def loan_waive(
     as_json: bool,
 ) -> None:
     """Forgive penalty or interest owed (oldest installment first). No money moves."""
-    given = [(p, v) for p, v in (("penalty", penalty), ("interest", interest), ("fee", fee)) if v]
+    given = [(p, v) for p, v in (("penalty", penalty), ("interest", interest)) if v]
     if len(given) != 1:
-        raise CliError("give exactly one of --penalty, --interest and --fee")
+        raise CliError("give exactly one of --penalty and --interest")
     part, value = given[0]
     app = open_for(ctx, db)
     who = actor or default_actor()

@@ -34,7 +34,9 @@ def run_morning(loan: Loan, day: date, gateway: Collector) -> None:
 
 def run_end_of_day(loan: Loan, day: date) -> None:
     """Section 3, end of day: accrual, then overdue marking (after the morning's fixing of
-    what falls due, if that has not run: it runs once a day)."""
+    what falls due, if that has not run: it runs once a day). Nothing for a closed loan."""
+    if loan.is_closed:
+        return
     loan.fix_due_installments(day)
     if not loan.is_closed:
         loan.close_day(day)

@@ -230,7 +230,7 @@ def test_verify_catches_a_correction_whose_recorded_result_was_altered(app: Ledg
         (["loan", "reverse", "C", "--event", "999", "--reason", "x"], "not one of its events"),
         (["loan", "waive", "C", "--penalty", "1", "--interest", "1", "--reason", "x"],
          "exactly one of"),
-        (["loan", "waive", "C", "--fee", "1", "--reason", "x"], "a refund"),
+        (["loan", "waive", "C", "--fee", "1", "--reason", "x"], "--fee"),
         (["loan", "waive", "C", "--penalty", "999", "--reason", "x"], "cannot waive"),
         (["loan", "waive", "C", "--penalty", "1.001", "--reason", "x"], "--penalty"),
     ],

@@ -11,11 +11,12 @@ from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TypeVar
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
 from ledger.domain import rules
+from ledger.domain.business_day import run_day
 from ledger.domain.errors import CommandRefused
 from ledger.domain.loan import ACTIVE, CLOSED, OVERDUE, Loan
 from ledger.domain.money import ZERO, Rounding
@@ -81,21 +82,26 @@ def days(first: date, last: date) -> Iterator[date]:
         d += timedelta(days=1)
 
 
+class Account:
+    """The linked account as the business day's collector sees it (``collect`` of
+    :func:`business_day`)."""
+
+    def __init__(self, collect: Collect) -> None:
+        self.yields = collect
+
+    def collect(self, loan_id: UUID, on: date, amount: Decimal) -> Decimal:
+        if self.yields is None:
+            return amount
+        if isinstance(self.yields, Decimal):
+            return min(self.yields, amount)
+        return self.yields(on, amount)
+
+
 def business_day(loan: Loan, d: date, collect: Collect = None) -> None:
-    """Morning (fix, one deduction), then end of day. ``collect`` says what the account
-    yields: everything due (None), a fixed amount (capped at what is due), or a function."""
-    loan.fix_due_installments(d)
-    due = loan.amount_due
-    if due > ZERO:
-        if collect is None:
-            collected = due
-        elif isinstance(collect, Decimal):
-            collected = min(collect, due)
-        else:
-            collected = collect(d, due)
-        loan.deduct(d, requested=due, collected=collected)
-    if not loan.is_closed:
-        loan.close_day(d)
+    """The business day of section 3 as the application runs it (``run_day``: morning fix,
+    one deduction, end of day). ``collect`` says what the account yields: everything due
+    (None), a fixed amount (capped at what is due), or a function of the day and the amount."""
+    run_day(loan, d, Account(collect))
 
 
 def run(loan: Loan, first: date, last: date, collect: Collect = None) -> None:
