@@ -5,19 +5,24 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections import Counter
 from datetime import date, datetime, tzinfo
 from typing import Any
 
 import click
 from rich.table import Table
+from rich.text import Text
 
-from ledger.cli.common import DATE, LOAN_REF, CliError, emit, open_for, out
+from ledger.cli.common import DATE, LOAN_REF, CliError, StrictType, emit, open_for, out
 from ledger.domain.chain import chain_summary
 from ledger.domain.errors import InvalidInput
 from ledger.read import views
 from ledger.services import audit, parsing
 from ledger.services.application import LedgerApp
 from ledger.services.explain import explain as explain_loan
+from projections import Projections
+from projections import verify as projection_check
+from projections import verify_repair as projection_repair
 
 
 def parse_moment(value: str | None, zone: tzinfo) -> datetime | None:
@@ -102,17 +107,58 @@ def audit_group() -> None:
     """Verify loans by replaying their facts, and ask what-if questions."""
 
 
+SAMPLE = StrictType(
+    "N", lambda v, w: parsing.integer_text(v, w, low=1, high=projection_check.MAX_SAMPLE)
+)
+SEED = StrictType(
+    "SEED", lambda v, w: parsing.integer_text(v, w, low=0, high=projection_check.MAX_SEED)
+)
+
+
 @audit_group.command("verify")
 @click.argument("loan_id", required=False, type=LOAN_REF)
 @click.option("--all", "all_loans", is_flag=True, help="Every loan in the store.")
+@click.option(
+    "--projections",
+    "check_projections",
+    is_flag=True,
+    help="Verify the read models instead: recompute each loan's rows of balances, schedule, "
+    "statements and portfolio from its events, in memory, and compare them with the stored "
+    "ones (every loan, LOAN_ID, or --sample N).",
+)
+@click.option("--sample", type=SAMPLE, help="With --projections: N loans drawn at random.")
+@click.option("--seed", type=SEED, help="With --sample: draw the same loans again.")
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="With --projections: rewrite the rows of the loans found different from the events.",
+)
 @db_option
 @json_option
 @click.pass_context
 def verify(
-    ctx: click.Context, loan_id: str | None, all_loans: bool, db: str | None, as_json: bool
+    ctx: click.Context,
+    loan_id: str | None,
+    all_loans: bool,
+    check_projections: bool,
+    sample: int | None,
+    seed: int | None,
+    repair: bool,
+    db: str | None,
+    as_json: bool,
 ) -> None:
-    """Recompute every amount from the facts with the rules and check the hash chain; exit
-    status 1 when anything differs."""
+    """Recompute every amount from the facts with the rules and check the hash chain; with
+    --projections, compare the stored read models with the events instead. Exit status 1
+    when anything differs."""
+    if check_projections:
+        if loan_id is not None and (all_loans or sample is not None):
+            raise CliError("give at most one of LOAN_ID, --all and --sample")
+        if seed is not None and sample is None:
+            raise CliError("--seed goes with --sample")
+        _verify_projections(ctx, db, loan_id, sample, seed, repair=repair, as_json=as_json)
+        return
+    if sample is not None or seed is not None or repair:
+        raise CliError("--sample, --seed and --repair go with --projections")
     if all_loans == (loan_id is not None):
         raise CliError("give exactly one of LOAN_ID and --all")
     app = open_for(ctx, db)
@@ -152,6 +198,77 @@ def verify(
         out.print(f"{len(results)} loan(s) verified, {len(dirty)} with discrepancies")
     if dirty:
         sys.exit(1)
+
+
+def _verify_projections(
+    ctx: click.Context,
+    db: str | None,
+    loan_id: str | None,
+    sample: int | None,
+    seed: int | None,
+    *,
+    repair: bool,
+    as_json: bool,
+) -> None:
+    """``verify --projections``: every difference between the stored read models and the
+    events (:mod:`projections.verify`); exit status 1 when there is one."""
+    projections = Projections(open_for(ctx, db))
+    check = projection_check.verify_projections(projections, loan=loan_id, sample=sample, seed=seed)
+    if repair and not check.clean:
+        projection_repair.repair(projections, check)
+    if as_json:
+        emit(check.as_dict())
+    else:
+        _print_projection_check(check)
+    if not check.clean:
+        sys.exit(1)
+
+
+def _print_projection_check(check: projection_check.ProjectionsCheck) -> None:
+    drawn = check.sample
+    which = ""
+    if drawn:
+        which = f", a sample of {drawn['size']} of {drawn['of']} (seed {drawn['seed']})"
+    out.print(
+        f"Projections against the events: {check.loans} loan(s){which}",
+        markup=False,
+        highlight=False,
+    )
+    if check.differences:
+        table = Table(title="Stored rows that differ from the events (amounts in fen)")
+        for c in ("projection", "loan", "row", "column", "stored", "recomputed"):
+            # names kept whole; a long loan id or value folded (over 60 characters: --json)
+            kept = c in ("projection", "row", "column")
+            table.add_column(c, no_wrap=kept, overflow="ellipsis" if kept else "fold")
+        for d in check.differences[:50]:
+            values = (d.projection, d.loan, d.row, d.column, d.stored, d.recomputed)
+            table.add_row(*(Text(_short(v)) for v in values))
+        out.print(table)
+        if len(check.differences) > 50:
+            out.print(f"... {len(check.differences) - 50} more (see --json)")
+    for name in sorted(check.rebuilding):
+        out.print(f"{name}: being rebuilt, not compared", markup=False)
+    for what, notes in (("behind the log", check.behind), ("quarantined", check.quarantined)):
+        counts = Counter(n.projection for n in notes)
+        for name, n in sorted(counts.items()):
+            out.print(f"{name}: {n} loan(s) {what}, not counted as differences", markup=False)
+    if check.repaired is not None:
+        again = "clean" if check.after_repair is None or check.after_repair.clean else "NOT clean"
+        out.print(
+            f"repaired {len(check.repaired)} (projection, loan) pair(s); verified again: {again}",
+            markup=False,
+        )
+    loans = len(check.dirty_loans())
+    out.print(
+        "clean"
+        if check.clean
+        else f"[red]{len(check.differences)} difference(s) in {loans} loan(s)[/red]"
+    )
+
+
+def _short(value: object) -> str:
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @audit_group.command("what-if")
