@@ -77,7 +77,7 @@ def _die_with_parent() -> Callable[[], None]:
 
 class EmbeddedPostgres:
     """One PostgreSQL server: ``start()``, ``url()``, ``stop()``, ``restart()``,
-    ``crash()``, ``terminate_writers()``, ``remove()``."""
+    ``crash()``, ``terminate()``, ``remove()``."""
 
     def __init__(self, name: str = "ledger-pg") -> None:
         self.root = Path(tempfile.mkdtemp(prefix=f"{name}-"))
@@ -237,16 +237,16 @@ class EmbeddedPostgres:
         """The postmaster killed with SIGKILL (a crash); the next start runs recovery."""
         self.stop("kill")
 
-    def terminate(self, where: str = "backend_xid IS NOT NULL") -> int:
-        """``pg_terminate_backend`` every other session matching ``where`` (by default: those
-        in the middle of a write transaction); the number terminated."""
+    def terminate(self, where: str = "backend_xid IS NOT NULL") -> list[str]:
+        """``pg_terminate_backend`` every other client session matching ``where`` (by default
+        those in the middle of a write transaction); the statements they were running."""
         with psycopg.connect(self.conninfo(), autocommit=True) as conn:
             rows = conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                f" WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'"
+                "SELECT query, pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'"
                 f" AND ({where})"
             ).fetchall()
-        return sum(1 for (done,) in rows if done)
+        return [str(query) for query, done in rows if done]
 
     def log_tail(self, lines: int = 20) -> str:
         try:
