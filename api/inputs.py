@@ -116,6 +116,10 @@ class Reversal(Body):
     reason: Reason
 
 
+class Release(Body):
+    reason: Reason
+
+
 class Waiver(Body):
     part: Literal["penalty", "interest"]  # a paid fee is given back by a refund (issue 14)
     amount: Amount

@@ -14,6 +14,7 @@ from api.inputs import (
     LoanId,
     OpenLoan,
     Prepayment,
+    Release,
     Repayment,
     Reversal,
     Waiver,
@@ -22,8 +23,11 @@ from api.inputs import (
 )
 from api.problems import Problem
 from ledger.adapters.api_keys import ApiKey
+from ledger.domain.errors import CommandRefused
 from ledger.domain.terms import Replan
 from ledger.read import views
+from ledger.services import integrity
+from ledger.services.application import loan_id_for
 from ledger.services.products import terms_from_input
 
 
@@ -109,6 +113,24 @@ def correction_routes(ctx: ApiContext) -> APIRouter:
         def action() -> tuple[int, Any]:
             loan = ledger.reverse(loan_id, body.event, actor=key.name, reason=body.reason)
             return 201, ctx.correction(loan)
+
+        return run_command(request, idempotency_key, body, action)
+
+    @router.post("/loans/{loan_id}/release", tags=["commands"])
+    def release(
+        request: Request,
+        loan_id: LoanId,
+        body: Release,
+        key: ApiKey = operator,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        """Take back a loan quarantined for failing an integrity check (its chain, its
+        anchored head or its snapshot): new events may be recorded for it again."""
+
+        def action() -> tuple[int, Any]:
+            if not integrity.release(ledger, loan_id_for(loan_id)):
+                raise CommandRefused(f"loan {loan_id} is not quarantined")
+            return 200, {"loan_id": loan_id, "released": True, "reason": body.reason}
 
         return run_command(request, idempotency_key, body, action)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -28,7 +29,7 @@ from ledger.adapters.config import one_line
 from ledger.domain.errors import CommandRefused, InvalidInput, NotFound
 from ledger.domain.terms import Replan
 from ledger.read import views
-from ledger.services import audit, parsing
+from ledger.services import audit, integrity, parsing
 from ledger.services.application import loan_id_for
 from ledger.services.explain import explain as explain_loan
 from projections import balances as balances_view
@@ -174,6 +175,15 @@ def audit_routes(ctx: ApiContext) -> APIRouter:
     @router.get("/loans/{loan_id}/verify", tags=["audit"])
     def verify(loan_id: LoanId, key: ApiKey = anyone) -> Any:
         return audit.verify_loan(ledger, loan_id).as_dict()
+
+    @router.get("/audit/checkpoints", tags=["audit"])
+    def checkpoints(key: ApiKey = anyone) -> Any:
+        """Every daily checkpoint (each loan's chain head anchored and sealed), as
+        ``ledger audit checkpoint export`` writes them, and what is wrong with their seals,
+        their chain or the anchors (``"clean": false`` then). Writes nothing."""
+        problems = integrity.checkpoint_problems(ledger)
+        rows = [json.loads(line) for line in integrity.export_lines(ledger)]
+        return {"checkpoints": rows, "clean": not problems, "problems": problems}
 
     @router.get("/audit/projections", tags=["audit"])
     def verify_projections(

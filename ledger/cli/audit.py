@@ -17,7 +17,7 @@ from ledger.cli.common import DATE, LOAN_REF, CliError, StrictType, emit, open_f
 from ledger.domain.chain import chain_summary
 from ledger.domain.errors import InvalidInput
 from ledger.read import views
-from ledger.services import audit, parsing
+from ledger.services import audit, integrity, parsing
 from ledger.services.application import LedgerApp
 from ledger.services.explain import explain as explain_loan
 from projections import Projections
@@ -164,11 +164,13 @@ def verify(
     app = open_for(ctx, db)
     results = list(audit.verify_all(app)) if all_loans else [audit.verify_loan(app, str(loan_id))]
     dirty = [r for r in results if not r.clean]
+    checkpoints = integrity.checkpoint_problems(app) if all_loans else []
     if as_json:
         emit(
             {
                 "loans": len(results),
-                "clean": not dirty,
+                "clean": not dirty and not checkpoints,
+                "checkpoints": checkpoints,
                 "results": [r.as_dict() for r in (dirty if all_loans else results)],
             }
         )
@@ -186,6 +188,10 @@ def verify(
                 out.print(
                     f"  hash chain broken first at version {r.broken_link[0]}: {r.broken_link[1]}"
                 )
+            for problem in r.integrity:
+                out.print(f"  {problem}", markup=False, highlight=False)
+            if r.tampered:
+                out.print(f"  quarantined: no new events until `ledger audit release {r.label}`")
             for d in r.discrepancies[:20]:
                 out.print(
                     f"  version {d.version} {d.event}.{d.field}: recorded {d.recorded}, "
@@ -195,8 +201,10 @@ def verify(
                 )
             if len(r.discrepancies) > 20:
                 out.print(f"  ... {len(r.discrepancies) - 20} more (see --json)")
+        for problem in checkpoints:
+            out.print(f"[red]checkpoints:[/red] {problem}", highlight=False)
         out.print(f"{len(results)} loan(s) verified, {len(dirty)} with discrepancies")
-    if dirty:
+    if dirty or checkpoints:
         sys.exit(1)
 
 

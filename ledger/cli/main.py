@@ -31,6 +31,7 @@ from ledger.cli.common import (
     out,
     progress_bar,
 )
+from ledger.cli.integrity import checkpoint_group, release
 from ledger.cli.projections import (
     portfolio,
     projections_group,
@@ -153,6 +154,8 @@ def _register_commands() -> None:
     cli.add_command(status)
     cli.add_command(projections_group)
     cli.add_command(portfolio)
+    audit_group.add_command(checkpoint_group)
+    audit_group.add_command(release)
     cli.add_command(audit_group)
     cli.add_command(serve)
     cli.add_command(api_key)

@@ -1,6 +1,10 @@
-"""Tamper evidence: every loan event carries a hash chained to the loan's previous event.
+"""Tamper evidence: every loan event carries a seal chained to the loan's previous event.
 
-``chain(v) = sha256(chain(v-1) + canonical(event v))`` as hex, with ``chain(0) = ""``.
+``chain(v) = seal(chain(v-1) + canonical(event v))`` with ``chain(0) = ""``, where ``seal`` is
+a keyed HMAC-SHA256 (:mod:`ledger.domain.seal`): ``"k1:<hex>"``. Without the key, nobody
+can recompute a link, even with write access to the database. Events chained before keys
+existed carry an unkeyed ``sha256`` (64 hex digits, no key id): they are counted as
+*unkeyed*, and accepted only before the loan's first keyed link.
 ``canonical`` is the event's type, loan id, version and its own fields (amounts as their exact
 decimal strings, dates ISO, keys sorted), not the recorded time. Changing any amount, date or
 field of a stored event, or removing or reordering events, breaks every later link:
@@ -11,7 +15,6 @@ match. Events recorded before the chain existed carry ``chain = ""`` (see
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
@@ -22,6 +25,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger.domain.money import fraction_text
+from ledger.domain.seal import Keyring, installed_keyring, is_sealed, unkeyed
 
 GENESIS = ""
 NOT_HASHED = frozenset(
@@ -58,8 +62,16 @@ def canonical(kind: str, loan_id: UUID, version: int, fields: Mapping[str, Any])
 
 
 def link(previous: str, kind: str, loan_id: UUID, version: int, fields: Mapping[str, Any]) -> str:
+    """The chain value of an event: sealed with the installed keyring (unkeyed without one,
+    as in a unit test of the domain alone)."""
     text = previous + canonical(kind, loan_id, version, fields)
-    return hashlib.sha256(text.encode()).hexdigest()
+    keyring = installed_keyring()
+    return keyring.seal(text) if keyring is not None else unkeyed(text)
+
+
+def unkeyed_count(events: Iterable[Any]) -> int:
+    """How many chained events carry an unkeyed sha256 (chained before keys existed)."""
+    return sum(1 for e in events if getattr(e, "chain", GENESIS) and not is_sealed(e.chain))
 
 
 def unchained_count(events: Iterable[Any]) -> int:
@@ -85,12 +97,23 @@ def chain_summary(unchained: int, events: int) -> str:
     )
 
 
-def first_broken_link(events: Iterable[Any]) -> tuple[int, str] | None:
-    """The version of the first event whose stored chain does not match its recomputed one,
-    with the reason; ``None`` when the chain holds. Legacy (unchained) events are skipped
-    while the chain has not started."""
-    previous = GENESIS
-    expected_version = 1
+def first_broken_link(
+    events: Iterable[Any], keyring: Keyring | None = None
+) -> tuple[int, str] | None:
+    """The version of the first event whose stored link does not check, with the reason;
+    ``None`` when the chain holds. Unchained events are skipped while the chain has not
+    started; unkeyed links are checked as sha256 only before the loan's first keyed link."""
+    return broken_link_after(GENESIS, 0, events, keyring)
+
+
+def broken_link_after(
+    previous: str, version: int, events: Iterable[Any], keyring: Keyring | None = None
+) -> tuple[int, str] | None:
+    """:func:`first_broken_link` for the events after ``version``, whose chain value was
+    ``previous`` (a sealed snapshot's head): what a load checks before it trusts them."""
+    keyring = keyring or installed_keyring()
+    expected_version = version + 1
+    keyed = is_sealed(previous)
     for event in events:
         version = int(event.originator_version)
         if version != expected_version:
@@ -99,10 +122,26 @@ def first_broken_link(events: Iterable[Any]) -> tuple[int, str] | None:
         stored = getattr(event, "chain", GENESIS)
         if stored == GENESIS and previous == GENESIS:
             continue  # recorded before tamper evidence existed
-        recomputed = link(previous, type(event).__name__, event.originator_id, version, vars(event))
-        if stored != recomputed:
-            return version, (
-                f"stored hash {stored[:12] or '(none)'}... != recomputed {recomputed[:12]}..."
-            )
+        why = _link_problem(previous, event, stored, keyed, keyring)
+        if why is not None:
+            return version, why
+        keyed = keyed or is_sealed(stored)
         previous = stored
+    return None
+
+
+def _link_problem(
+    previous: str, event: Any, stored: str, keyed: bool, keyring: Keyring | None
+) -> str | None:
+    text = previous + canonical(
+        type(event).__name__, event.originator_id, int(event.originator_version), vars(event)
+    )
+    if is_sealed(stored):
+        if keyring is None:
+            return "no chain key is configured to check its seal"
+        return keyring.problem(text, stored)
+    if keyed:
+        return "an unkeyed link after keyed ones (the chain was recomputed without the key)"
+    if stored != unkeyed(text):
+        return f"stored hash {stored[:12] or '(none)'}... != recomputed {unkeyed(text)[:12]}..."
     return None

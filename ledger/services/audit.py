@@ -14,12 +14,18 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from ledger.domain.chain import chain_summary, first_broken_link, unchained_count
+from ledger.domain.chain import (
+    chain_summary,
+    first_broken_link,
+    unchained_count,
+    unkeyed_count,
+)
 from ledger.domain.charges import PARTS, charges
 from ledger.domain.errors import CommandRefused
 from ledger.domain.loan import Loan
 from ledger.domain.money import ZERO, fmt
 from ledger.domain.replay import Discrepancy, facts_of, replay, run_facts, terms_of
+from ledger.services import integrity
 from ledger.services.application import LedgerApp
 from ledger.services.products import terms_from_input
 
@@ -113,10 +119,17 @@ class Verification:
     discrepancies: list[Discrepancy] = field(default_factory=list)
     broken_link: tuple[int, str] | None = None
     unchained: int = 0  # leading events recorded before the hash chain existed
+    unkeyed: int = 0  # events chained with an unkeyed sha256, before chain keys existed
+    integrity: list[str] = field(default_factory=list)  # anchored head, snapshot
 
     @property
     def clean(self) -> bool:
-        return not self.discrepancies and self.broken_link is None
+        return not self.discrepancies and self.broken_link is None and not self.integrity
+
+    @property
+    def tampered(self) -> bool:
+        """The chain, the anchored head or a snapshot failed: what quarantines the loan."""
+        return self.broken_link is not None or bool(self.integrity)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -125,19 +138,27 @@ class Verification:
             "events": self.events,
             "clean": self.clean,
             "unchained_events": self.unchained,
+            "unkeyed_events": self.unkeyed,
             "hash_chain": (
                 chain_summary(self.unchained, self.events)
                 if self.broken_link is None
                 else {"first_broken_version": self.broken_link[0], "why": self.broken_link[1]}
             ),
+            "integrity": self.integrity,
             "discrepancies": [d.as_dict() for d in self.discrepancies],
         }
 
 
-def verify_events(loan_id: UUID, label: str, events: Sequence[Any]) -> Verification:
-    result = Verification(loan_id, label, len(events))
+def verify_events(
+    loan_id: UUID,
+    label: str,
+    events: Sequence[Any],
+    integrity_problems: Sequence[str] = (),
+) -> Verification:
+    result = Verification(loan_id, label, len(events), integrity=list(integrity_problems))
     result.broken_link = first_broken_link(events)
     result.unchained = unchained_count(events)
+    result.unkeyed = unkeyed_count(events)
     try:
         result.discrepancies = replay(events).discrepancies
     except Exception as error:  # a history the rules cannot even start to replay
@@ -145,9 +166,25 @@ def verify_events(loan_id: UUID, label: str, events: Sequence[Any]) -> Verificat
     return result
 
 
+def _verified(app: LedgerApp, loan_id: UUID, label: str, events: list[Any]) -> Verification:
+    """Replay, chain, anchored head and snapshot of one loan; a loan that fails the chain,
+    its anchor or its snapshot is quarantined (no new events until released)."""
+    found = [
+        p
+        for p in (integrity.anchor_problem(app.checkpoints.anchor_of(loan_id), events),)
+        if p is not None
+    ] + integrity.snapshot_problems(app, loan_id, events)
+    result = verify_events(loan_id, label, events, found)
+    if result.tampered:
+        broken = result.broken_link
+        why = found[0] if found or broken is None else f"event {broken[0]}: {broken[1]}"
+        integrity.quarantine(app, loan_id, label, len(events), why)
+    return result
+
+
 def verify_loan(app: LedgerApp, reference: str) -> Verification:
     loan = app.get_loan(reference)
-    return verify_events(loan.id, loan.label, list(app.events.get(loan.id)))
+    return _verified(app, loan.id, loan.label, list(app.events.get(loan.id)))
 
 
 def verify_all(app: LedgerApp) -> Iterator[Verification]:
@@ -158,7 +195,7 @@ def verify_all(app: LedgerApp) -> Iterator[Verification]:
         batch = loan_ids[start : start + app.batch_size]
         for loan_id, events in app.reader.events_of(batch).items():
             label = getattr(events[0], "reference", None) or str(loan_id)
-            yield verify_events(loan_id, label, events)
+            yield _verified(app, loan_id, label, events)
 
 
 # --------------------------------------------------------------------------- what-if

@@ -19,6 +19,7 @@ from ledger.domain.business_day import advance_to, run_through
 from ledger.domain.calendar import BusinessCalendar
 from ledger.domain.errors import Busy
 from ledger.domain.loan import Loan
+from ledger.services import integrity
 from ledger.services.store import BATCH_ATTEMPTS, LedgerStore
 
 
@@ -96,6 +97,7 @@ class CloseOfBusiness(LedgerStore):
                 report.stopped = result.stopped
                 break  # the day stays open; the next pass retries it
             calendar = self._record_day_closed(calendar, day, result)
+            integrity.take_checkpoint(self, day)  # every loan's chain head, anchored
             report.days.append(day)
             if on_day:
                 on_day(result)
@@ -189,12 +191,15 @@ class CloseOfBusiness(LedgerStore):
     ) -> tuple[int, int, list[dict[str, str]]]:
         for attempt in range(BATCH_ATTEMPTS):
             loaded = self.reader.load_many(batch)
+            held = integrity.held(self)  # tampered loans: no new events until released
             bank = self._bank_for([i for i in batch if i in with_account])
             loans: list[Loan] = []
             failures: list[dict[str, str]] = []
             for loan_id in batch:
                 loan = loaded.get(loan_id)
                 if not isinstance(loan, Loan) or loan.is_closed or loan.closed_through >= day:
+                    continue
+                if loan_id in held:
                     continue
                 try:
                     action(loan, day, bank)

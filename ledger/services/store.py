@@ -19,11 +19,12 @@ from typing import Any, Self, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
+from ledger.adapters.checkpoints import Checkpoints
 from ledger.adapters.directory import LoanDirectory
 from ledger.adapters.gateway import SimulatedBank
+from ledger.adapters.keys import chain_keyring
 from ledger.adapters.persistence import (
     APP_NAME,
     BatchReader,
@@ -32,10 +33,13 @@ from ledger.adapters.persistence import (
     register_transcodings,
     startup_lock,
 )
+from ledger.adapters.snapshots import SealedSnapshot
 from ledger.domain.account import LinkedAccount, account_id_for
 from ledger.domain.calendar import BusinessCalendar, calendar_id_for
 from ledger.domain.errors import Busy, NotFound, Quarantined
 from ledger.domain.loan import Loan
+from ledger.domain.seal import install_keyring
+from ledger.services import integrity
 from ledger.services.business_date import BusinessDate
 from ledger.services.parsing import UUID_FORM
 
@@ -71,11 +75,14 @@ class LedgerStore(Application[UUID]):
         batch_size: int = DEFAULT_BATCH_SIZE,
         business_date: BusinessDate | None = None,
     ) -> None:
+        install_keyring(chain_keyring())  # seals events, checkpoints and snapshots
         super().__init__(env)
         self.batch_size = batch_size
         self.business_date = business_date or BusinessDate.from_env(os.environ)
         self.reader = BatchReader(self)
         self.directory = LoanDirectory(self)
+        self.checkpoints = Checkpoints(self)
+        integrity.watch(self)  # sealed snapshots and chains checked as loans are loaded
         self._held = threading.local()  # saves held back by execute(), per thread
 
     @classmethod
@@ -121,6 +128,7 @@ class LedgerStore(Application[UUID]):
             finally:
                 self._held.aggregates = None
             if held:
+                integrity.refuse_if_held(self, held)
                 try:
                     super().save(*held)
                 except IntegrityError:
@@ -146,7 +154,7 @@ class LedgerStore(Application[UUID]):
             if e.originator_version % LOAN_SNAPSHOT_INTERVAL == 0
         }
         snapshots = [
-            Snapshot.take(a)
+            SealedSnapshot.take(a)
             for i, a in processing_event.aggregates.items()
             if i in crossed and isinstance(a, Loan)
         ]
@@ -169,10 +177,8 @@ class LedgerStore(Application[UUID]):
 
     def get_loan(self, reference: str | UUID) -> Loan:
         loan_id = reference if isinstance(reference, UUID) else loan_id_for(reference)
-        try:
-            loan: Any = self.repository.get(loan_id)
-        except AggregateNotFoundError:
-            raise NotFound(f"unknown loan {reference}") from None
+        try:  # the batched reader checks snapshots' seals and the chain after them
+            loan: Any = self.reader.load_many([loan_id]).get(loan_id)
         except Exception as error:  # an event that cannot be read: set the loan apart
             raise Quarantined(
                 f"loan {reference} cannot be read from its events "

@@ -10,7 +10,10 @@ from fractions import Fraction
 from uuid import UUID, uuid4
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from ledger.domain import rules
 from ledger.domain.loan import Loan
 from ledger.domain.money import Rounding
 from ledger.domain.replay import replay
@@ -76,3 +79,89 @@ def test_terms_recorded_without_an_arithmetic_read_as_decimal28(arithmetic: Arit
     assert Terms.from_event_fields(fields).arithmetic is arithmetic
     del fields["arithmetic"]
     assert Terms.from_event_fields(fields).arithmetic is Arithmetic.DECIMAL28
+
+
+# --------------------------------------------------------------------------- independent check
+
+
+def year_days(day: date, day_count: DayCount) -> tuple[int, int]:
+    """(divisor, weight) of ``day``, written apart from ``rules.day_rate``."""
+    if day_count is DayCount.ACT_365:
+        return 365, 1
+    if day_count is DayCount.ACT_ACT:
+        leap = day.year % 4 == 0 and (day.year % 100 != 0 or day.year % 400 == 0)
+        return (366 if leap else 365), 1
+    if day_count is DayCount.ACT_360:
+        return 360, 1
+    nxt = day + timedelta(days=1)
+    d1, d2 = min(day.day, 30), nxt.day
+    if d2 == 31 and d1 == 30:
+        d2 = 30
+    return 360, 360 * (nxt.year - day.year) + 30 * (nxt.month - day.month) + (d2 - d1)
+
+
+def half_up(value: Fraction) -> Decimal:
+    cents = value * 100
+    whole = int(cents)
+    if cents - whole >= Fraction(1, 2):
+        whole += 1
+    return Decimal(whole) / 100
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    principal=st.integers(min_value=100_00, max_value=50_000_00),
+    rate=st.integers(min_value=100, max_value=3600),  # annual rate in basis points / 100
+    day_count=st.sampled_from(list(DayCount)),
+    disbursed_on=st.dates(min_value=date(2023, 1, 1), max_value=date(2029, 12, 28)),
+    late_days=st.integers(min_value=1, max_value=40),
+    multiplier=st.sampled_from(["1", "1.5", "2"]),
+)
+def test_interest_and_penalty_of_the_first_installment_agree_with_an_exact_calculator(
+    principal: int,
+    rate: int,
+    day_count: DayCount,
+    disbursed_on: date,
+    late_days: int,
+    multiplier: str,
+) -> None:
+    """An interest-first loan, account empty: installment 1's interest is
+    round(sum of P x rate x weight / divisor) over its period, and its penalty after
+    ``late_days`` overdue days is round(sum of its interest x rate x weight / divisor x
+    multiplier), each summed exactly by a calculator written apart from the rules."""
+    annual = Decimal(rate) / 100_000
+    terms = replace(
+        TIE,
+        product="interest_first",
+        method=PRESETS["interest_first"].method,
+        principal=Decimal(principal) / 100,
+        term=3,
+        disbursed_on=disbursed_on,
+        annual_rate=annual,
+        day_count=day_count,
+        penalty_multiplier=D(multiplier),
+        installment_multiple=D("0.01"),
+        prepayment_fee_rate=D(0),
+    )
+    due = rules.due_date(disbursed_on, 1)
+    late_days = min(late_days, (rules.due_date(disbursed_on, 2) - due).days)  # #2 not overdue
+    loan = lived(terms, due + timedelta(days=late_days))
+    first = loan.installments[0]
+    period = [disbursed_on + timedelta(days=i) for i in range((due - disbursed_on).days)]
+    exact_interest = sum(
+        (
+            Fraction(terms.principal) * Fraction(annual) * w / y
+            for y, w in (year_days(d, day_count) for d in period)
+        ),
+        Fraction(0),
+    )
+    assert first.interest == half_up(exact_interest)
+    late = [due + timedelta(days=i) for i in range(1, late_days + 1)]
+    exact_penalty = sum(
+        (
+            Fraction(first.interest) * Fraction(annual) * w / y * Fraction(D(multiplier))
+            for y, w in (year_days(d, day_count) for d in late)
+        ),
+        Fraction(0),
+    )
+    assert loan.figures().penalty_accrued == half_up(exact_penalty)
