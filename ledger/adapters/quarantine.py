@@ -1,6 +1,8 @@
 """The ``ledger_quarantine`` table: loans set apart because a read model cannot apply one of
-their events. The projections (:mod:`projections.quarantine`) and the loan directory
-(:mod:`ledger.adapters.directory`) write it; ``ledger status`` and ``/status`` read it.
+their events, or (``projection = "integrity"``) because the loan failed a tamper check and
+may get no new events. The projections (:mod:`projections.quarantine`), the loan directory
+(:mod:`ledger.adapters.directory`) and the integrity checks (:mod:`ledger.services.integrity`)
+write it; ``ledger status`` and ``/status`` read it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from ledger.adapters import config
 from ledger.adapters.sql import Cursor, Sql
 
 QUARANTINE_TABLE = "ledger_quarantine"
+INTEGRITY = "integrity"  # the write side: a loan that failed a tamper check gets no new events
 COLUMNS = "projection, loan_id, reference, position, version, kind, error, skipped, quarantined_at"
 ONE_LOAN = "WHERE projection = ? AND loan_id = ?"
 ERROR_CHARS = 300
@@ -56,6 +59,11 @@ class QuarantinedLoan:
         return self.reference or str(self.loan_id)
 
     def message(self) -> str:
+        if self.projection == INTEGRITY:
+            return (
+                f"loan {self.name} is quarantined: it failed an integrity check ({self.error}); "
+                f"no new events until `ledger audit release {self.name} --reason ...`"
+            )
         return (
             f"loan {self.name} is quarantined in projection {self.projection}: its event "
             f"{self.version} ({self.kind}, log position {self.position}) cannot be applied "

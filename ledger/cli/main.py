@@ -49,7 +49,7 @@ from ledger.services.application import LedgerApp
 
 EXIT_REFUSED = 2  # bad input or a refused command: nothing written
 EXIT_STORE = 3  # the database is unreachable or failed
-EXIT_QUARANTINED = 4  # the loan's events cannot be read
+EXIT_QUARANTINED = 4  # the loan's events cannot be read or trusted (quarantined)
 EXIT_INTERNAL = 70  # a bug: reported on one line; LEDGER_DEBUG=1 shows the trace
 EXIT_BUSY = 75  # concurrent writers kept winning: retry (EX_TEMPFAIL)
 

@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger.adapters.checkpoints import Anchor, Checkpoint, Checkpoints
-from ledger.adapters.quarantine import Failure, Quarantine
+from ledger.adapters.quarantine import INTEGRITY, Failure, Quarantine
 from ledger.adapters.snapshots import snapshot_problem
 from ledger.adapters.sql import Sql
 from ledger.domain.chain import GENESIS, broken_link_after
@@ -20,8 +20,6 @@ from ledger.domain.errors import InvalidInput, Quarantined
 from ledger.domain.loan import Loan
 from ledger.domain.seal import Keyring, installed_keyring
 from ledger.domain.state import LoanState
-
-INTEGRITY = "integrity"  # the quarantine's name for the write side: no new events
 
 
 def keyring() -> Keyring:

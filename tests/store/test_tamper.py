@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from ledger.adapters.api_keys import new_key
+from ledger.adapters.quarantine import INTEGRITY, Quarantine
 from ledger.adapters.sql import Sql
 from ledger.domain.chain import canonical
 from ledger.domain.errors import Quarantined
@@ -167,9 +168,7 @@ def test_an_altered_checkpoint_or_anchor_is_reported_and_an_exported_copy_shows_
 
 
 def app_quarantined(app: LedgerApp) -> list[Any]:
-    from ledger.adapters.quarantine import Quarantine
-
-    return [q for q in Quarantine(Sql(app)).all() if q.projection == integrity.INTEGRITY]
+    return [q for q in Quarantine(Sql(app)).all() if q.projection == INTEGRITY]
 
 
 def test_the_cli_and_the_api_show_checkpoints_and_release_a_quarantined_loan(
