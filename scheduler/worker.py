@@ -27,7 +27,7 @@ from eventsourcing.persistence import OperationalError, PersistenceError
 from ledger.adapters.clock import Clock, SystemClock
 from ledger.adapters.worker_status import PassRecord, WorkerStatusStore
 from ledger.domain.actor import acting_as
-from ledger.domain.errors import Busy
+from ledger.domain.errors import Busy, StoreUnavailable
 from ledger.services.application import CloseReport, DayReport, LedgerApp, ProgressCallback
 from projections import Projections
 
@@ -101,12 +101,14 @@ class Worker:
     def _with_retries(self, what: str, action: Callable[[], T]) -> T:
         """Run ``action``; if the database goes away, or concurrent writers of the same loans
         kept winning (:class:`Busy`), wait with exponential backoff, start afresh and resume
-        (the pass resumes where it stopped: loans skip what they ran)."""
+        (the pass resumes where it stopped: loans skip what they ran). Starting afresh while
+        the database is still away fails to open the store (:class:`StoreUnavailable`, from
+        the application factory): that is waited out the same way."""
         wait = self.settings.retry_first_wait
         for attempt in range(1, self.settings.retry_attempts + 1):
             try:
                 return action()
-            except (OperationalError, PersistenceError, OSError, Busy) as error:
+            except (OperationalError, PersistenceError, OSError, Busy, StoreUnavailable) as error:
                 if attempt == self.settings.retry_attempts or self._stop.is_set():
                     raise
                 log.warning(

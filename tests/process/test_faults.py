@@ -23,15 +23,18 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from ledger.adapters.clock import FakeClock
+from ledger.bootstrap import open_app
 from ledger.domain.loan import Loan
 from ledger.services.application import LedgerApp
 from ledger.services.products import terms_from_input
+from scheduler.worker import Worker
 from tests.conftest import _in_ci
 from tests.process.postgres_server import EmbeddedPostgres
 
@@ -317,6 +320,33 @@ def test_connections_cut_mid_batch_save_leave_whole_batches_and_the_work_complet
         f"(worker {len(cut)}, close-day {len(persistent)}; {dict(statements)}); "
         f"close-day exit {cut_exit}; {loan_days} loan-days, each once; audit verify clean"
     )
+
+
+@pytest.mark.postgres
+def test_the_worker_waits_for_a_database_that_is_still_down_when_it_reopens_the_store(
+    own_postgres: EmbeddedPostgres,
+) -> None:
+    """Regression: after losing the database the worker reopens the store, which fails while
+    the database is still down (StoreUnavailable from the application factory); that is
+    waited out with backoff like the first error, not the end of the worker."""
+    url = f"{own_postgres.url()}?schema=reopen"
+    ids = open_book(url, 5)
+    own_postgres.stop("fast")
+
+    class ServerComesBack(FakeClock):
+        def sleep(self, seconds: float) -> None:
+            super().sleep(seconds)
+            if len(self.slept) == 2:
+                own_postgres.start()
+
+    clock = ServerComesBack(datetime(2026, 2, 1, tzinfo=UTC))
+    worker = Worker(lambda: open_app(url), clock=clock)
+    through = date(2026, 1, 20)
+    report = worker.catch_up(through)
+    worker.app.close()
+    assert clock.slept == [1.0, 2.0]  # two failed openings, then the store
+    assert report.last_closed == through
+    assert_exactly_once(url, ids, through)
 
 
 def test_a_full_disk_on_sqlite_is_one_line_and_leaves_the_store_consistent(
