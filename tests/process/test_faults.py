@@ -41,7 +41,7 @@ from tests.process.postgres_server import EmbeddedPostgres
 pytestmark = pytest.mark.process
 ROOT = Path(__file__).resolve().parents[2]
 FIRST = date(2026, 1, 1)
-LOANS = 100
+LOANS = 60
 BATCH = 20
 # Inject SQLite's own "database or disk is full": every connection the ledger opens gets a
 # page limit (PRAGMA max_page_count is per connection, so it must be set in the process).
@@ -234,7 +234,7 @@ def test_the_database_restarted_mid_pass_and_the_work_resumes_each_loan_day_once
 
     # 1. ledger worker: PostgreSQL shut down at once (no checkpoint: recovery at the next
     # start) a third of the way through, back 3 s later; the worker carries on by itself
-    first = date(2026, 2, 15)
+    first = date(2026, 2, 10)
     first_total = LOANS * ((first - FIRST).days + 1)
     worker = ledger(url, "worker", "--through", first.isoformat(), "--json")
     wait_for_progress(own_postgres, schema, worker, first_total // 3)
@@ -248,9 +248,11 @@ def test_the_database_restarted_mid_pass_and_the_work_resumes_each_loan_day_once
 
     # 2. ledger close-day: a fast restart (sessions cut, open transactions rolled back) a
     # third of the way through; it carries on, or says so on one line and the rerun resumes
-    through = date(2026, 3, 15)
+    through = date(2026, 3, 5)
     close = ledger(url, "close-day", "--through", through.isoformat(), "--json")
-    wait_for_progress(own_postgres, schema, close, first_total + LOANS * 28 // 3)
+    wait_for_progress(
+        own_postgres, schema, close, first_total + LOANS * (through - first).days // 3
+    )
     own_postgres.restart("fast")
     code, out, err = finish(close)
     reruns = 0
@@ -278,7 +280,7 @@ def test_connections_cut_mid_batch_save_leave_whole_batches_and_the_work_complet
 
     # 1. ledger worker: three write transactions cut (pg_terminate_backend) as they run;
     # the library reruns the insert, the worker its pass: it completes by itself
-    first = date(2026, 2, 15)
+    first = date(2026, 2, 10)
     first_total = LOANS * ((first - FIRST).days + 1)
     worker = ledger(url, "worker", "--through", first.isoformat(), "--json")
     wait_for_progress(own_postgres, schema, worker, first_total // 4)
@@ -295,9 +297,11 @@ def test_connections_cut_mid_batch_save_leave_whole_batches_and_the_work_complet
     # 2. ledger close-day: from a third of the way on, every write transaction seen is cut
     # until the command ends. The library reruns a cut insert (10 tries): the command
     # completes, or gives up on one line with exit 3; either way only whole batches are stored
-    through = date(2026, 3, 15)
+    through = date(2026, 3, 5)
     close = ledger(url, "close-day", "--through", through.isoformat(), "--json")
-    wait_for_progress(own_postgres, schema, close, first_total + LOANS * 28 // 3)
+    wait_for_progress(
+        own_postgres, schema, close, first_total + LOANS * (through - first).days // 3
+    )
     persistent: list[str] = []
     while close.poll() is None:
         persistent += own_postgres.terminate()
