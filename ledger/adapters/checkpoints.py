@@ -154,7 +154,10 @@ class Checkpoints:
             for n in page:
                 position = n.id
                 if n.topic.startswith(LOAN_TOPIC):
-                    chain = json.loads(bytes(n.state)).get("chain", "")
+                    try:
+                        chain = str(json.loads(bytes(n.state)).get("chain", ""))
+                    except (ValueError, AttributeError):
+                        continue  # unreadable: the loan is quarantined by its readers
                     version = int(n.originator_version)
                     if n.originator_id not in heads or heads[n.originator_id][0] < version:
                         heads[n.originator_id] = (version, chain)

@@ -153,9 +153,11 @@ def test_a_chain_recomputed_without_the_key_does_not_verify(app: LedgerApp) -> N
 def test_an_altered_checkpoint_or_anchor_is_reported_and_an_exported_copy_shows_what(
     app: LedgerApp,
 ) -> None:
-    a_book(app, days=20)
+    refs = a_book(app, days=20)
+    for _ in range(3):  # close-of-business takes one a pass; the CLI's `take` adds more
+        integrity.take_checkpoint(app, app.get_loan(refs[0]).closed_through)
     copy = integrity.export_lines(app)
-    assert len(copy) >= 15 and integrity.checkpoint_problems(app) == []
+    assert len(copy) >= 4 and integrity.checkpoint_problems(app) == []
     assert integrity.compare_with_copy(app, copy) == []
     sql = Sql(app)
     with sql.transaction() as c:
