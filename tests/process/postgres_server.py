@@ -54,8 +54,37 @@ SETTINGS = {
 }
 
 
+STALE_AFTER = 15 * 60  # seconds
+
+
 class ServerError(RuntimeError):
     pass
+
+
+def _server_runs_in(root: Path) -> bool:
+    try:
+        pid = int((root / "data" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it runs, as another user
+        return True
+    return True
+
+
+def sweep_stale_directories() -> None:
+    """Remove the directories of servers whose test process was killed before it could:
+    untouched for a while, and no running postmaster in them."""
+    for root in Path(tempfile.gettempdir()).glob("ledger-*-pg-*"):
+        try:
+            recent = time.time() - root.stat().st_mtime < STALE_AFTER
+        except OSError:
+            continue
+        if not recent and not _server_runs_in(root):
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def free_port() -> int:
@@ -79,7 +108,8 @@ class EmbeddedPostgres:
     """One PostgreSQL server: ``start()``, ``url()``, ``stop()``, ``restart()``,
     ``crash()``, ``terminate()``, ``remove()``."""
 
-    def __init__(self, name: str = "ledger-pg") -> None:
+    def __init__(self, name: str = "ledger-test-pg") -> None:
+        sweep_stale_directories()
         self.root = Path(tempfile.mkdtemp(prefix=f"{name}-"))
         self.data = self.root / "data"
         self.log = self.root / "postgres.log"
