@@ -49,12 +49,17 @@ class Api:
         return self.client.get(path, headers=self.auditor if who == "auditor" else self.operator)
 
 
-@pytest.fixture
-def api(app: LedgerApp) -> Iterator[Api]:
+def serve(app: LedgerApp) -> Iterator[Api]:
+    """The HTTP API on ``app`` in a test client, with an operator's and an auditor's key."""
     operator, op_key = new_key("ops-desk", "operator")
     auditor, au_key = new_key("auditor-1", "auditor")
     with TestClient(create_app(app, [op_key, au_key]), raise_server_exceptions=False) as client:
         yield Api(client, app, operator, auditor)
+
+
+@pytest.fixture
+def api(app: LedgerApp) -> Iterator[Api]:
+    yield from serve(app)
 
 
 def assert_problem(response: Any, status: int, needle: str) -> None:

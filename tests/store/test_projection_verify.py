@@ -22,12 +22,11 @@ from ledger.adapters.api_keys import new_key
 from ledger.adapters.sql import Sql
 from ledger.domain.terms import Replan
 from ledger.services.application import LedgerApp, loan_id_for
-from ledger.services.products import terms_from_input
 from projections import Projections
 from projections.verify import verify_projections
 from tests.conftest import Ledger
 from tests.store.test_projections import random_book
-from tests.store.test_quarantine import plant_far_future_loan
+from tests.store.test_quarantine import open_loans, plant_far_future_loan
 
 LOANS = {"ALICE": "repay_on_schedule", "BOB": "equal_principal", "CAROL": "interest_first"}
 
@@ -35,16 +34,7 @@ LOANS = {"ALICE": "repay_on_schedule", "BOB": "equal_principal", "CAROL": "inter
 def open_book(app: LedgerApp, through: date = date(2026, 3, 20)) -> Projections:
     """Three loans: BOB's account is empty (overdue, penalties), CAROL prepays part; every
     projection caught up."""
-    for ref, product in LOANS.items():
-        terms = terms_from_input(
-            product=product,
-            principal="12000.00",
-            term=6,
-            disbursed_on=date(2026, 1, 15),
-            daily_rate="0.0005",
-        )
-        app.open_loan(terms, ref)
-    app.set_balance("BOB", Decimal(0))
+    open_loans(app, LOANS)
     app.close_days(date(2026, 2, 20))
     app.prepay("CAROL", date(2026, 2, 21), amount=Decimal(3000), replan=Replan.REDUCE_INSTALLMENT)
     app.close_days(through)

@@ -43,7 +43,14 @@ LOAN_PROJECTIONS = ("balances", "schedule", "statements")  # the ones a 9999 dat
 
 def open_book(app: LedgerApp, through: date = date(2026, 3, 1)) -> None:
     """Three healthy loans (BOB's account is empty: overdue, penalties), run by close-of-day."""
-    for ref, product in zip(HEALTHY, PRODUCTS, strict=True):
+    open_loans(app, dict(zip(HEALTHY, PRODUCTS, strict=True)))
+    app.close_days(through)
+
+
+def open_loans(app: LedgerApp, products: dict[str, str]) -> None:
+    """12,000.00 over 6 months at 0.05 % a day from 2026-01-15, one loan per reference and
+    product; BOB's linked account is empty."""
+    for ref, product in products.items():
         terms = terms_from_input(
             product=product,
             principal="12000.00",
@@ -53,7 +60,6 @@ def open_book(app: LedgerApp, through: date = date(2026, 3, 1)) -> None:
         )
         app.open_loan(terms, ref)
     app.set_balance("BOB", Decimal(0))
-    app.close_days(through)
 
 
 def events_of(app: LedgerApp, ref: str) -> list[Any]:

@@ -11,10 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
-from ledger.adapters.api_keys import new_key
 from ledger.adapters.quarantine import INTEGRITY, Quarantine
 from ledger.adapters.sql import Sql
 from ledger.domain.chain import canonical
@@ -23,17 +20,14 @@ from ledger.domain.seal import keyring_of, unkeyed
 from ledger.services import audit, integrity
 from ledger.services.application import LedgerApp
 from tests.conftest import Ledger
-from tests.interface.test_api import Api
+from tests.interface.test_api import Api, serve
 from tests.store.test_audit import _key, overwrite_state, stored_state
 from tests.store.test_projections import random_book
 
 
 @pytest.fixture
 def http(app: LedgerApp) -> Iterator[Api]:
-    operator, op_key = new_key("ops-desk", "operator")
-    auditor, au_key = new_key("auditor-1", "auditor")
-    with TestClient(create_app(app, [op_key, au_key]), raise_server_exceptions=False) as client:
-        yield Api(client, app, operator, auditor)
+    yield from serve(app)
 
 
 def events_table(app: LedgerApp) -> str:
