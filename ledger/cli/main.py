@@ -54,7 +54,10 @@ EXIT_INTERNAL = 70  # a bug: reported on one line; LEDGER_DEBUG=1 shows the trac
 EXIT_BUSY = 75  # concurrent writers kept winning: retry (EX_TEMPFAIL)
 
 
-@click.group()
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    package_name="loan-ledger", prog_name="ledger", message="%(prog)s %(version)s"
+)
 @click.option("--db", "db", default=None, metavar="URL", help="The store (see any command).")
 @click.option(
     "--today",
