@@ -4,6 +4,7 @@ output, and a progress bar on a terminal."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -13,7 +14,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from ledger.domain.errors import InvalidInput
+from ledger.adapters.config import Settings
+from ledger.adapters.persistence import parse_database_url
+from ledger.domain.errors import InvalidInput, StoreUnavailable
 from ledger.services import parsing
 
 if TYPE_CHECKING:
@@ -49,11 +52,22 @@ class CliError(click.ClickException):
     exit_code = 2
 
 
-def open_for(ctx: click.Context, db: str | None) -> LedgerApp:
+def open_for(ctx: click.Context, db: str | None, *, creates: bool = False) -> LedgerApp:
     """The store of ``--db`` (on the command or the group), closed when the command ends;
-    the business date is ``--today`` (on the group), else ``$LEDGER_TODAY``, else the clock."""
+    the business date is ``--today`` (on the group), else ``$LEDGER_TODAY``, else the clock.
+    Only a command that ``creates`` a store may be given a SQLite file that does not exist
+    yet: a read of a mistyped path is one line, not a new empty store."""
     root = ctx.find_root().obj or {}
-    app = wiring(ctx).open_app(db or root.get("db"), today=root.get("today"))
+    url = Settings.from_env(db or root.get("db")).database_url
+    if not creates:
+        store = parse_database_url(url)
+        path = store.env.get("SQLITE_DBNAME")
+        if store.kind == "sqlite" and path is not None and not os.path.exists(path):
+            raise StoreUnavailable(
+                f"no store at {path}: nothing has been recorded there (`ledger loan open` "
+                "creates it); check --db or $LEDGER_DATABASE_URL"
+            )
+    app = wiring(ctx).open_app(url, today=root.get("today"))
     ctx.call_on_close(app.close)
     return app
 

@@ -76,7 +76,7 @@ def loan_open(ctx: click.Context, /, db: str | None, as_json: bool, **flags: Any
     """Disburse a loan; flags override the preset."""
     reference = flags.pop("loan_id")
     terms = terms_from_input(**flags)
-    app = open_for(ctx, db)
+    app = open_for(ctx, db, creates=True)
 
     def command() -> dict[str, Any]:
         opened = app.open_loan(terms, reference)

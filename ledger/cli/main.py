@@ -90,7 +90,7 @@ def bank_set_balance(
 ) -> None:
     """Set the borrower's linked account balance (AMOUNT or 'unlimited')."""
     balance = None if amount == "unlimited" else _balance(amount)
-    app = open_for(ctx, db)
+    app = open_for(ctx, db, creates=True)
     account = app.execute(lambda: app.set_balance(loan_id, balance))
     shown = "unlimited" if account.balance is None else str(account.balance)
     if as_json:
@@ -119,7 +119,7 @@ def _balance(text: str) -> Decimal:
 def close_day(ctx: click.Context, through: date, db: str | None, as_json: bool) -> None:
     """Run every business day not yet run, up to and including D, for all loans."""
     day = through
-    app = open_for(ctx, db)
+    app = open_for(ctx, db, creates=True)
     report = _close_with_progress(app, day, show=not as_json and sys.stderr.isatty())
     payload = views.close_report(report)
     if as_json:

@@ -17,7 +17,7 @@ from rich.table import Table
 from ledger.adapters.clock import SystemClock
 from ledger.adapters.config import Settings
 from ledger.adapters.directory import MAX_PARTITIONS
-from ledger.cli.common import CliError, err, parse_optional_date, progress_bar, wiring
+from ledger.cli.common import CliError, err, open_for, parse_optional_date, progress_bar, wiring
 from ledger.read.status import status_report
 from ledger.services.application import LedgerApp
 from ledger.services.business_date import BusinessDate
@@ -146,7 +146,7 @@ def status(ctx: click.Context, timezone: str | None, db: str | None, as_json: bo
     url = db or root.get("db")
     env = Settings.from_env(url)
     tz = _zone(timezone or env.timezone)
-    app: LedgerApp = wiring(ctx).open_app(url, today=root.get("today"))
+    app = open_for(ctx, db)
     in_force = app.business_date
     if timezone is not None and in_force.fixed is None:
         in_force = BusinessDate(timezone=tz)
