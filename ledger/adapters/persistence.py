@@ -255,18 +255,15 @@ class BatchReader:
         states: dict[UUID, Aggregate] = {}
         versions: dict[UUID, int] = dict.fromkeys(ids, 0)
         used: dict[UUID, Any] = {}
-        if self.snapshots_table is not None:
-            for row in self._select_snapshots(ids):
-                snapshot: Any = self.mapper.to_domain_event(StoredEvent(*row))
-                why = snapshot_problem(snapshot)
-                if why is not None:  # not trusted: read the loan from all its events
-                    if why != "unsealed" and self.on_bad_snapshot is not None:
-                        self.on_bad_snapshot(snapshot.originator_id, row[1], why)
-                    continue
-                if row[1] > versions[row[0]]:
-                    versions[row[0]] = row[1]
-                    used[row[0]] = snapshot
-                    states[row[0]] = snapshot.mutate(None)
+        for aggregate_id, snapshot in self.latest_snapshots(ids).items():
+            why = snapshot_problem(snapshot)
+            if why is not None:  # not trusted: read the loan from all its events
+                if why != "unsealed" and self.on_bad_snapshot is not None:
+                    self.on_bad_snapshot(aggregate_id, snapshot.originator_version, why)
+                continue
+            versions[aggregate_id] = snapshot.originator_version
+            used[aggregate_id] = snapshot
+            states[aggregate_id] = snapshot.mutate(None)
         pending: dict[UUID, list[Any]] = defaultdict(list)
         for row in self._select_events_after(versions):
             pending[row[0]].append(row)
@@ -281,6 +278,17 @@ class BatchReader:
             if aggregate is not None:
                 states[aggregate_id] = aggregate
         return states
+
+    def latest_snapshots(self, ids: Sequence[UUID]) -> dict[UUID, Any]:
+        """The newest snapshot of every aggregate in ``ids`` that has one, in one query,
+        decoded but not checked (:func:`ledger.adapters.snapshots.snapshot_problem`)."""
+        newest: dict[UUID, Any] = {}
+        if self.snapshots_table is None or not ids:
+            return newest
+        for row in self._select_snapshots(ids):
+            if row[0] not in newest or row[1] > newest[row[0]].originator_version:
+                newest[row[0]] = self.mapper.to_domain_event(StoredEvent(*row))
+        return newest
 
     def events_of(self, ids: Sequence[UUID]) -> dict[UUID, list[Any]]:
         """Every event of every aggregate in ``ids``, in version order, in one query."""

@@ -10,44 +10,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import fields, is_dataclass
-from datetime import date
-from decimal import Decimal
-from enum import Enum
-from fractions import Fraction
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Snapshot
 
-from ledger.domain.money import fraction_text
+from ledger.domain.chain import plain
 from ledger.domain.seal import installed_keyring
 
 SEAL = "_seal"
 BadSnapshot = Callable[[UUID, int, str], None]  # loan id, version, why
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, Fraction):
-        return fraction_text(value)
-    if isinstance(value, (date, UUID)):
-        return str(value)
-    if isinstance(value, Enum):
-        return value.value
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: getattr(value, f.name) for f in fields(value)}
-    raise TypeError(f"cannot seal a {type(value).__name__}")
-
-
 def snapshot_text(originator_id: UUID, version: int, topic: str, state: dict[str, Any]) -> str:
     body = {k: v for k, v in state.items() if k != SEAL}
     return json.dumps(
-        {"id": str(originator_id), "version": version, "topic": topic, "state": body},
+        {"id": str(originator_id), "version": version, "topic": topic, "state": plain(body)},
         sort_keys=True,
         separators=(",", ":"),
-        default=_plain,
     )
 
 

@@ -84,7 +84,7 @@ def verify(ctx: click.Context, copy_file: str | None, db: str | None, as_json: b
         except (OSError, UnicodeDecodeError) as error:
             raise CliError(f"--copy: cannot read {copy_file}: {error}") from None
         problems += integrity.compare_with_copy(app, lines)
-    checked = len(integrity.export_lines(app))
+    checked = len(app.checkpoints.all())
     if as_json:
         emit({"checkpoints": checked, "clean": not problems, "problems": problems})
     else:

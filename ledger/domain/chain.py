@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import fields, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -34,7 +35,8 @@ NOT_HASHED = frozenset(
 
 
 def plain(value: Any) -> Any:
-    """An event value as JSON: amounts as their exact decimal strings, dates ISO."""
+    """A value of an event or a snapshot as JSON: amounts as their exact decimal strings,
+    dates ISO."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, Fraction):  # an exact accrual (a correction's recorded state)
@@ -47,6 +49,8 @@ def plain(value: Any) -> Any:
         return value.value
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
+    if is_dataclass(value) and not isinstance(value, type):  # terms, installments (snapshots)
+        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
     return value

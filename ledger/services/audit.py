@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from ledger.adapters.checkpoints import Anchor
 from ledger.domain.chain import (
     chain_summary,
     first_broken_link,
@@ -166,14 +167,18 @@ def verify_events(
     return result
 
 
-def _verified(app: LedgerApp, loan_id: UUID, label: str, events: list[Any]) -> Verification:
-    """Replay, chain, anchored head and snapshot of one loan; a loan that fails the chain,
-    its anchor or its snapshot is quarantined (no new events until released)."""
-    found = [
-        p
-        for p in (integrity.anchor_problem(app.checkpoints.anchor_of(loan_id), events),)
-        if p is not None
-    ] + integrity.snapshot_problems(app, loan_id, events)
+def _verified(
+    app: LedgerApp,
+    loan_id: UUID,
+    label: str,
+    events: list[Any],
+    anchor: Anchor | None,
+    snapshot: Any | None,
+) -> Verification:
+    """Replay, chain, anchored head and newest snapshot of one loan; a loan that fails the
+    chain, its anchor or its snapshot is quarantined (no new events until released)."""
+    anchored = integrity.anchor_problem(anchor, events)
+    found = ([anchored] if anchored else []) + integrity.snapshot_problems(snapshot, events)
     result = verify_events(loan_id, label, events, found)
     if result.tampered:
         broken = result.broken_link
@@ -184,18 +189,25 @@ def _verified(app: LedgerApp, loan_id: UUID, label: str, events: list[Any]) -> V
 
 def verify_loan(app: LedgerApp, reference: str) -> Verification:
     loan = app.get_loan(reference)
-    return _verified(app, loan.id, loan.label, list(app.events.get(loan.id)))
+    events = list(app.events.get(loan.id))
+    anchor = app.checkpoints.anchor_of(loan.id)
+    snapshot = app.reader.latest_snapshots([loan.id]).get(loan.id)
+    return _verified(app, loan.id, loan.label, events, anchor, snapshot)
 
 
 def verify_all(app: LedgerApp) -> Iterator[Verification]:
-    """Every loan, read a batch of loans at a time (one query per batch, not per loan)."""
+    """Every loan, read a batch of loans at a time (a query for the events and one for the
+    snapshots per batch, the anchors once; not a query per loan)."""
     app.directory.catch_up()
     loan_ids = sorted(app.directory.all_loan_ids())
+    anchors = app.checkpoints.anchors()
     for start in range(0, len(loan_ids), app.batch_size):
         batch = loan_ids[start : start + app.batch_size]
+        snapshots = app.reader.latest_snapshots(batch)
         for loan_id, events in app.reader.events_of(batch).items():
             label = getattr(events[0], "reference", None) or str(loan_id)
-            yield _verified(app, loan_id, label, events)
+            found = (anchors.get(loan_id), snapshots.get(loan_id))
+            yield _verified(app, loan_id, label, events, *found)
 
 
 # --------------------------------------------------------------------------- what-if

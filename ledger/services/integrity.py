@@ -166,15 +166,11 @@ def refuse_if_held(app: Any, aggregates: Sequence[Any]) -> None:
     )
 
 
-def snapshot_problems(app: Any, loan_id: UUID, events: Sequence[Any]) -> list[str]:
+def snapshot_problems(snapshot: Any | None, events: Sequence[Any]) -> list[str]:
     """The loan's newest snapshot, checked: its seal, and its state against the state its
     events give at the same version (verify recomputes it)."""
-    if app.snapshots is None:
+    if snapshot is None:
         return []
-    found = list(app.snapshots.get(loan_id, desc=True, limit=1))
-    if not found:
-        return []
-    snapshot = found[0]
     version = int(snapshot.originator_version)
     why = snapshot_problem(snapshot)
     if why == "unsealed":
