@@ -21,6 +21,7 @@ shown one in every later command); it is stopped at the end.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -250,7 +251,8 @@ def filled(readme: str, outcomes: list[Outcome]) -> str:
             for key, value in _flat_pairs(document):
                 values.setdefault(key, []).append(value)
             lines[at : at + count] = [
-                PAIR.sub(lambda m, v=values: _actual_pair(m, v), e) for e in step.expected
+                PAIR.sub(functools.partial(_actual_pair, values=values), e)
+                for e in step.expected
             ]
         else:
             printed = [x.rstrip() for x in (outcome.stderr + outcome.stdout).splitlines()]
