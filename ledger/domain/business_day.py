@@ -1,8 +1,9 @@
 """The business day of loan-rules section 3, for one loan: the morning (installments due
-today are fixed, then one deduction of everything due, collected through the payment-gateway
-port), the day (repayments and prepayments, run by their commands), the end of day (accrual,
-then overdue marking: ``Loan.close_day``). The application's close-of-business, its inline
-catch-up and the replay of recorded facts (:mod:`ledger.domain.replay`) all run days through
+today are fixed, the credit held for the borrower pays what is due (section 12), then one
+deduction of everything still due, collected through the payment-gateway port), the day
+(repayments and prepayments, run by their commands), the end of day (accrual, then overdue
+marking: ``Loan.close_day``). The application's close-of-business, its inline catch-up and
+the replay of recorded facts (:mod:`ledger.domain.replay`) all run days through
 these functions.
 """
 
@@ -23,9 +24,19 @@ class Collector(Protocol):
     def collect(self, loan_id: UUID, on: date, amount: Decimal) -> Decimal: ...
 
 
-def run_morning(loan: Loan, day: date, gateway: Collector) -> None:
-    """Section 3, morning: fix what falls due, then one deduction of everything due."""
+def before_deduction(loan: Loan, day: date) -> None:
+    """Section 3, morning, before the deduction: fix what falls due (section 5), then use
+    the credit held for the borrower (loan-rules §12). Each runs once a day: what fell due is
+    fixed, and credit that arose on ``day`` itself waits for the next morning."""
     loan.fix_due_installments(day)
+    if not loan.is_closed:
+        loan.apply_credit(day)
+
+
+def run_morning(loan: Loan, day: date, gateway: Collector) -> None:
+    """Section 3, morning: fix what falls due, use the credit (section 12), then one
+    deduction of everything still due."""
+    before_deduction(loan, day)
     if loan.last_deduction_on != day and not loan.is_closed:
         due = loan.amount_due
         if due > ZERO:
@@ -34,10 +45,11 @@ def run_morning(loan: Loan, day: date, gateway: Collector) -> None:
 
 def run_end_of_day(loan: Loan, day: date) -> None:
     """Section 3, end of day: accrual, then overdue marking (after the morning's fixing of
-    what falls due, if that has not run: it runs once a day). Nothing for a closed loan."""
+    what falls due and use of credit, if that has not run: see :func:`before_deduction`).
+    Nothing for a closed loan."""
     if loan.is_closed:
         return
-    loan.fix_due_installments(day)
+    before_deduction(loan, day)
     if not loan.is_closed:
         loan.close_day(day)
 

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from ledger.domain import rules
 from ledger.domain.accrual import accrual_of, newly_overdue
+from ledger.domain.differences import differences
 from ledger.domain.errors import CommandRefused
 from ledger.domain.money import FEN, ZERO, accumulate, fmt, readable, round_to
 from ledger.domain.prepayment import PrepaymentQuote, quote_prepayment
-from ledger.domain.state import CLOSED, LoanState, differences
+from ledger.domain.state import CLOSED, LoanState
 from ledger.domain.terms import Replan
 
 
@@ -177,48 +178,6 @@ class LoanCommands(LoanState):
                 residual_interest=readable(accumulate(quote.interest_accrued, -quote.interest)),
             )
         return quote
-
-    def waive(self, on: date, *, part: str, amount: Decimal, actor: str, reason: str) -> None:
-        """Forgive ``amount`` of unpaid ``part`` (``penalty`` or ``interest``), oldest
-        installment first. Only what is owed can be waived."""
-        self._require_morning_done(on)
-        if part not in ("penalty", "interest"):
-            raise CommandRefused(
-                f"only penalty or interest can be waived, not {part!r} (a prepayment fee is "
-                "paid with the prepayment that charges it: returning it is a refund)"
-            )
-        if amount <= ZERO:
-            raise CommandRefused(f"waiver amount must be positive, got {fmt(amount)}")
-        if not reason.strip():
-            raise CommandRefused("a waiver needs a reason")
-        owed = [(o.k, o.penalty if part == "penalty" else o.interest) for o in self.owed()]
-        total = sum((v for _, v in owed), ZERO)
-        if amount > total:
-            raise CommandRefused(
-                f"loan {self.label}: cannot waive {fmt(amount)} of {part}: {fmt(total)} is owed"
-                + (
-                    " (interest accrued since the last due date is not owed yet)"
-                    if part == "interest"
-                    else ""
-                )
-            )
-        allocations: list[dict[str, Any]] = []
-        left = amount
-        for k, value in owed:
-            take = min(left, value)
-            if take > ZERO:
-                allocations.append({"k": k, "amount": take})
-                left -= take
-        self.trigger_event(
-            self.Waived,
-            on=on,
-            part=part,
-            amount=amount,
-            allocations=allocations,
-            actor=actor,
-            reason=reason,
-        )
-        self._close_if_settled(on)
 
     def correct(
         self,

@@ -109,6 +109,30 @@ def _corrected(state: LoanState, e: Loan.Corrected) -> None:
     state.restore(e.state)
 
 
+CREDITED = {"fee": "fees_credited", "penalty": "penalty_credited", "interest": "interest_credited"}
+
+
+def _paid_charge_waived(state: LoanState, e: Loan.PaidChargeWaived) -> None:
+    """Section 12: a paid charge given back becomes credit (from the next morning)."""
+    setattr(state, CREDITED[e.part], getattr(state, CREDITED[e.part]) + e.amount)
+    state.add_credit(e.on, e.amount)
+
+
+def _credit_applied(state: LoanState, e: Loan.CreditApplied) -> None:
+    """Section 12: credit paid what was due, as money received (section 6)."""
+    state.pay(e.allocations, e.on)
+    state.take_credit(e.applied)
+
+
+def _refunded(state: LoanState, e: Loan.Refunded) -> None:
+    state.take_credit(e.amount)
+    state.refunded += e.amount
+
+
+def _overpayment_held(state: LoanState, e: Loan.OverpaymentHeld) -> None:
+    state.add_credit(e.on, e.amount)
+
+
 EVOLVE: dict[type[Any], Callable[[LoanState, Any], None]] = {
     Loan.Disbursed: _disbursed,
     Loan.InstallmentFellDue: _installment_fell_due,
@@ -121,6 +145,10 @@ EVOLVE: dict[type[Any], Callable[[LoanState, Any], None]] = {
     Loan.Closed: _closed,
     Loan.Waived: _waived,
     Loan.Corrected: _corrected,
+    Loan.PaidChargeWaived: _paid_charge_waived,
+    Loan.CreditApplied: _credit_applied,
+    Loan.Refunded: _refunded,
+    Loan.OverpaymentHeld: _overpayment_held,
 }
 LOAN_EVENT_TYPES: tuple[type[Any], ...] = tuple(EVOLVE)
 

@@ -19,10 +19,12 @@ from eventsourcing.domain import Aggregate
 from ledger.domain import rules
 from ledger.domain.actor import UNKNOWN, current_actor
 from ledger.domain.chain import GENESIS, link
-from ledger.domain.commands import LoanCommands
+from ledger.domain.credit import credit_defaults
+from ledger.domain.differences import differences
 from ledger.domain.money import ZERO, Exact
 from ledger.domain.prepayment import PrepaymentQuote
-from ledger.domain.state import ACTIVE, CLOSED, OVERDUE, Installment, LoanState, differences
+from ledger.domain.remedies import Remedies
+from ledger.domain.state import ACTIVE, CLOSED, OVERDUE, Installment, LoanState
 from ledger.domain.terms import Arithmetic, Terms
 
 __all__ = [
@@ -59,7 +61,7 @@ def _rate_already_divided(state: dict[str, Any]) -> None:
     state.setdefault("divisor", 1)
 
 
-class Loan(Aggregate, LoanCommands):
+class Loan(Aggregate, Remedies):
     """A consumer loan. Its state (:class:`LoanState`) is only ever changed by its events,
     each through :func:`evolve`, the same function the projections fold events with."""
 
@@ -247,6 +249,60 @@ class Loan(Aggregate, LoanCommands):
         actor: str
         reason: str
 
+    class PaidChargeWaived(Event):
+        """loan-rules §12: ``amount`` of a charge already paid (``part``: the prepayment
+        ``fee``, ``penalty`` or ``interest``) was waived and became credit. ``paid`` is what
+        was paid of it, ``credited_before`` what waivers had already given back:
+        ``amount <= paid - credited_before``, ``credit_after = credit_before + amount``."""
+
+        on: date
+        part: str
+        amount: Decimal
+        paid: Decimal
+        credited_before: Decimal
+        credit_before: Decimal
+        credit_after: Decimal
+        actor: str
+        reason: str
+
+    class CreditApplied(Event):
+        """loan-rules §12: before the morning's deduction, ``applied = min(eligible,
+        amount_due)`` of the credit paid what was due (``eligible``: the credit less what arose
+        that day), allocated as money received (section 6); ``credit_after = credit_before -
+        applied``."""
+
+        on: date
+        credit_before: Decimal
+        eligible: Decimal
+        amount_due: Decimal
+        applied: Decimal
+        allocations: list[dict[str, Any]]
+        credit_after: Decimal
+
+    class Refunded(Event):
+        """loan-rules §12: ``amount`` of the credit was paid back to the borrower through the
+        payment gateway: ``amount <= credit_before``, ``credit_after = credit_before - amount``."""
+
+        on: date
+        amount: Decimal
+        credit_before: Decimal
+        credit_after: Decimal
+        actor: str
+        reason: str
+
+    class OverpaymentHeld(Event):
+        """loan-rules §12: of ``received`` (a deduction, repayment or prepayment: ``source``)
+        the rules used ``used``; the rest, ``amount``, is held as credit. Only a history
+        recomputed from its facts (a correction) has it; ``Corrected`` records the result."""
+
+        on: date
+        source: str
+        received: Decimal
+        used: Decimal
+        amount: Decimal
+        credit_before: Decimal
+        credit_after: Decimal
+
     def __init__(  # called by Disbursed
         self,
         on: date,
@@ -305,3 +361,5 @@ Loan.penalty_waived = ZERO
 Loan.interest_waived = ZERO
 Loan.refunds_due = ZERO
 Loan.last_event_on = date.min  # then the last day closed (LoanState.as_of) speaks
+for _name, _value in credit_defaults().items():  # section 12
+    setattr(Loan, _name, _value)

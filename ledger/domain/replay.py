@@ -13,7 +13,8 @@ parts, allocations, daily accruals, penalties, overdue marks, fees, closing) is 
   ``ledger audit verify``.
 - :func:`run_facts` runs a list of facts, optionally under other terms (what-if) or up to a
   business day (the business-time view of a corrected loan). Money a fact brings that the
-  replayed loan does not owe is not forced on it: it is counted as ``refund_due``.
+  replayed loan does not owe is not forced on it: it is counted as ``refund_due`` and held
+  as credit for the borrower (loan-rules §12), used on the next morning like any credit.
 """
 
 from __future__ import annotations
@@ -25,8 +26,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ledger.domain.business_day import OneCollection, run_end_of_day, run_morning
+from ledger.domain.business_day import (
+    OneCollection,
+    before_deduction,
+    run_end_of_day,
+    run_morning,
+)
 from ledger.domain.chain import NOT_HASHED
+from ledger.domain.credit import credit_defaults
 from ledger.domain.errors import CommandRefused
 from ledger.domain.loan import Loan
 from ledger.domain.money import ZERO, fmt
@@ -57,7 +64,7 @@ class Discrepancy:
 class Fact:
     """Something that came from outside the rules, on business day ``on``."""
 
-    kind: str  # morning, deduction, repayment, day, prepayment, waiver
+    kind: str  # morning, deduction, repayment, day, prepayment, waiver, refund
     on: date
     amount: Decimal | None = None
     replan: str | None = None
@@ -73,6 +80,7 @@ class Run:
     events: list[Any] = field(default_factory=list)
     refund_due: Decimal = ZERO
     notes: list[str] = field(default_factory=list)
+    refused_refunds: list[Fact] = field(default_factory=list)  # more than the credit then
 
 
 def terms_of(disbursed: Any) -> Terms:
@@ -94,7 +102,7 @@ def fact_of(event: Any) -> Fact | None:
         return Fact("day", event.on, version=version)
     if isinstance(event, Loan.Prepaid):  # the money paid; a payoff has no replan
         return Fact("prepayment", event.on, event.total, replan=event.replan, version=version)
-    if isinstance(event, Loan.Waived):
+    if isinstance(event, (Loan.Waived, Loan.PaidChargeWaived)):
         return Fact(
             "waiver",
             event.on,
@@ -104,7 +112,16 @@ def fact_of(event: Any) -> Fact | None:
             reason=event.reason,
             version=version,
         )
-    return None  # Disbursed, Overdue, Closed, Corrected: derived, or handled apart
+    if isinstance(event, Loan.Refunded):  # money that left: a fact
+        return Fact(
+            "refund",
+            event.on,
+            event.amount,
+            actor=event.actor,
+            reason=event.reason,
+            version=version,
+        )
+    return None  # Disbursed, Overdue, Closed, CreditApplied, Corrected: derived, or apart
 
 
 def corrected_facts(facts: Sequence[Fact], correction: Any) -> list[Fact]:
@@ -149,7 +166,8 @@ def run_facts(
     until: date | None = None,
 ) -> Run:
     """A fresh loan run through ``facts`` (those up to ``until``), under ``terms`` (default:
-    its own). Money that the loan does not owe when it arrives is counted in ``refund_due``."""
+    its own). Money that the loan does not owe when it arrives is counted in ``refund_due``
+    and held as credit (section 12)."""
     loan = Loan.disburse(
         terms or terms_of(disbursed), loan_id=disbursed.originator_id, reference=disbursed.reference
     )
@@ -158,17 +176,39 @@ def run_facts(
         if until is not None and fact.on > until:
             break
         money = fact.amount or ZERO
-        if loan.is_closed:
-            if fact.kind in ("deduction", "repayment", "prepayment") and money > ZERO:
-                run.refund_due += money
-                run.notes.append(f"{fact.kind} of {fmt(money)} on {fact.on}: the loan was closed")
-            continue
         try:
-            run.refund_due += _run_fact(loan, fact, money)
+            if loan.is_closed:
+                unused = _after_closing(loan, fact, money, run)
+            else:
+                unused = _run_fact(loan, fact, money)
         except CommandRefused as refused:
             run.notes.append(f"{fact.kind} on {fact.on}: {refused}")
+            if fact.kind == "refund":
+                run.refused_refunds.append(fact)
+            unused = ZERO
+        if unused > ZERO:
+            run.refund_due += unused
+            loan.hold_overpayment(fact.on, source=fact.kind, received=money, used=money - unused)
         run.events.extend(loan.collect_events())
     return run
+
+
+def _after_closing(loan: Loan, fact: Fact, money: Decimal, run: Run) -> Decimal:
+    """A fact after the loan closed: money that arrives is not needed (held as credit); a
+    waiver can give back paid charges and a refund pay credit out (section 12)."""
+    if fact.kind in ("deduction", "repayment", "prepayment"):
+        if money > ZERO:
+            run.notes.append(f"{fact.kind} of {fmt(money)} on {fact.on}: the loan was closed")
+        return money
+    _remedy(loan, fact, money)
+    return ZERO
+
+
+def _remedy(loan: Loan, fact: Fact, money: Decimal) -> None:
+    if fact.kind == "waiver":
+        loan.waive(fact.on, part=str(fact.part), amount=money, actor=fact.actor, reason=fact.reason)
+    elif fact.kind == "refund":
+        loan.refund(fact.on, amount=money, actor=fact.actor, reason=fact.reason)
 
 
 def _run_fact(loan: Loan, fact: Fact, money: Decimal) -> Decimal:
@@ -181,7 +221,7 @@ def _run_fact(loan: Loan, fact: Fact, money: Decimal) -> Decimal:
         received = OneCollection(money)
         run_morning(loan, fact.on, received)
         return money - received.taken
-    loan.fix_due_installments(fact.on)  # the morning's fixing (it runs once a day)
+    before_deduction(loan, fact.on)  # the morning's fixing and credit (once a day)
     if fact.kind == "repayment":
         take = min(money, loan.amount_due)
         if take > ZERO:
@@ -189,8 +229,7 @@ def _run_fact(loan: Loan, fact: Fact, money: Decimal) -> Decimal:
         return money - take
     if fact.kind == "prepayment":
         return _prepay(loan, fact, money)
-    if fact.kind == "waiver":
-        loan.waive(fact.on, part=str(fact.part), amount=money, actor=fact.actor, reason=fact.reason)
+    _remedy(loan, fact, money)
     return ZERO
 
 
@@ -225,7 +264,7 @@ def _compare_state(event: Any, run: Run, out: list[Discrepancy]) -> None:
     version = int(event.originator_version)
     expected = run.loan.derived_state()
     expected["refunds_due"] = run.refund_due  # money received that the history does not need
-    recorded = dict(event.state)
+    recorded = {**credit_defaults(), **event.state}  # recorded before credit existed: none
     for name in sorted(set(expected) | set(recorded)):
         if expected.get(name, _MISSING) != recorded.get(name, _MISSING):
             out.append(
@@ -330,6 +369,9 @@ def _prepay(loan: Loan, fact: Fact, money: Decimal) -> Decimal:
 def _command(loan: Loan, event: Any) -> None:
     """The command that ``event`` records, run with its facts only."""
     on: date = event.on
+    if isinstance(event, (Loan.PaidChargeWaived, Loan.Refunded)):  # closed loans too
+        _remedy(loan, fact_of(event) or Fact("", on), event.amount)
+        return
     if loan.is_closed:
         return
     if isinstance(event, Loan.InstallmentFellDue):
@@ -345,4 +387,6 @@ def _command(loan: Loan, event: Any) -> None:
         loan.prepay(on, amount=amount, replan=Replan(event.replan or "reduce_installment"))
     elif isinstance(event, Loan.Waived):
         loan.waive(on, part=event.part, amount=event.amount, actor=event.actor, reason=event.reason)
+    elif isinstance(event, Loan.CreditApplied):
+        loan.apply_credit(on)
     # Overdue and Closed are derived by the commands above: nothing to run

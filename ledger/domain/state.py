@@ -22,7 +22,8 @@ from decimal import Decimal
 from typing import Any
 
 from ledger.domain import rules
-from ledger.domain.money import FEN, ZERO, Exact, accumulate, readable, round_to
+from ledger.domain.credit import CreditState, credit_defaults
+from ledger.domain.money import FEN, ZERO, Exact, round_to
 from ledger.domain.terms import Method, Terms
 
 ACTIVE = "active"
@@ -106,9 +107,10 @@ class Figures:
     penalty_paid: Decimal
     fees_paid: Decimal
     closed_on: date | None
+    credit: Decimal  # owed to the borrower (section 12)
 
 
-class LoanState:
+class LoanState(CreditState):
     """The state of one loan: terms, plan, installments, what accrued and what was paid."""
 
     # the state a correction replaces (everything the rules derived, not the terms)
@@ -129,6 +131,7 @@ class LoanState:
         "penalty_waived",
         "interest_waived",
         "refunds_due",
+        *CreditState.CREDIT_DERIVED,
     )
 
     chain_head: str
@@ -187,6 +190,7 @@ class LoanState:
         self.penalty_waived = ZERO
         self.interest_waived = ZERO
         self.refunds_due = ZERO
+        self.start_credit()
         self.last_event_on = on
 
     # ------------------------------------------------------------------ moving the state
@@ -216,8 +220,9 @@ class LoanState:
         """Take the state a correction recorded; keep when money last reached each
         installment (the correction does not record it)."""
         paid_on = {i.k: i.last_paid_on for i in self.installments}
+        absent = credit_defaults()  # a correction recorded before credit existed
         for name in self.DERIVED:
-            setattr(self, name, state[name])
+            setattr(self, name, state[name] if name in state else absent[name])
         self.installments = [
             Installment(**{**i, "last_paid_on": paid_on.get(int(i["k"]))})
             for i in state["installments"]
@@ -258,6 +263,7 @@ class LoanState:
             penalty_paid=self.penalty_paid,
             fees_paid=self.fees_paid,
             closed_on=self.closed_on,
+            credit=self.credit,
         )
 
     @property
@@ -363,38 +369,3 @@ class LoanState:
             remaining -= parts.principal
             rows.append((k, rules.due_date(t.disbursed_on, k), parts.principal, parts.interest))
         return rows
-
-
-def differences(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """``after - before`` for every amount that changed, per figure and per installment
-    (dates and statuses as ``[before, after]``)."""
-    result: dict[str, Any] = {}
-    for name in LoanState.DERIVED:
-        a, b = before.get(name), after.get(name)
-        if a != b:
-            result[name] = _change(a, b)
-    per_k: dict[str, Any] = {}
-    old = {i["k"]: i for i in before["installments"]}
-    for inst in after["installments"]:
-        prior = old.pop(inst["k"], None)
-        changed: dict[str, Any] = {}
-        for field_name, value in inst.items():
-            was = prior.get(field_name) if prior else None
-            if was != value:
-                changed[field_name] = _change(was, value)
-        if changed:
-            per_k[str(inst["k"])] = changed
-    for k in old:
-        per_k[str(k)] = "removed"
-    if per_k:
-        result["installments"] = per_k
-    return result
-
-
-def _change(before: Any, after: Any) -> Any:
-    """``after - before`` for amounts (an exact accrual's change as a readable decimal),
-    ``[before, after]`` for anything else."""
-    amounts = (Decimal, Exact)
-    if isinstance(before, amounts) and isinstance(after, amounts):
-        return readable(accumulate(after, -before))
-    return [before, after]

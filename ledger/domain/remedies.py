@@ -1,0 +1,163 @@
+"""The remedies of a dispute as commands of the ``Loan`` aggregate (loan-rules §6 and §12):
+waivers (of what is owed, and of charges already paid, which become credit), the morning's use
+of credit, refunds of credit, and credit held from money a recomputed history did not need.
+
+Each validates, computes with :mod:`ledger.domain.credit`, and triggers past-tense events
+carrying the amounts and their inputs; a refused command triggers nothing. The money of a
+refund leaves through the payment-gateway port, called by the service layer
+(:mod:`ledger.services.remedies`), never from here.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from ledger.domain import credit, rules
+from ledger.domain.commands import LoanCommands
+from ledger.domain.errors import CommandRefused
+from ledger.domain.money import ZERO, fmt
+
+
+class Remedies(LoanCommands):
+    """Waivers, credit and refunds; :class:`~ledger.domain.loan.Loan` inherits them."""
+
+    if TYPE_CHECKING:  # supplied by Loan
+        CreditApplied: type[Any]
+        OverpaymentHeld: type[Any]
+        PaidChargeWaived: type[Any]
+        Refunded: type[Any]
+
+    def waive(self, on: date, *, part: str, amount: Decimal, actor: str, reason: str) -> None:
+        """loan-rules §6 and §12: forgive ``amount`` of ``part`` (``fee``: the prepayment fee;
+        ``penalty``; ``interest``): first what is still owed of it, oldest installment first
+        (``Waived``), then what was already paid of it, which becomes credit
+        (``PaidChargeWaived``). A closed loan can only have paid charges waived."""
+        self._require_remedy_day(on)
+        if part not in credit.PARTS:
+            raise CommandRefused(f"a waiver is of {', '.join(credit.PARTS)}, not {part!r}")
+        if amount <= ZERO:
+            raise CommandRefused(f"waiver amount must be positive, got {fmt(amount)}")
+        credit.check_fen(amount, "waiver")
+        if not reason.strip():
+            raise CommandRefused("a waiver needs a reason")
+        owed = [] if part == "fee" else [(o.k, getattr(o, part)) for o in self.owed()]
+        paid, credited = self._paid_and_credited(part)
+        try:
+            split = credit.split_waiver(
+                part, amount, sum((v for _, v in owed), ZERO), paid - credited
+            )
+        except CommandRefused as refused:
+            raise CommandRefused(f"loan {self.label}: {refused}") from None
+        if split.owed > ZERO:
+            allocations: list[dict[str, Any]] = []
+            left = split.owed
+            for k, value in owed:
+                take = min(left, value)
+                if take > ZERO:
+                    allocations.append({"k": k, "amount": take})
+                    left -= take
+            self.trigger_event(
+                self.Waived,
+                on=on,
+                part=part,
+                amount=split.owed,
+                allocations=allocations,
+                actor=actor,
+                reason=reason,
+            )
+        if split.paid > ZERO:
+            self.trigger_event(
+                self.PaidChargeWaived,
+                on=on,
+                part=part,
+                amount=split.paid,
+                paid=paid,
+                credited_before=credited,
+                credit_before=self.credit,
+                credit_after=self.credit + split.paid,
+                actor=actor,
+                reason=reason,
+            )
+        if not self.is_closed:
+            self._close_if_settled(on)
+
+    def apply_credit(self, on: date) -> None:
+        """loan-rules §12, morning of ``on`` before the deduction (section 3): the credit that
+        arose before ``on`` pays what is due, oldest installment first (section 6)."""
+        self._require_morning_done(on)
+        eligible = self.eligible_credit(on)
+        due = self.amount_due
+        applied = credit.credit_to_apply(eligible, due)
+        if applied == ZERO:
+            return
+        allocations, _ = rules.allocate(applied, self.owed())
+        self.trigger_event(
+            self.CreditApplied,
+            on=on,
+            credit_before=self.credit,
+            eligible=eligible,
+            amount_due=due,
+            applied=applied,
+            allocations=[a.as_dict() for a in allocations],
+            credit_after=self.credit - applied,
+        )
+        self._close_if_settled(on)
+
+    def refund(self, on: date, *, amount: Decimal, actor: str, reason: str) -> None:
+        """loan-rules §12: pay ``amount`` of the credit back to the borrower (at most the
+        credit; on a closed loan too). The service pays it out through the gateway."""
+        self._require_remedy_day(on)
+        try:
+            credit.check_refund(amount, self.credit)
+        except CommandRefused as refused:
+            raise CommandRefused(f"loan {self.label}: {refused}") from None
+        if not reason.strip():
+            raise CommandRefused("a refund needs a reason")
+        self.trigger_event(
+            self.Refunded,
+            on=on,
+            amount=amount,
+            credit_before=self.credit,
+            credit_after=self.credit - amount,
+            actor=actor,
+            reason=reason,
+        )
+
+    def hold_overpayment(self, on: date, *, source: str, received: Decimal, used: Decimal) -> None:
+        """loan-rules §12: money received that the rules did not use is held as credit (in a
+        history recomputed from its facts: live commands never take more than is owed)."""
+        if received <= used:
+            return
+        self.trigger_event(
+            self.OverpaymentHeld,
+            on=on,
+            source=source,
+            received=received,
+            used=used,
+            amount=received - used,
+            credit_before=self.credit,
+            credit_after=self.credit + received - used,
+        )
+
+    # ------------------------------------------------------------------ helpers
+
+    def _paid_and_credited(self, part: str) -> tuple[Decimal, Decimal]:
+        """What was paid of ``part`` in all, and what waivers already gave back of it."""
+        if part == "fee":
+            return self.fees_paid, self.fees_credited
+        if part == "penalty":
+            return self.penalty_paid, self.penalty_credited
+        return self.interest_paid, self.interest_credited
+
+    def _require_remedy_day(self, on: date) -> None:
+        """An open loan: the morning of ``on`` has run (section 3). A closed loan: ``on`` is
+        not before its newest event (its business days no longer run)."""
+        if not self.is_closed:
+            self._require_morning_done(on)
+        elif on < self.as_of:
+            raise CommandRefused(
+                f"loan {self.label} is closed: a remedy on it is dated {self.as_of} or later, "
+                f"not {on}"
+            )

@@ -1,0 +1,204 @@
+"""Credit balance, waivers of paid charges and refunds (loan-rules §12), in memory: the rule
+functions of :mod:`ledger.domain.credit` and the ``Loan`` aggregate's remedies, each checked
+to the fen and replayed clean from its facts."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+
+from ledger.domain import credit
+from ledger.domain.business_day import advance_to, run_through
+from ledger.domain.errors import CommandRefused
+from ledger.domain.loan import Loan
+from ledger.domain.replay import Fact, facts_of, replay, run_facts
+from ledger.services.products import terms_from_input
+
+D = Decimal
+
+
+class Bank:
+    """The gateway as the business day sees it: an account holding ``balance``."""
+
+    def __init__(self, balance: Decimal | None = None) -> None:
+        self.balance = balance
+
+    def collect(self, loan_id: UUID, on: date, amount: Decimal) -> Decimal:
+        if self.balance is None:
+            return amount
+        taken = min(amount, self.balance)
+        self.balance -= taken
+        return taken
+
+
+def new_loan(product: str = "repay_on_schedule", principal: str = "12000.00") -> Loan:
+    terms = terms_from_input(
+        product=product,
+        principal=principal,
+        term=12,
+        disbursed_on=date(2026, 1, 15),
+        daily_rate="0.0005",
+    )
+    return Loan.disburse(terms, loan_id=uuid4(), reference="C-TEST")
+
+
+def paid_off_with_fee() -> Loan:
+    """Section 8 example 2's kind of loan: 10,000.00, repay_on_schedule, paid off after 3
+    days: interest 15.00, fee 300.00, payoff 10,315.00."""
+    loan = new_loan(principal="10000.00")
+    run_through(loan, date(2026, 1, 17), Bank())
+    quote = loan.prepay(date(2026, 1, 18))
+    assert (quote.interest, quote.fee, quote.total) == (D("15.00"), D("300.00"), D("10315.00"))
+    return loan
+
+
+def kinds(events: list[Any]) -> list[str]:
+    return [type(e).__name__ for e in events]
+
+
+# --------------------------------------------------------------------------- rule functions
+
+
+def test_a_waiver_forgives_what_is_owed_first_and_gives_back_the_rest_of_what_was_paid() -> None:
+    assert credit.split_waiver("penalty", D("5.00"), D("3.00"), D("4.00")) == credit.WaiverSplit(
+        owed=D("3.00"), paid=D("2.00")
+    )
+    assert credit.split_waiver("penalty", D("2.00"), D("3.00"), D("4.00")).paid == 0
+    assert credit.split_waiver("fee", D("300.00"), D("0"), D("300.00")).paid == D("300.00")
+
+
+def test_a_waiver_of_more_than_owed_and_paid_is_refused() -> None:
+    with pytest.raises(CommandRefused, match=r"cannot waive 7.01 of penalty: 3.00 is owed"):
+        credit.split_waiver("penalty", D("7.01"), D("3.00"), D("4.00"))
+
+
+def test_credit_that_arose_today_waits_for_the_next_morning() -> None:
+    today = date(2026, 3, 1)
+    assert credit.eligible_credit(D("10.00"), D("4.00"), today, today) == D("6.00")
+    assert credit.eligible_credit(D("10.00"), D("4.00"), date(2026, 2, 28), today) == D("10.00")
+
+
+def test_the_morning_uses_no_more_credit_than_is_due() -> None:
+    assert credit.credit_to_apply(D("10.00"), D("4.50")) == D("4.50")
+    assert credit.credit_to_apply(D("10.00"), D("40.00")) == D("10.00")
+    assert credit.credit_to_apply(D("10.00"), D("0")) == 0
+
+
+@pytest.mark.parametrize(
+    ("amount", "needle"),
+    [("0", "must be positive"), ("10.01", "credit owed to the borrower is 10.00"),
+     ("1.001", "two decimal places")],
+)  # fmt: skip
+def test_a_refund_is_positive_whole_fen_and_at_most_the_credit(amount: str, needle: str) -> None:
+    with pytest.raises(CommandRefused, match=needle):
+        credit.check_refund(D(amount), D("10.00"))
+    credit.check_refund(D("10.00"), D("10.00"))
+
+
+# --------------------------------------------------------------------------- the aggregate
+
+
+def test_a_paid_fee_waived_on_a_closed_loan_becomes_credit_and_the_loan_stays_closed() -> None:
+    loan = paid_off_with_fee()
+    loan.waive(date(2026, 1, 18), part="fee", amount=D("300.00"), actor="cs", reason="dispute")
+    assert loan.is_closed and loan.credit == D("300.00") and loan.fees_credited == D("300.00")
+    assert loan.figures().credit == D("300.00") and loan.balance == 0
+    waived = loan.collect_events()[-1]
+    assert isinstance(waived, Loan.PaidChargeWaived)
+    assert (waived.paid, waived.credited_before, waived.credit_before, waived.credit_after) == (
+        D("300.00"),
+        D("0"),
+        D("0"),
+        D("300.00"),
+    )
+
+
+def test_a_fee_cannot_be_given_back_twice() -> None:
+    loan = paid_off_with_fee()
+    loan.waive(date(2026, 1, 18), part="fee", amount=D("200.00"), actor="cs", reason="dispute")
+    with pytest.raises(CommandRefused, match=r"100\.00 was paid and not yet given back"):
+        loan.waive(date(2026, 1, 18), part="fee", amount=D("100.01"), actor="cs", reason="again")
+
+
+def test_a_refund_pays_out_at_most_the_credit_and_a_refused_one_triggers_nothing() -> None:
+    loan = paid_off_with_fee()
+    loan.waive(date(2026, 1, 18), part="fee", amount=D("300.00"), actor="cs", reason="dispute")
+    before = len(loan.pending_events)
+    with pytest.raises(CommandRefused, match=r"cannot refund 300\.01"):
+        loan.refund(date(2026, 1, 20), amount=D("300.01"), actor="cs", reason="too much")
+    assert len(loan.pending_events) == before
+    loan.refund(date(2026, 1, 20), amount=D("120.00"), actor="cs", reason="part")
+    loan.refund(date(2026, 1, 20), amount=D("180.00"), actor="cs", reason="rest")
+    assert (loan.credit, loan.refunded, loan.is_closed) == (D("0"), D("300.00"), True)
+    assert replay(loan.collect_events()).discrepancies == []
+
+
+def test_a_remedy_on_a_closed_loan_is_not_dated_before_its_last_event() -> None:
+    loan = paid_off_with_fee()
+    with pytest.raises(CommandRefused, match="dated 2026-01-18 or later"):
+        loan.waive(date(2026, 1, 17), part="fee", amount=D("1.00"), actor="cs", reason="x")
+
+
+def test_paid_penalty_waived_becomes_credit_used_before_the_next_installments_deduction() -> None:
+    loan = new_loan()
+    run_through(loan, date(2026, 2, 20), Bank(D(0)))  # installment 1 overdue from 02-16
+    advance_to(loan, date(2026, 2, 21), Bank(D(0)))
+    penalty = loan.penalty_owed
+    assert penalty == D("4.13")  # round(5 days x 1,100.16 x 0.0005 x 1.5) = round(4.1256)
+    loan.repay(date(2026, 2, 21), loan.amount_due)
+    loan.waive(date(2026, 2, 21), part="penalty", amount=penalty, actor="cs", reason="dispute")
+    assert loan.credit == penalty and loan.penalty_waived == 0
+    run_through(loan, date(2026, 3, 15), Bank())
+    events = loan.collect_events()
+    applied = [e for e in events if isinstance(e, Loan.CreditApplied)]
+    assert len(applied) == 1 and applied[0].on == date(2026, 3, 15)
+    a = applied[0]
+    assert (a.credit_before, a.eligible, a.applied, a.credit_after) == (
+        penalty,
+        penalty,
+        penalty,
+        0,
+    )
+    assert a.allocations == [
+        {"k": 2, "penalty": D("0.00"), "interest": penalty, "principal": D("0.00")}
+    ]
+    deducted = next(e for e in events if isinstance(e, Loan.InstallmentDeducted))
+    assert deducted.on == date(2026, 3, 15) and deducted.requested == a.amount_due - penalty
+    assert kinds(events).index("CreditApplied") < kinds(events).index("InstallmentDeducted")
+    assert replay(events).discrepancies == []
+
+
+def test_a_waiver_of_owed_and_paid_penalty_records_both_parts() -> None:
+    loan = new_loan()
+    run_through(loan, date(2026, 2, 20), Bank(D(0)))
+    advance_to(loan, date(2026, 2, 21), Bank(D(0)))
+    loan.repay(date(2026, 2, 21), D("1.00"))  # pays 1.00 of the penalty
+    owed = loan.penalty_owed
+    loan.waive(date(2026, 2, 21), part="penalty", amount=owed + D("1.00"), actor="cs", reason="x")
+    waived, credited = loan.collect_events()[-2:]
+    assert isinstance(waived, Loan.Waived) and waived.amount == owed
+    assert isinstance(credited, Loan.PaidChargeWaived) and credited.amount == D("1.00")
+    assert loan.penalty_owed == 0 and loan.credit == D("1.00")
+
+
+def test_money_a_recomputed_history_does_not_need_is_held_as_credit_and_used_next_morning() -> None:
+    loan = new_loan()
+    run_through(loan, date(2026, 2, 13), Bank())
+    recorded = loan.collect_events()
+    facts = facts_of(recorded)  # every day through 2026-02-13
+    facts += [Fact("repayment", date(2026, 2, 14), D("50.00"))]  # nothing due yet: all unused
+    facts += [Fact("day", date(2026, 2, 14))]
+    facts += [Fact("deduction", date(2026, 2, 15), D("1100.16")), Fact("day", date(2026, 2, 15))]
+    run = run_facts(recorded[0], facts)
+    held = [e for e in run.events if isinstance(e, Loan.OverpaymentHeld)]
+    assert [(e.on, e.received, e.used, e.amount) for e in held] == [
+        (date(2026, 2, 14), D("50.00"), D("0"), D("50.00")),
+        (date(2026, 2, 15), D("1100.16"), D("1050.16"), D("50.00")),
+    ]
+    applied = [e for e in run.events if isinstance(e, Loan.CreditApplied)]
+    assert [(e.on, e.applied) for e in applied] == [(date(2026, 2, 15), D("50.00"))]
+    assert run.refund_due == D("100.00") and run.loan.credit == D("50.00")
