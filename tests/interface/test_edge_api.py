@@ -364,7 +364,12 @@ def test_an_api_key_in_the_query_string_is_refused(alice: Api) -> None:
 
 def test_the_access_log_line_never_holds_the_query_string() -> None:
     key = "lk_secret_key_that_must_not_be_logged"
-    scope: Any = {"path": "/loans/ALICE", "query_string": f"api_key={key}&as_of=x".encode()}
+    scope: Any = {  # as uvicorn's HTTP protocols make it (newer ones log raw_path)
+        "path": "/loans/ALICE",
+        "raw_path": b"/loans/ALICE",
+        "root_path": "",
+        "query_string": f"api_key={key}&as_of=x".encode(),
+    }
     path = get_path_with_query_string(scope)
     assert key in path  # uvicorn would log it
     logger = logging.getLogger("uvicorn.access")
