@@ -19,37 +19,77 @@ from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.context import ApiContext
-from api.problems import Problem, problem, refusal
+from api.models import Problem as ProblemBody
+from api.problems import MAX_BODY_BYTES, Problem, problem, refusal
 from api.routes_commands import command_routes, correction_routes
 from api.routes_pages import page_routes
-from api.routes_reads import audit_routes, read_routes
+from api.routes_reads import audit_routes, book_routes, read_routes
 from ledger.adapters.api_keys import ApiKey
 from ledger.adapters.config import RateCaps
 from ledger.domain.errors import LedgerError
 from ledger.services.application import LedgerApp
 
-MAX_BODY_BYTES = 64 * 1024  # every command body is a few hundred bytes
+__all__ = ["MAX_BODY_BYTES", "create_app"]
+DOCS_ASSETS = "/docs/assets"  # Swagger UI and ReDoc, from the fastapi-offline package
 
 
 def create_app(ledger: LedgerApp, keys: list[ApiKey], caps: RateCaps | None = None) -> FastAPI:
-    app = FastAPI(
+    """The API; ``/docs`` (Swagger UI) and ``/redoc`` load only assets it serves itself."""
+    app = FastAPIOffline(
         title="Loan ledger",
         version="1",
         description="An event-sourced ledger for consumer loans. Amounts are strings with two "
-        "decimals; dates ISO; errors RFC 9457 problem details. Authenticate with "
-        "`Authorization: Bearer <key>` (roles: operator, auditor).",
+        "decimals; dates ISO; errors RFC 9457 problem details (`application/problem+json`). "
+        "Authenticate with `Authorization: Bearer <key>` (roles: operator, auditor). Commands "
+        "take an `Idempotency-Key` header: a retry gets the first answer and writes nothing.",
+        static_url=DOCS_ASSETS,
+        swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None},
     )
     ctx = ApiContext(ledger, keys, caps)
     _handle_errors(app)
+    _document_problems(app)
     app.include_router(command_routes(ctx))
     app.include_router(correction_routes(ctx))
     app.include_router(read_routes(ctx))
+    app.include_router(book_routes(ctx))
     app.include_router(audit_routes(ctx))
     app.include_router(page_routes(ctx))
     return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    """The document's ``Problem`` schema, which every operation's error responses name
+    (:func:`api.problems.problem_responses`)."""
+    make = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        spec = make()  # made once and kept by FastAPI; changed here in place, once
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        if "Problem" not in schemas:
+            schemas["Problem"] = ProblemBody.model_json_schema()
+            _without_validation_errors(spec)
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _without_validation_errors(spec: dict[str, Any]) -> None:
+    """FastAPI adds a 422 ``HTTPValidationError`` (``application/json``) to an operation
+    that documents no 422 itself: those without a parameter of their own, which cannot give
+    one. Every 422 the API gives is a problem, documented as one where it can happen."""
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            answer = operation["responses"].get("422", {})
+            if "HTTPValidationError" in str(answer.get("content", "")):
+                del operation["responses"]["422"]
+    schemas = spec["components"]["schemas"]
+    if "HTTPValidationError" not in str(spec["paths"]):
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
 
 
 def _handle_errors(app: FastAPI) -> None:

@@ -9,8 +9,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Cookie, Depends, Header, Request
+from fastapi import Cookie, Depends, Request
 from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from api.idempotency import IdempotencyConflict, IdempotencyStore
@@ -27,6 +28,25 @@ from projections import Projections
 
 OPERATOR = ("operator",)
 ANYONE = ("operator", "auditor")
+ROLES = (
+    "Roles: `operator` (commands and every read) and `auditor` (reads, audits, quotes and "
+    "what-if; a command is refused with 403). No key or an unknown one: 401."
+)
+# The OpenAPI document's security schemes (the checks themselves are in ApiContext.caller):
+# neither refuses by itself (auto_error=False), so every refusal is a problem answer.
+BEARER = HTTPBearer(
+    scheme_name="bearer",
+    bearerFormat="API key",
+    description="An API key from `ledger api-key new NAME --role operator|auditor`, sent as "
+    f"`Authorization: Bearer <key>`. {ROLES}",
+    auto_error=False,
+)
+API_KEY_HEADER = APIKeyHeader(
+    name="X-API-Key",
+    scheme_name="apiKey",
+    description=f"The same API key in an `X-API-Key` header instead. {ROLES}",
+    auto_error=False,
+)
 
 
 class ApiContext:
@@ -54,13 +74,13 @@ class ApiContext:
     ) -> Callable[..., ApiKey]:
         def dependency(
             request: Request,
-            authorization: Annotated[str | None, Header()] = None,
-            x_api_key: Annotated[str | None, Header()] = None,
+            bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+            x_api_key: Annotated[str | None, Depends(API_KEY_HEADER)],
             ledger_key: Annotated[str | None, Cookie(include_in_schema=False)] = None,
         ) -> ApiKey:
             presented = x_api_key
-            if authorization and authorization.lower().startswith("bearer "):
-                presented = authorization[7:].strip()
+            if bearer is not None:
+                presented = bearer.credentials.strip()
             if not presented and required == ANYONE:
                 presented = ledger_key  # the audit page's sign-in, for reads only
             if not presented:

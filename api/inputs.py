@@ -14,12 +14,23 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
+from fastapi import Header, Query
 from fastapi import Path as PathParam
-from fastapi import Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+)
 
 from ledger.domain.errors import InvalidInput
+from ledger.domain.terms import PRESETS
 from ledger.services import parsing
+from projections.loan_list import DEFAULT_PAGE, MAX_PAGE
 
 
 def _reader(read: Callable[[Any], Any]) -> AfterValidator:
@@ -157,3 +168,68 @@ KnownAt = Annotated[
         "one it is read in the business timezone",
     ),
 ]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        description="Any 1 to 200 printable ASCII characters of yours: the command runs once; "
+        "a retry with the same key and body gets the first answer (`Idempotent-Replayed: "
+        "true`) and writes nothing; with another body, 409",
+    ),
+]
+
+
+# GET /loans: the filters and the page
+def _whole(what: str, low: int, high: int) -> BeforeValidator:
+    """A whole number in a query, read by the strict reader (ASCII digits only: not
+    ``+5``, `` 5``, ``5.0``); its refusal is a field error."""
+
+    def check(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return parsing.integer_text(value, what, low=low, high=high)
+        except InvalidInput as error:
+            raise ValueError(str(error).split(": ", 1)[-1]) from None
+
+    return BeforeValidator(check)
+
+
+def _known_product(value: str | None) -> str | None:
+    if value is not None and value not in PRESETS:
+        raise ValueError(f"unknown product {value[:40]!r} (one of: {', '.join(sorted(PRESETS))})")
+    return value
+
+
+MAX_DAYS_PAST_DUE = 100_000
+StatusFilter = Annotated[
+    Literal["active", "overdue", "closed"] | None,
+    Query(description="Only loans in this status"),
+]
+ProductFilter = Annotated[
+    str | None,
+    Query(
+        max_length=40,
+        description="Only loans of this product (a preset)",
+        json_schema_extra={"enum": sorted(PRESETS)},
+    ),
+    AfterValidator(_known_product),
+]
+DaysPastDueFilter = Annotated[
+    int | None,
+    Query(ge=0, le=MAX_DAYS_PAST_DUE, description="Only loans at least this many days past due"),
+    _whole("min_days_past_due", 0, MAX_DAYS_PAST_DUE),
+]
+After = Annotated[
+    str | None,
+    Query(
+        max_length=120,
+        pattern=r"^[A-Za-z0-9._-]{0,64}\|[0-9a-f-]{1,36}$",
+        description="The `next_after` of the previous page: the loans after it",
+    ),
+]
+Limit = Annotated[
+    int,
+    Query(ge=1, le=MAX_PAGE, description=f"At most this many loans (1 to {MAX_PAGE})"),
+    _whole("limit", 1, MAX_PAGE),
+]
+DEFAULT_LIMIT = DEFAULT_PAGE

@@ -4,6 +4,7 @@ error's type, never by its message (see the table in :mod:`ledger.domain.errors`
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 import psycopg
 from eventsourcing.persistence import PersistenceError
@@ -22,6 +23,7 @@ from ledger.domain.errors import (
 
 PROBLEM = "application/problem+json"
 RETRY_AFTER_SECONDS = "1"
+MAX_BODY_BYTES = 64 * 1024  # every command body is a few hundred bytes
 DATABASE_ERRORS = (PersistenceError, psycopg.Error, sqlite3.Error)
 
 
@@ -72,6 +74,44 @@ def refusal(error: Exception, instance: str) -> JSONResponse:
         if isinstance(error, kind):
             return problem(status, title, str(error), instance, retry=status == 503)
     return problem(500, "Internal error", one_line(error), instance)
+
+
+# What each problem status means, as the OpenAPI document says it.
+MEANING = {
+    400: "A malformed header (an Idempotency-Key that is not 1 to 200 printable ASCII)",
+    401: "No API key, or an unknown one",
+    403: "The key's role may not do this (an auditor sent a command)",
+    404: "No such loan (or nothing of it at that date or month)",
+    409: "A conflict: the loan id is taken, the loan is quarantined, or the "
+    "Idempotency-Key went with another request or is still running",
+    413: f"The request body is over {MAX_BODY_BYTES} bytes",
+    422: "A value is malformed or out of range, or the command is refused by the rules "
+    "(nothing is written)",
+    503: "The database is unreachable or too busy; retry after Retry-After seconds",
+}
+READ = (401, 422, 503)  # every authenticated operation with parameters
+ON_A_LOAN = (404, 409)  # a loan that does not exist, or is quarantined
+COMMAND = (400, 403, 409, 413)  # a command: a header, a role, a conflict, a body
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses`` of an operation for the problem answers it can give: each an
+    ``application/problem+json`` :class:`api.models.Problem` (a 503 with ``Retry-After``)."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status in sorted(set(statuses)):
+        response: dict[str, Any] = {
+            "description": MEANING[status],
+            "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        if status == 503:
+            response["headers"] = {
+                "Retry-After": {
+                    "description": "Seconds to wait before retrying",
+                    "schema": {"type": "string"},
+                }
+            }
+        responses[status] = response
+    return responses
 
 
 def is_transient(status: int) -> bool:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import (
     JSONResponse,
 )
 
 from api.context import ApiContext
 from api.inputs import (
+    IdempotencyKey,
     LoanId,
     OpenLoan,
     Prepayment,
@@ -21,7 +22,8 @@ from api.inputs import (
     amount_of,
     day_of,
 )
-from api.problems import Problem
+from api.models import CorrectionDone, LoanFigures, PrepaymentAnswer, Released, RepaymentDone
+from api.problems import COMMAND, ON_A_LOAN, READ, Problem, problem_responses
 from ledger.adapters.api_keys import ApiKey
 from ledger.domain.errors import CommandRefused
 from ledger.domain.terms import Replan
@@ -37,12 +39,19 @@ def command_routes(ctx: ApiContext) -> APIRouter:
 
     # ------------------------------------------------------------------ commands
 
-    @router.post("/loans", status_code=201, tags=["commands"])
+    @router.post(
+        "/loans",
+        status_code=201,
+        tags=["commands"],
+        response_model=LoanFigures,
+        response_description="The loan opened: its figures on the day it was disbursed",
+        responses=problem_responses(*READ, *COMMAND),
+    )
     def open_loan(
         request: Request,
         body: OpenLoan,
         key: ApiKey = operator,
-        idempotency_key: Annotated[str | None, Header()] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
         def action() -> tuple[int, Any]:
             fields = body.model_dump(exclude_none=True)
@@ -53,13 +62,21 @@ def command_routes(ctx: ApiContext) -> APIRouter:
 
         return run_command(request, idempotency_key, body, action)
 
-    @router.post("/loans/{loan_id}/repayments", tags=["commands"])
+    @router.post(
+        "/loans/{loan_id}/repayments",
+        status_code=201,
+        tags=["commands"],
+        response_model=RepaymentDone | CorrectionDone,
+        response_description="The repayment recorded and how it was allocated; a back-dated "
+        "one (`backdated: true`) is a correction and answers as one",
+        responses=problem_responses(*READ, *ON_A_LOAN, *COMMAND),
+    )
     def repay(
         request: Request,
         loan_id: LoanId,
         body: Repayment,
         key: ApiKey = operator,
-        idempotency_key: Annotated[str | None, Header()] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
         def action() -> tuple[int, Any]:
             amount, on = amount_of(body.amount), day_of(body.on)
@@ -77,13 +94,20 @@ def command_routes(ctx: ApiContext) -> APIRouter:
 
         return run_command(request, idempotency_key, body, action)
 
-    @router.post("/loans/{loan_id}/prepayments", tags=["commands"])
+    @router.post(
+        "/loans/{loan_id}/prepayments",
+        status_code=201,
+        tags=["commands"],
+        response_model=PrepaymentAnswer,
+        response_description="The prepayment made (`executed: true`)",
+        responses=problem_responses(*READ, *ON_A_LOAN, *COMMAND),
+    )
     def prepay(
         request: Request,
         loan_id: LoanId,
         body: Prepayment,
         key: ApiKey = operator,
-        idempotency_key: Annotated[str | None, Header()] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
         def action() -> tuple[int, Any]:
             amount = _prepay_amount(body)
@@ -102,13 +126,20 @@ def correction_routes(ctx: ApiContext) -> APIRouter:
     router = APIRouter()
     ledger, operator, run_command = ctx.ledger, ctx.operator, ctx.run_command
 
-    @router.post("/loans/{loan_id}/reversals", tags=["commands"])
+    @router.post(
+        "/loans/{loan_id}/reversals",
+        status_code=201,
+        tags=["commands"],
+        response_model=CorrectionDone,
+        response_description="The reversal recorded, as a correction of the loan's history",
+        responses=problem_responses(*READ, *ON_A_LOAN, *COMMAND),
+    )
     def reverse(
         request: Request,
         loan_id: LoanId,
         body: Reversal,
         key: ApiKey = operator,
-        idempotency_key: Annotated[str | None, Header()] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
         def action() -> tuple[int, Any]:
             loan = ledger.reverse(loan_id, body.event, actor=key.name, reason=body.reason)
@@ -116,13 +147,19 @@ def correction_routes(ctx: ApiContext) -> APIRouter:
 
         return run_command(request, idempotency_key, body, action)
 
-    @router.post("/loans/{loan_id}/release", tags=["commands"])
+    @router.post(
+        "/loans/{loan_id}/release",
+        tags=["commands"],
+        response_model=Released,
+        response_description="The loan taken back: new events may be recorded for it again",
+        responses=problem_responses(*READ, *ON_A_LOAN, *COMMAND),
+    )
     def release(
         request: Request,
         loan_id: LoanId,
         body: Release,
         key: ApiKey = operator,
-        idempotency_key: Annotated[str | None, Header()] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
         """Take back a loan quarantined for failing an integrity check (its chain, its
         anchored head or its snapshot): new events may be recorded for it again."""
@@ -134,13 +171,20 @@ def correction_routes(ctx: ApiContext) -> APIRouter:
 
         return run_command(request, idempotency_key, body, action)
 
-    @router.post("/loans/{loan_id}/waivers", tags=["commands"])
+    @router.post(
+        "/loans/{loan_id}/waivers",
+        status_code=201,
+        tags=["commands"],
+        response_model=LoanFigures,
+        response_description="The waiver recorded: the loan's figures after it",
+        responses=problem_responses(*READ, *ON_A_LOAN, *COMMAND),
+    )
     def waive(
         request: Request,
         loan_id: LoanId,
         body: Waiver,
         key: ApiKey = operator,
-        idempotency_key: Annotated[str | None, Header()] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
         def action() -> tuple[int, Any]:
             loan = ledger.waive(

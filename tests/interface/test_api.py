@@ -172,3 +172,107 @@ def test_the_openapi_document_in_the_repository_is_the_one_served(api: Api) -> N
     served = api.client.get("/openapi.json").json()
     kept = json.loads((ROOT / "api" / "openapi.json").read_text())
     assert kept == json.loads(openapi_document()) == served
+
+
+# --------------------------------------------------------------------------- GET /loans
+
+
+def _book_of_five(api: Api) -> None:
+    """Five loans through the API: L1 to L3 of one product, L4 and L5 of another; L2 and L4
+    with empty accounts (overdue once the days run), closed days through 2026-03-01."""
+    for n, product in enumerate(["repay_on_schedule"] * 3 + ["equal_principal"] * 2, 1):
+        body = {**ALICE, "loan_id": f"L{n}", "product": product, "principal": "1000.00"}
+        assert api.post("/loans", body).status_code == 201
+    api.app.set_balance("L2", Decimal(0))
+    api.app.set_balance("L4", Decimal(0))
+    api.app.close_days(date(2026, 3, 1))
+
+
+def test_get_loans_lists_every_loan_as_get_loan_shows_it_with_the_total(api: Api) -> None:
+    _book_of_five(api)
+    answer = api.get("/loans")  # an auditor may read the list
+    assert answer.status_code == 200, answer.text
+    page = answer.json()
+    assert [row["loan_id"] for row in page["loans"]] == ["L1", "L2", "L3", "L4", "L5"]
+    assert page["total"] == 5 and page["next_after"] is None
+    assert "link" not in answer.headers
+    assert page["loans"][1] == api.get("/loans/L2").json()
+    assert api.get("/loans", who="operator").status_code == 200
+
+
+def test_get_loans_filters_by_status_product_and_days_past_due(api: Api) -> None:
+    _book_of_five(api)
+
+    def ids(query: str) -> list[str]:
+        answer = api.get(f"/loans?{query}")
+        assert answer.status_code == 200, answer.text
+        page = answer.json()
+        assert page["total"] == len(page["loans"])
+        return [row["loan_id"] for row in page["loans"]]
+
+    assert ids("status=overdue") == ["L2", "L4"]
+    assert ids("status=active") == ["L1", "L3", "L5"]
+    assert ids("status=closed") == []
+    assert ids("product=equal_principal") == ["L4", "L5"]
+    assert ids("product=equal_principal&status=overdue") == ["L4"]
+    assert ids("min_days_past_due=1") == ["L2", "L4"]
+    assert ids("min_days_past_due=0") == ["L1", "L2", "L3", "L4", "L5"]
+    assert ids("min_days_past_due=1000") == []
+
+
+def test_get_loans_pages_by_key_with_a_link_to_the_next_page(api: Api) -> None:
+    _book_of_five(api)
+    seen: list[str] = []
+    path = "/loans?status=active&limit=2"
+    pages = 0
+    while path:
+        answer = api.get(path)
+        assert answer.status_code == 200, answer.text
+        page = answer.json()
+        pages += 1
+        assert page["total"] == 3
+        seen += [row["loan_id"] for row in page["loans"]]
+        link = answer.headers.get("link")
+        if page["next_after"] is None:
+            assert link is None
+            break
+        assert link is not None and link.endswith('>; rel="next"'), link
+        path = link[1 : link.index(">")]
+        assert path.startswith("/loans?") and "status=active" in path and "limit=2" in path
+    assert seen == ["L1", "L3", "L5"] and pages == 2
+    first = api.get("/loans?limit=2").json()
+    assert [row["loan_id"] for row in first["loans"]] == ["L1", "L2"]
+    added = {**ALICE, "loan_id": "L0", "principal": "1000.00", "disbursed_on": "2026-03-02"}
+    assert api.post("/loans", added).status_code == 201  # sorts before the key given out
+    following = api.get(f"/loans?limit=2&after={first['next_after']}").json()
+    assert [row["loan_id"] for row in following["loans"]] == ["L3", "L4"]
+    assert following["total"] == 6
+
+
+@pytest.mark.parametrize(
+    ("query", "needle"),
+    [
+        ("status=late", "status"),
+        ("product=payday", "product"),
+        ("min_days_past_due=-1", "min_days_past_due"),
+        ("min_days_past_due=%EF%BC%91", "min_days_past_due"),  # a full-width 1
+        ("min_days_past_due=+5", "min_days_past_due"),
+        ("min_days_past_due=1.0", "min_days_past_due"),
+        ("limit=0", "limit"),
+        ("limit=501", "limit"),
+        ("limit=ten", "limit"),
+        ("after=no-separator", "after"),
+        ("after=A%7C" + "f" * 37, "after"),
+    ],
+)
+def test_get_loans_refuses_a_bad_filter_or_page_with_a_422_and_writes_nothing(
+    api: Api, query: str, needle: str
+) -> None:
+    _book_of_five(api)
+    before = api.events()
+    assert_problem(api.get(f"/loans?{query}"), 422, needle)
+    assert api.events() == before
+
+
+def test_get_loans_needs_a_key(api: Api) -> None:
+    assert_problem(api.client.get("/loans"), 401, "API key is required")
