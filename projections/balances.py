@@ -6,7 +6,9 @@ rounded as a payoff rounds it, loan-rules section 7); ``penalty_accrued`` (per i
 ``round(penalty accrued) - paid``, section 6); ``overdue_amount`` (unpaid principal and interest
 of overdue installments); ``amount_due`` (what the next deduction asks for); the next
 installment's due date and planned amount (section 5's plan); ``days_past_due`` at the last
-closed day (section 6); ``version``: the last event applied.
+closed day (section 6); ``credit``: what the loan holds for its borrower (section 12: paid
+charges waived, money a correction found was not needed, less what was used or refunded);
+``version``: the last event applied.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ COLUMNS = (
     "interest_paid",
     "penalty_paid",
     "fees_paid",
+    "credit",
     "closed_on",
     "version",
 )
@@ -57,6 +60,7 @@ AMOUNTS = {
     "interest_paid",
     "penalty_paid",
     "fees_paid",
+    "credit",
 }
 
 
@@ -78,7 +82,7 @@ def _iso(day: date | None) -> str | None:
 
 class Balances(LoanProjection):
     name = "balances"
-    schema = 2  # 2: folds are LoanState; day_closed
+    schema = 3  # 2: folds are LoanState; day_closed; 3: credit
     description = "one row per loan: status, principal, interest, penalty, overdue, next due"
 
     def __init__(self, sql: Any, cache_size: int = 50_000) -> None:
@@ -160,6 +164,7 @@ def row_of(fold: LoanFold) -> dict[str, Any]:
         "interest_paid": to_fen(f.interest_paid),
         "penalty_paid": to_fen(f.penalty_paid),
         "fees_paid": to_fen(f.fees_paid),
+        "credit": to_fen(f.credit),
         "closed_on": _iso(f.closed_on),
         "version": fold.version,
     }

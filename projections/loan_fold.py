@@ -15,6 +15,7 @@ from fractions import Fraction
 from typing import Any, get_type_hints
 from uuid import UUID
 
+from ledger.domain.credit import credit_defaults
 from ledger.domain.evolve import evolve
 from ledger.domain.loan import Loan
 from ledger.domain.money import Rounding, fraction_text
@@ -123,10 +124,11 @@ class LoanFold(LoanState):
         )
         fold.last_k = int(d["last_k"])
         fold.status = d["status"]
+        absent = credit_defaults()  # a fold saved before credit existed (section 12): none
         for name in DECIMAL_FIELDS:
-            setattr(fold, name, amount_of(d[name]))
+            setattr(fold, name, amount_of(d[name]) if name in d else absent[name])
         for name in DATE_FIELDS:
-            setattr(fold, name, _day(d[name]))
+            setattr(fold, name, _day(d[name]) if name in d else absent[name])
         fold.installments = [_installment(row) for row in d["installments"]]
         fold.extra = d["extra"]
         return fold

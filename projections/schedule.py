@@ -27,7 +27,7 @@ from projections.loan_fold import LoanFold
 from projections.loan_projection import LoanProjection
 
 # events that allocate money (or a waiver) to installments
-PAYMENTS = (Loan.InstallmentDeducted, Loan.Repaid, Loan.Prepaid, Loan.Waived)
+PAYMENTS = (Loan.InstallmentDeducted, Loan.Repaid, Loan.Prepaid, Loan.Waived, Loan.CreditApplied)
 
 COLUMNS = (
     "loan_id",

@@ -11,13 +11,20 @@ penalty (per installment ``round(accrued) - paid``, section 6). For each cycle::
 
     closing = opening + disbursed + interest + penalty + fees - paid - waived + adjustments
 
-where ``paid`` is split by source (deducted, repaid, prepaid) and by part (penalty, interest,
-principal, fee). ``interest`` and ``penalty`` are what the cycle added to the balance in fen;
-``waived`` is what waivers forgave, ``adjustments`` what corrections of the past (a back-dated
-repayment, a reversed payment) changed in the balance when they were recorded; past statements
-are not reissued. ``normal_accrued`` and ``penalty_accrued`` are the exact sums of the daily
+where ``paid`` is split by source (deducted, repaid, prepaid, and ``credit_applied``: credit
+the morning used, loan-rules §12) and by part (penalty, interest, principal, fee).
+``interest`` and ``penalty`` are what the cycle added to the balance in fen; ``waived`` is what
+waivers forgave, ``adjustments`` what corrections of the past (a back-dated repayment, a
+reversed payment) changed in the balance when they were recorded; past statements are not
+reissued. ``normal_accrued`` and ``penalty_accrued`` are the exact sums of the daily
 accruals of the cycle (section 4, unrounded), so the rounding is visible. The closing balance
 of a cycle is the opening balance of the next.
+
+Credit owed to the borrower (section 12) is kept apart from the balance: ``credit_added`` (paid
+charges waived, and what a correction changed in the credit), ``refunds`` (paid back through
+the gateway) and ``credit`` at the end of the cycle, so that::
+
+    credit = previous cycle's credit + credit_added - credit_applied_* - refunds
 """
 
 from __future__ import annotations
@@ -42,11 +49,16 @@ SOURCES: dict[type[Any], str] = {
     Loan.InstallmentDeducted: "deducted",
     Loan.Repaid: "repaid",
     Loan.Prepaid: "prepaid",
+    Loan.CreditApplied: "credit_applied",
 }
 PARTS = ("penalty", "interest", "principal", "fee")
-PAID = tuple(f"{source}_{part}" for source in ("deducted", "repaid", "prepaid") for part in PARTS)
+PAID = (
+    *(f"{source}_{part}" for source in ("deducted", "repaid", "prepaid") for part in PARTS),
+    *(f"credit_applied_{part}" for part in PARTS[:3]),  # credit pays no fee
+)
 FLOWS = ("disbursed", "interest", "penalty", "fees", *PAID, "paid_total", "waived", "adjustments")
 CLOSING = ("closing_balance", "closing_principal", "closing_interest", "closing_penalty")
+CREDIT = ("credit_added", "refunds", "credit")  # section 12, apart from the balance
 COLUMNS = (
     "loan_id",
     "month",
@@ -56,6 +68,7 @@ COLUMNS = (
     "opening_balance",
     *FLOWS,
     *CLOSING,
+    *CREDIT,
     "normal_accrued",
     "penalty_accrued",
     "events",
@@ -153,6 +166,9 @@ class Statement:
             to_fen(c_principal),
             to_fen(c_interest),
             to_fen(c_penalty),
+            to_fen(f.get("credit_added", ZERO)),
+            to_fen(f.get("refunds", ZERO)),
+            to_fen(fold.credit),
             unrounded_text(self.normal),
             unrounded_text(self.penalty),
             self.events,
@@ -162,7 +178,7 @@ class Statement:
 
 class Statements(LoanProjection):
     name = "statements"
-    schema = 3  # 2: waived, adjustments; 3: folds are LoanState
+    schema = 4  # 2: waived, adjustments; 3: folds are LoanState; 4: credit, refunds
     description = "one statement per loan per cycle (ending on the due date)"
 
     def __init__(self, sql: Any, cache_size: int = 50_000) -> None:
@@ -170,11 +186,13 @@ class Statements(LoanProjection):
         self.t = sql.table("ledger_statements")
         self.pending: dict[tuple[UUID, int], list[Any]] = {}  # finished cycles
         self.current_of: dict[UUID, LoanFold] = {}  # loans whose current cycle changed
-        self.restated: dict[UUID, tuple[Decimal, Decimal, Decimal]] = {}
+        self.restated: dict[UUID, tuple[Decimal, Decimal, Decimal, Decimal]] = {}
 
     def create(self, c: Cursor) -> None:
         self.create_folds(c)
-        amounts = ", ".join(f"{n} BIGINT NOT NULL" for n in ("opening_balance", *FLOWS, *CLOSING))
+        amounts = ", ".join(
+            f"{n} BIGINT NOT NULL" for n in ("opening_balance", *FLOWS, *CLOSING, *CREDIT)
+        )
         c.execute(
             f"CREATE TABLE IF NOT EXISTS {self.t} (loan_id TEXT NOT NULL, month TEXT NOT NULL, "
             "cycle INTEGER NOT NULL, period_start TEXT NOT NULL, period_end TEXT NOT NULL, "
@@ -205,6 +223,7 @@ class Statements(LoanProjection):
                 fold.principal_outstanding,
                 fold.interest_owed,
                 fold.penalty_owed,
+                fold.credit,
             )
         statement = self.current(fold)
         cycle = cycle_of(fold.disbursed_on, fact.on)
@@ -231,10 +250,15 @@ class Statements(LoanProjection):
         elif isinstance(e, Loan.Waived):
             statement.add(f"waived_{e.part}", e.amount)
         elif isinstance(e, Loan.Corrected):  # what the recomputation changed, per part
-            p, i, pen = self.restated.pop(fold.loan_id)
+            p, i, pen, credit = self.restated.pop(fold.loan_id)
             statement.add("adjusted_principal", fold.principal_outstanding - p)
             statement.add("adjusted_interest", fold.interest_owed - i)
             statement.add("adjusted_penalty", fold.penalty_owed - pen)
+            statement.add("credit_added", fold.credit - credit)
+        elif isinstance(e, (Loan.PaidChargeWaived, Loan.OverpaymentHeld)):
+            statement.add("credit_added", e.amount)
+        elif isinstance(e, Loan.Refunded):
+            statement.add("refunds", e.amount)
         source = SOURCES.get(type(e))
         if source is not None:
             for a in e.allocations:
@@ -277,7 +301,7 @@ def shown(row: dict[str, Any]) -> dict[str, Any]:
     for column, value in row.items():
         if column in ("loan_id",):
             continue
-        if column in FLOWS or column.startswith(("opening_", "closing_")):
+        if column in FLOWS or column in CREDIT or column.startswith(("opening_", "closing_")):
             amount = from_fen(value)
             result[column] = fmt(amount) if amount is not None else None
         else:

@@ -24,7 +24,7 @@ def account_id_for(loan_id: UUID) -> UUID:
 
 
 class LinkedAccount(Aggregate):
-    """A borrower's account that morning deductions collect from."""
+    """A borrower's account that morning deductions collect from and refunds pay into."""
 
     class Opened(Aggregate.Created):
         loan_id: UUID
@@ -37,6 +37,16 @@ class LinkedAccount(Aggregate):
             account.balance = self.balance
 
     class Debited(Aggregate.Event):
+        on: date
+        amount: Decimal
+        balance_after: Decimal | None
+
+        def apply(self, account: LinkedAccount) -> None:
+            account.balance = self.balance_after
+
+    class Credited(Aggregate.Event):
+        """Money paid to the borrower (a refund, loan-rules §12)."""
+
         on: date
         amount: Decimal
         balance_after: Decimal | None
@@ -67,6 +77,13 @@ class LinkedAccount(Aggregate):
             after = None if self.balance is None else self.balance - collected
             self.trigger_event(self.Debited, on=on, amount=collected, balance_after=after)
         return collected
+
+    def pay_in(self, on: date, amount: Decimal) -> None:
+        """Credit ``amount`` to the account (an account with unlimited funds stays so)."""
+        if amount <= ZERO:
+            raise CommandRefused(f"a payment into the account must be positive, got {fmt(amount)}")
+        after = None if self.balance is None else self.balance + amount
+        self.trigger_event(self.Credited, on=on, amount=amount, balance_after=after)
 
 
 def _check_balance(balance: Decimal | None) -> None:

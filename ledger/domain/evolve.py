@@ -119,9 +119,11 @@ def _paid_charge_waived(state: LoanState, e: Loan.PaidChargeWaived) -> None:
 
 
 def _credit_applied(state: LoanState, e: Loan.CreditApplied) -> None:
-    """Section 12: credit paid what was due, as money received (section 6)."""
+    """Section 12: credit paid what was due, as money received (section 6); what was
+    received and not used (``refunds_due``) is that much less."""
     state.pay(e.allocations, e.on)
     state.take_credit(e.applied)
+    state.refunds_due -= e.applied
 
 
 def _refunded(state: LoanState, e: Loan.Refunded) -> None:
@@ -131,6 +133,7 @@ def _refunded(state: LoanState, e: Loan.Refunded) -> None:
 
 def _overpayment_held(state: LoanState, e: Loan.OverpaymentHeld) -> None:
     state.add_credit(e.on, e.amount)
+    state.refunds_due += e.amount  # received, not used
 
 
 EVOLVE: dict[type[Any], Callable[[LoanState, Any], None]] = {

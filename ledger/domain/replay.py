@@ -78,9 +78,14 @@ class Fact:
 class Run:
     loan: Loan
     events: list[Any] = field(default_factory=list)
-    refund_due: Decimal = ZERO
     notes: list[str] = field(default_factory=list)
     refused_refunds: list[Fact] = field(default_factory=list)  # more than the credit then
+
+    @property
+    def refund_due(self) -> Decimal:
+        """Money received that the history did not use: held as credit when it arrived
+        (section 12), less the credit used since (``LoanState.refunds_due``)."""
+        return self.loan.refunds_due
 
 
 def terms_of(disbursed: Any) -> Terms:
@@ -187,7 +192,6 @@ def run_facts(
                 run.refused_refunds.append(fact)
             unused = ZERO
         if unused > ZERO:
-            run.refund_due += unused
             loan.hold_overpayment(fact.on, source=fact.kind, received=money, used=money - unused)
         run.events.extend(loan.collect_events())
     return run
@@ -263,7 +267,6 @@ def _compare(recorded: Any, recomputed: Any, out: list[Discrepancy]) -> None:
 def _compare_state(event: Any, run: Run, out: list[Discrepancy]) -> None:
     version = int(event.originator_version)
     expected = run.loan.derived_state()
-    expected["refunds_due"] = run.refund_due  # money received that the history does not need
     recorded = {**credit_defaults(), **event.state}  # recorded before credit existed: none
     for name in sorted(set(expected) | set(recorded)):
         if expected.get(name, _MISSING) != recorded.get(name, _MISSING):

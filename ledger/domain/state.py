@@ -154,7 +154,7 @@ class LoanState(CreditState):
     fees_paid: Decimal
     penalty_waived: Decimal
     interest_waived: Decimal
-    refunds_due: Decimal
+    refunds_due: Decimal  # money received and not used: held as credit, less credit used
     last_event_on: date  # the business date of the newest event folded in
 
     def start(

@@ -1,8 +1,9 @@
 """The application service: the ledger's use cases (open, repay, prepay, linked accounts,
-corrections, close-of-business) on one store.
+corrections, remedies: waivers and refunds, close-of-business) on one store.
 
 ``LedgerApp`` is an eventsourcing ``Application`` (:class:`~ledger.services.store.LedgerStore`); its
-use cases come from :class:`~ledger.services.corrections.Corrections` and
+use cases come from :class:`~ledger.services.corrections.Corrections`,
+:class:`~ledger.services.remedies.Remedies`,
 :class:`~ledger.services.close_of_business.CloseOfBusiness` and the commands below.
 """
 
@@ -29,6 +30,7 @@ from ledger.services.close_of_business import (
 )
 from ledger.services.corrections import Correction, Corrections
 from ledger.services.parsing import identifier
+from ledger.services.remedies import Remedies
 from ledger.services.store import DEFAULT_BATCH_SIZE, LedgerStore, loan_id_for
 
 __all__ = [
@@ -43,7 +45,7 @@ __all__ = [
 ]
 
 
-class LedgerApp(Corrections, CloseOfBusiness):
+class LedgerApp(Corrections, Remedies, CloseOfBusiness):
     """The ledger: every use case on one store."""
 
     # the library names an application's tables after its class unless told: the ledger's

@@ -1,6 +1,6 @@
 """Corrections of a loan's past, recorded as new events (loan-rules sections 3 to 7 as ever):
-a waiver, a back-dated repayment, a reversal of a payment that bounced; and the loan as it
-stood at the end of a past business day.
+a back-dated repayment, a reversal of a payment that bounced; and the loan as it stood at the
+end of a past business day. (Waivers and refunds: :mod:`ledger.services.remedies`.)
 
 A back-dated repayment or a reversal recomputes the loan from its facts with the correction
 (:mod:`ledger.domain.replay`) and records the result as one ``Corrected`` event.
@@ -13,9 +13,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ledger.domain.business_day import advance_to
 from ledger.domain.errors import CommandRefused
 from ledger.domain.loan import Loan
+from ledger.domain.money import ZERO, fmt
 from ledger.domain.replay import corrected_facts, facts_of, run_facts
 from ledger.services.store import LedgerStore
 
@@ -29,6 +29,9 @@ DERIVED_EVENTS = (
     Loan.Prepaid,
     Loan.Closed,
     Loan.Waived,
+    Loan.PaidChargeWaived,
+    Loan.CreditApplied,
+    Loan.Refunded,
 )
 
 
@@ -47,25 +50,6 @@ class Corrections(LedgerStore):
     """Use cases that correct a loan's past, or read it."""
 
     # ------------------------------------------------------------------ corrections
-
-    def waive(
-        self,
-        reference: str,
-        *,
-        part: str,
-        amount: Decimal,
-        on: date | None,
-        actor: str,
-        reason: str,
-    ) -> Loan:
-        loan = self.get_loan(reference)
-        day = on or loan.next_open_day
-        self._check_on(loan, day)
-        bank = self._bank_for([loan.id])
-        advance_to(loan, day, bank)
-        loan.waive(day, part=part, amount=amount, actor=actor, reason=reason)
-        self.save(loan, *bank.changed())
-        return loan
 
     def repay_backdated(
         self, reference: str, amount: Decimal, on: date, *, actor: str, reason: str
@@ -133,6 +117,13 @@ class Corrections(LedgerStore):
         recorded: list[Any] = events if events is not None else list(self.events.get(loan.id))
         facts = corrected_facts(facts_of(recorded), correction)
         run = run_facts(recorded[0], facts)
+        if run.refused_refunds:  # money already paid back that the corrected history lacks
+            refund = run.refused_refunds[0]
+            raise CommandRefused(
+                f"loan {loan.label}: the corrected history does not hold the credit that the "
+                f"refund of {fmt(refund.amount or ZERO)} on {refund.on} paid back "
+                f"(event {refund.version}); nothing was recorded"
+            )
         supersedes = [
             int(e.originator_version)
             for e in recorded

@@ -37,6 +37,7 @@ def explain(
         "interest_accrued": parts.interest(),
         **parts.installment_figures(fmt(f.penalty_accrued), fmt(f.overdue_amount)),
         "fees_paid": parts.fees(events),
+        "credit": parts.credit(),
     }
     return {
         "loan_id": loan.label,
@@ -87,6 +88,7 @@ class Explanation:
         self.principal_lines: Lines = []
         self.interest_lines: Lines = []  # since the last due date
         self.per_k: dict[int, dict[str, Lines]] = {}
+        self.credit_lines: Lines = []  # owed to the borrower (section 12)
 
     def k_lines(self, k: int) -> dict[str, Lines]:
         return self.per_k.setdefault(k, {"interest": [], "penalty": [], "principal": []})
@@ -105,6 +107,27 @@ class Explanation:
                 self.k_lines(k)[e.part].append(_line(e, -a["amount"], what, "waiver"))
         elif isinstance(e, (Loan.InstallmentDeducted, Loan.Repaid, Loan.Prepaid)):
             self._paid(e)
+        else:
+            self._credit(e)
+
+    def _credit(self, e: Any) -> None:
+        """Section 12: what moved the credit owed to the borrower."""
+        if isinstance(e, Loan.PaidChargeWaived):
+            what = (
+                f"{e.part} paid {e.paid}, given back before {e.credited_before}: {e.amount} "
+                f"waived into credit: {e.reason}"
+            )
+            self.credit_lines.append(_line(e, e.amount, what, "§12"))
+        elif isinstance(e, Loan.OverpaymentHeld):
+            what = f"{e.source} of {e.received}, {e.used} needed: {e.received} - {e.used} held"
+            self.credit_lines.append(_line(e, e.amount, what, "§12"))
+        elif isinstance(e, Loan.CreditApplied):
+            self._paid(e)
+            what = f"min(eligible {e.eligible}, due {e.amount_due}) = {e.applied} used"
+            self.credit_lines.append(_line(e, -e.applied, what, "§12"))
+        elif isinstance(e, Loan.Refunded):
+            what = f"refunded through the payment gateway: {e.reason}"
+            self.credit_lines.append(_line(e, -e.amount, what, "§12"))
 
     def _fell_due(self, e: Loan.InstallmentFellDue) -> None:
         self.interest_lines = []  # section 5: the accrued interest became installment k's
@@ -227,6 +250,15 @@ class Explanation:
                     for x in self.k_lines(k)[part]
                 ],
             },
+        }
+
+    def credit(self) -> dict[str, Any]:
+        total = _sum(self.credit_lines)
+        return {
+            "figure": fmt(self.loan.credit),
+            "sum_of_parts": fmt(readable(total)),
+            "adds_up": total == Exact(self.loan.credit),
+            "lines": self.credit_lines,
         }
 
     def fees(self, events: list[Any]) -> dict[str, Any]:

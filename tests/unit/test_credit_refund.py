@@ -197,4 +197,5 @@ def test_money_a_recomputed_history_does_not_need_is_held_as_credit_and_used_nex
     ]
     applied = [e for e in run.events if isinstance(e, Loan.CreditApplied)]
     assert [(e.on, e.applied) for e in applied] == [(date(2026, 2, 15), D("50.00"))]
-    assert run.refund_due == D("100.00") and run.loan.credit == D("50.00")
+    # received 50.00 + 1,100.16, used 1,100.16: 50.00 not used, held (counted once)
+    assert run.refund_due == D("50.00") and run.loan.credit == D("50.00")
