@@ -124,7 +124,7 @@ def close_report(report: CloseReport) -> dict[str, Any]:
         "loan_days": report.loan_days,
         "events": report.events,
         "seconds": round(report.seconds, 3),
-        "loans_per_second": round(report.loans_per_second, 1),
+        "loan_days_per_second": round(report.loan_days_per_second, 1),
         "failures": report.failures,
     }
 

@@ -43,7 +43,7 @@ class CloseReport:
     checkpoint: int | None = None  # the checkpoint taken at the end, if one was
 
     @property
-    def loans_per_second(self) -> float:
+    def loan_days_per_second(self) -> float:
         return self.loan_days / self.seconds if self.seconds else 0.0
 
 
