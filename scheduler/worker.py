@@ -9,7 +9,6 @@ rerun, a restart after ``kill -9`` or two workers on one partition cannot double
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import threading
@@ -35,6 +34,12 @@ log = logging.getLogger("ledger.worker")
 T = TypeVar("T")
 MORNING_JOB = "ledger-morning"
 END_OF_DAY_JOB = "ledger-end-of-day"
+
+
+def _log(level: int, message: str, **fields: Any) -> None:
+    """A log record with structured ``fields`` (``ledger worker`` writes each record as one
+    JSON line: time, level, logger, message and these fields)."""
+    log.log(level, message, extra={"fields": fields})
 
 
 @dataclass(frozen=True)
@@ -111,16 +116,14 @@ class Worker:
             except (OperationalError, PersistenceError, OSError, Busy, StoreUnavailable) as error:
                 if attempt == self.settings.retry_attempts or self._stop.is_set():
                     raise
-                log.warning(
-                    json.dumps(
-                        {
-                            "event": "retry",
-                            "what": what,
-                            "attempt": attempt,
-                            "wait": wait,
-                            "error": str(error).splitlines()[0] if str(error) else repr(error),
-                        }
-                    )
+                _log(
+                    logging.WARNING,
+                    f"{what}: the store failed; waiting {wait} s, then retrying",
+                    event="retry",
+                    what=what,
+                    attempt=attempt,
+                    wait=wait,
+                    error=str(error).splitlines()[0] if str(error) else repr(error),
                 )
                 self._reset_app()
                 self.clock.sleep(wait)
@@ -176,10 +179,12 @@ class Worker:
                 report.seconds,
                 report.failures,
             )
-            log.error(
-                json.dumps(
-                    {"event": "failures", "partition": s.partition, "failures": report.failures}
-                )
+            _log(
+                logging.ERROR,
+                f"{len(report.failures)} loan(s) failed; their day stays open",
+                event="failures",
+                partition=s.partition,
+                failures=report.failures,
             )
         return report
 
@@ -212,7 +217,7 @@ class Worker:
             return Projections(self.app).catch_up(stop=self._stop.is_set)
 
         applied = self._with_retries("projections", run)
-        log.info(json.dumps({"event": "projections", "applied": applied}))
+        _log(logging.INFO, "projections caught up", event="projections", applied=applied)
         return applied
 
     def run_due(self) -> None:
@@ -237,20 +242,17 @@ class Worker:
         )
 
     def _log_pass(self, kind: str, result: DayReport) -> None:
-        log.info(
-            json.dumps(
-                {
-                    "event": "pass",
-                    "pass": kind,
-                    "date": result.day.isoformat(),
-                    "partition": f"{self.settings.partition}/{self.settings.partitions}",
-                    "loans": result.loans,
-                    "events": result.events,
-                    "seconds": round(result.seconds, 3),
-                    "failures": len(result.failures),
-                }
-            )
-        )
+        fields: dict[str, Any] = {
+            "event": "pass",
+            "pass": kind,
+            "date": result.day.isoformat(),
+            "partition": f"{self.settings.partition}/{self.settings.partitions}",
+            "loans": result.loans,
+            "events": result.events,
+            "seconds": round(result.seconds, 3),
+            "failures": len(result.failures),
+        }
+        _log(logging.INFO, f"{kind} pass of {result.day.isoformat()} done", **fields)
 
     def _record(
         self,
@@ -307,7 +309,13 @@ class Worker:
 
     def install_signal_handlers(self) -> None:
         def handle(signum: int, frame: FrameType | None) -> None:
-            log.info(json.dumps({"event": "signal", "signal": signal.Signals(signum).name}))
+            name = signal.Signals(signum).name
+            _log(
+                logging.INFO,
+                f"{name}: stopping after the batch in hand",
+                event="signal",
+                signal=name,
+            )
             self.request_stop()
 
         signal.signal(signal.SIGTERM, handle)
@@ -320,5 +328,6 @@ class Worker:
         if self.stopping:
             return
         scheduler = self.build_scheduler()
-        log.info(json.dumps({"event": "started", "jobs": [j.id for j in scheduler.get_jobs()]}))
+        jobs = [j.id for j in scheduler.get_jobs()]
+        _log(logging.INFO, "scheduler started", event="started", jobs=jobs)
         scheduler.start()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -28,7 +27,9 @@ def make_worker(db_url: str, clock: FakeClock, **settings: Any) -> Worker:
 
 
 def pass_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
-    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "ledger.worker"]
+    """The worker's records of its passes: their structured fields (``ledger worker`` writes
+    each record as one JSON line of time, level, logger, message and these fields)."""
+    lines = [getattr(r, "fields", {}) for r in caplog.records if r.name == "ledger.worker"]
     return [line for line in lines if line.get("event") == "pass"]
 
 
