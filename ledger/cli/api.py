@@ -5,18 +5,27 @@ from __future__ import annotations
 import click
 
 from ledger.adapters.api_keys import new_key
-from ledger.cli.common import wiring
+from ledger.cli.common import db_option, store_url, wiring
 
 
 @click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--db", "db", default=None, metavar="URL", help="The store.")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, metavar="HOST", help="Address to listen on."
+)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    metavar="PORT",
+    help="TCP port to listen on.",
+)
+@db_option
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, db: str | None) -> None:
     """Serve the HTTP API (keys from $LEDGER_API_KEYS or $LEDGER_API_KEYS_FILE)."""
     root = ctx.find_root().obj or {}
-    wiring(ctx).serve(db or root.get("db"), today=root.get("today"), host=host, port=port)
+    wiring(ctx).serve(store_url(ctx, db), today=root.get("today"), host=host, port=port)
 
 
 @click.group("api-key")
@@ -26,9 +35,15 @@ def api_key() -> None:
 
 @api_key.command("new")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["operator", "auditor"]), required=True)
+@click.option(
+    "--role",
+    type=click.Choice(["operator", "auditor"]),
+    required=True,
+    help="operator: commands and reads; auditor: reads, explain, verify, reports, no command.",
+)
 def api_key_new(name: str, role: str) -> None:
-    """Make a key: print it once, and the hashed line to configure."""
+    """Make a key for NAME (who will use it): print it once, and the hashed line to put in
+    $LEDGER_API_KEYS."""
     key, stored = new_key(name, role)
     click.echo(f"key (shown once, give it to {name}): {key}")
     click.echo(f"configure (add to LEDGER_API_KEYS): {stored.line()}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections import Counter
 from datetime import date, datetime, tzinfo
@@ -13,7 +12,16 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from ledger.cli.common import DATE, LOAN_REF, CliError, StrictType, emit, open_for, out
+from ledger.cli.common import (
+    DATE,
+    LOAN_REF,
+    CliError,
+    StrictType,
+    db_option,
+    json_option,
+    open_for,
+)
+from ledger.cli.output import emit, out
 from ledger.domain.chain import chain_summary
 from ledger.domain.errors import InvalidInput
 from ledger.read import views
@@ -36,16 +44,23 @@ def parse_moment(value: str | None, zone: tzinfo) -> datetime | None:
         raise CliError(str(error)) from None
 
 
-db_option = click.option("--db", "db", default=None, metavar="URL", help="The store.")
-json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 known_at_option = click.option(
-    "--known-at", "known_at", help="Only what was recorded by this time (ISO timestamp)."
+    "--known-at",
+    "known_at",
+    metavar="TIMESTAMP",
+    help="Only what was recorded by this time: ISO, e.g. 2026-02-20T18:00 (in the business "
+    "timezone unless it has an offset).",
 )
 
 
 @click.command("explain")
 @click.argument("loan_id", type=LOAN_REF)
-@click.option("--as-of", "as_of", type=DATE, help="End of this business day (default: latest).")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=DATE,
+    help="End of this business day, YYYY-MM-DD (default: the latest).",
+)
 @known_at_option
 @db_option
 @json_option
@@ -58,8 +73,8 @@ def explain(
     db: str | None,
     as_json: bool,
 ) -> None:
-    """Every figure of the balance, broken into the events that built it, with the arithmetic
-    and the rule; shows that the parts add up to the figure."""
+    """Every figure of loan LOAN_ID's balance, broken into the events that built it, with the
+    arithmetic and the rule; shows that the parts add up to the figure."""
     app = open_for(ctx, db)
     moment = parse_moment(known_at, app.business_date.zone)
     result = explain_loan(app, loan_id, as_of=as_of, known_at=moment)
@@ -147,9 +162,9 @@ def verify(
     db: str | None,
     as_json: bool,
 ) -> None:
-    """Recompute every amount from the facts with the rules and check the hash chain; with
-    --projections, compare the stored read models with the events instead. Exit status 1
-    when anything differs."""
+    """Recompute every amount of loan LOAN_ID (or --all) from the facts with the rules and
+    check the hash chain; with --projections, compare the stored read models with the events
+    instead. Exit status 1 when anything differs."""
     if check_projections:
         if loan_id is not None and (all_loans or sample is not None):
             raise CliError("give at most one of LOAN_ID, --all and --sample")
@@ -277,121 +292,6 @@ def _print_projection_check(check: projection_check.ProjectionsCheck) -> None:
 def _short(value: object) -> str:
     text = value if isinstance(value, str) else json.dumps(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-@audit_group.command("what-if")
-@click.argument("loan_id", type=LOAN_REF)
-@click.option(
-    "--set",
-    "settings",
-    multiple=True,
-    metavar="TERM=VALUE",
-    help=f"Another value for a term ({', '.join(audit.WHAT_IF_TERMS)}).",
-)
-@db_option
-@json_option
-@click.pass_context
-def what_if(
-    ctx: click.Context, loan_id: str, settings: tuple[str, ...], db: str | None, as_json: bool
-) -> None:
-    """Replay the loan's facts under other terms: what was charged and what would have
-    been, per installment and in total. Writes nothing."""
-    changes: dict[str, str] = {}
-    for item in settings:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise CliError(f"--set {item!r}: expected TERM=VALUE")
-        changes[name.strip()] = value.strip()
-    result = audit.what_if(open_for(ctx, db), loan_id, changes)
-    if as_json:
-        emit(result)
-        return
-    table = Table(
-        title=f"What if {', '.join(f'{k}={v}' for k, v in changes.items()) or '(no change)'}"
-    )
-    for c in ("installment", "charged", "would have been", "difference"):
-        table.add_column(c, justify="right")
-    for row in result["installments"]:
-        label = "accrued / prepaid" if row["k"] == 0 else f"#{row['k']}"
-        table.add_row(
-            label,
-            _parts(row["charged"]),
-            _parts(row["would_have_been"]),
-            row["difference"],
-        )
-    t = result["total"]
-    table.add_row("total", _parts(t["charged"]), _parts(t["would_have_been"]), t["difference"])
-    out.print(table)
-    for note in result["notes"]:
-        out.print(f"note: {note}", markup=False)
-
-
-@audit_group.command("report")
-@click.argument("loan_id", type=LOAN_REF)
-@click.option(
-    "--format",
-    "fmt_",
-    type=click.Choice(["md", "json", "html"]),
-    default="md",
-    show_default=True,
-)
-@click.option(
-    "--out",
-    "out_file",
-    type=click.Path(dir_okay=False),
-    help="Write to FILE (a new file; never through a symbolic link).",
-)
-@click.option("--force", is_flag=True, help="With --out: replace FILE if it exists.")
-@db_option
-@click.pass_context
-def report(
-    ctx: click.Context,
-    loan_id: str,
-    fmt_: str,
-    out_file: str | None,
-    force: bool,
-    db: str | None,
-) -> None:
-    """The dispute report: terms, schedule, every charge with its arithmetic, money received,
-    corrections, verification and the annualised cost against the caps."""
-    from ledger.adapters.config import RateCaps
-    from ledger.read import report as reports
-    from ledger.read import report_render
-
-    caps = RateCaps.from_env()
-    data = reports.build(open_for(ctx, db), loan_id, caps)
-    if fmt_ == "json":
-        text = json.dumps(data, indent=2, ensure_ascii=False)
-    elif fmt_ == "html":
-        text = report_render.html_page(data)
-    else:
-        text = report_render.markdown(data)
-    if out_file:
-        write_new_file(out_file, text, replace=force)
-        click.echo(f"wrote {out_file}", err=True)
-    else:
-        click.echo(text)
-
-
-def write_new_file(path: str, text: str, *, replace: bool) -> None:
-    """Write ``text`` to ``path``: refused if it exists (unless ``replace``) and never
-    through a symbolic link (``O_NOFOLLOW``), so a report cannot clobber another file."""
-    if os.path.islink(path):
-        raise CliError(f"--out: {path} is a symbolic link; give the real path")
-    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
-    flags |= os.O_TRUNC if replace else os.O_EXCL
-    try:
-        descriptor = os.open(path, flags, 0o644)
-    except FileExistsError:
-        raise CliError(f"--out: {path} exists; add --force to replace it") from None
-    except OSError as error:
-        raise CliError(f"--out: cannot write {path}: {error.strerror}") from None
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
-
-
-def _parts(p: dict[str, str]) -> str:
-    return f"{p['total']} (i {p['interest']}, p {p['penalty']}, f {p['fee']})"
 
 
 def show_known_at(app: LedgerApp, loan_id: str, day: date | None, moment: datetime) -> Any:

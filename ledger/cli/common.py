@@ -1,18 +1,16 @@
-"""What every ``ledger`` command module shares: the one-line error, opening the store, JSON
-output, and a progress bar on a terminal."""
+"""What every ``ledger`` command module shares: the one-line error, opening the store, the
+strict parameter types (each with a metavar that says what to type) and the common options.
+Printing is :mod:`ledger.cli.output`, progress bars :mod:`ledger.cli.progress`."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-from rich.table import Table
+from click.core import ParameterSource
 
 from ledger.adapters.config import Settings
 from ledger.adapters.persistence import parse_database_url
@@ -21,9 +19,6 @@ from ledger.services import parsing
 
 if TYPE_CHECKING:
     from ledger.services.application import LedgerApp
-
-out = Console()
-err = Console(stderr=True)
 
 
 class Wiring(Protocol):
@@ -52,13 +47,22 @@ class CliError(click.ClickException):
     exit_code = 2
 
 
+def store_url(ctx: click.Context, db: str | None) -> str | None:
+    """The store asked for: ``--db`` given to the command, else to the ``ledger`` group, else
+    ``$LEDGER_DATABASE_URL`` (click reads it for both options), else None (the default)."""
+    if db is not None and ctx.get_parameter_source("db") is ParameterSource.COMMANDLINE:
+        return db
+    given: str | None = (ctx.find_root().obj or {}).get("db")
+    return given or db
+
+
 def open_for(ctx: click.Context, db: str | None, *, creates: bool = False) -> LedgerApp:
     """The store of ``--db`` (on the command or the group), closed when the command ends;
     the business date is ``--today`` (on the group), else ``$LEDGER_TODAY``, else the clock.
     Only a command that ``creates`` a store may be given a SQLite file that does not exist
     yet: a read of a mistyped path is one line, not a new empty store."""
     root = ctx.find_root().obj or {}
-    url = Settings.from_env(db or root.get("db")).database_url
+    url = Settings.from_env(store_url(ctx, db)).database_url
     if not creates:
         store = parse_database_url(url)
         path = store.env.get("SQLITE_DBNAME")
@@ -103,12 +107,25 @@ def _integer(low: int, high: int) -> Callable[[str, str], int]:
     return lambda value, what: parsing.integer_text(value, what, low=low, high=high)
 
 
+def _month(value: str, what: str) -> str:
+    try:
+        date.fromisoformat(f"{value}-01")
+    except ValueError:
+        raise InvalidInput(f"{what}: {value!r} is not a month (expected YYYY-MM)") from None
+    return value
+
+
+# Each type's name is the metavar its options show. TEXT (free text: a reason, a name) is
+# the one exception: every option of that type gives a metavar of its own (REASON, NAME).
 MONEY = StrictType("AMOUNT", lambda v, w: parsing.money_text(v, w, positive=True))
-DATE = StrictType("YYYY-MM-DD", parsing.date_text)
+DATE = StrictType("DATE", parsing.date_text)
+MONTH = StrictType("YYYY-MM", _month)
 LOAN_REF = StrictType("LOAN_ID", parsing.loan_reference)
 NEW_LOAN_ID = StrictType("LOAN_ID", parsing.identifier)
 TEXT = StrictType("TEXT", parsing.text)
-DECIMAL = StrictType("DECIMAL", parsing.decimal_text)
+RATE = StrictType("RATE", parsing.decimal_text)
+FACTOR = StrictType("FACTOR", parsing.decimal_text)
+STEP = StrictType("AMOUNT", parsing.decimal_text)  # checked as an amount by the products
 TERM = StrictType("MONTHS", _integer(1, 360))
 DAYS = StrictType("DAYS", _integer(0, 90))
 VERSION = StrictType("VERSION", _integer(1, 2_000_000_000))
@@ -116,57 +133,6 @@ VERSION = StrictType("VERSION", _integer(1, 2_000_000_000))
 
 def parse_optional_date(value: str | None, what: str) -> date | None:
     return None if value is None else parse_date(value, what)
-
-
-def emit(payload: Any) -> None:
-    click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
-
-
-class progress_bar:
-    """A rich progress bar on a terminal; nothing otherwise. The callback it gives takes
-    ``(key, done, total)``; with ``per_key`` every key gets a bar of its own (one per
-    projection), otherwise one bar is relabelled (one business day after another)."""
-
-    def __init__(
-        self,
-        interactive: bool,
-        *,
-        describe: Callable[[str], str] = lambda key: f"business day {key}",
-        per_key: bool = False,
-    ) -> None:
-        self.bar: Progress | None = None
-        if interactive:
-            self.bar = Progress(
-                "[progress.description]{task.description}",
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=err,
-                transient=True,
-            )
-        self.describe = describe
-        self.per_key = per_key
-        self.tasks: dict[str, Any] = {}
-
-    def __enter__(self) -> Callable[[str, int, int], None] | None:
-        if self.bar is None:
-            return None
-        bar = self.bar
-        bar.__enter__()
-
-        def update(key: str, done: int, total: int) -> None:
-            slot = key if self.per_key else ""
-            if slot not in self.tasks:
-                self.tasks[slot] = bar.add_task(self.describe(key), total=total)
-            bar.update(
-                self.tasks[slot], description=self.describe(key), completed=done, total=total
-            )
-
-        return update
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -178,8 +144,10 @@ def db_option(f: F) -> F:
         "db",
         default=None,
         metavar="URL",
-        help="sqlite:///path/ledger.db or postgresql://user@host:port/db "
-        "(default: $LEDGER_DATABASE_URL or sqlite:///./ledger.db)",
+        envvar="LEDGER_DATABASE_URL",
+        show_envvar=True,
+        help="The store: sqlite:///path/ledger.db or postgresql://user@host:port/db "
+        "(default sqlite:///./ledger.db).",
     )(f)
 
 
@@ -187,7 +155,10 @@ def actor_option(f: F) -> F:
     return click.option(
         "--actor",
         type=TEXT,
-        help="Who asks for it (default: $LEDGER_ACTOR or your user name).",
+        metavar="NAME",
+        envvar="LEDGER_ACTOR",
+        show_envvar=True,
+        help="Who asks for it, recorded with the events (default: your user name).",
     )(f)
 
 
@@ -195,21 +166,18 @@ def json_option(f: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")(f)
 
 
-def rows_table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
-    table = Table(title=title)
-    for c in columns:
-        table.add_column(c, justify="right" if c not in ("status", "type", "data") else "left")
-    for r in rows:
-        table.add_row(*[str(r.get(c, "")) if r.get(c) is not None else "" for c in columns])
-    out.print(table)
-
-
-def kv_table(title: str, data: dict[str, Any]) -> None:
-    table = Table(title=title, show_header=False)
-    table.add_column("field")
-    table.add_column("value", justify="right")
-    for k, v in data.items():
-        if isinstance(v, (list, dict)):
-            continue
-        table.add_row(k, "" if v is None else str(v))
-    out.print(table)
+def write_new_file(path: str, text: str, *, replace: bool) -> None:
+    """Write ``text`` to ``path``: refused if it exists (unless ``replace``) and never
+    through a symbolic link (``O_NOFOLLOW``), so a report cannot clobber another file."""
+    if os.path.islink(path):
+        raise CliError(f"--out: {path} is a symbolic link; give the real path")
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    flags |= os.O_TRUNC if replace else os.O_EXCL
+    try:
+        descriptor = os.open(path, flags, 0o644)
+    except FileExistsError:
+        raise CliError(f"--out: {path} exists; add --force to replace it") from None
+    except OSError as error:
+        raise CliError(f"--out: cannot write {path}: {error.strerror}") from None
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)

@@ -11,6 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from ledger.cli.output import rule
 from ledger.domain.loan import Loan
 from ledger.domain.money import ZERO, fmt
 from ledger.domain.terms import Replan
@@ -52,7 +53,7 @@ def run_demo(db: str | None, out: Console) -> None:
     if db is None:
         folder = Path(tempfile.mkdtemp(prefix="ledger-demo-"))
         db = f"sqlite:///{folder / 'ledger.db'}"
-    out.rule("[bold]Loan ledger demo")
+    rule(out, "[bold]Loan ledger demo")
     out.print(f"store: {db}\n")
     # A simulation: the business date is the tour's last day, not today's.
     app = LedgerApp.from_url(
@@ -171,7 +172,7 @@ def _show_book(projections: Projections, out: Console) -> None:
 def _tell_story(
     app: LedgerApp, projections: Projections, story: str, db: str, out: Console
 ) -> None:
-    out.rule(f"[bold]The story of {story}")
+    rule(out, f"[bold]The story of {story}")
     events = app.loan_events(story)
     table = Table()
     for column in ("v", "date", "event", "what"):

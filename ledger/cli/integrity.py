@@ -10,18 +10,17 @@ from pathlib import Path
 
 import click
 
-from ledger.cli.audit import write_new_file
 from ledger.cli.common import (
     DATE,
     LOAN_REF,
     TEXT,
     CliError,
     db_option,
-    emit,
     json_option,
     open_for,
-    out,
+    write_new_file,
 )
+from ledger.cli.output import emit, out
 from ledger.services import integrity
 from ledger.services.application import loan_id_for
 
@@ -32,7 +31,7 @@ def checkpoint_group() -> None:
 
 
 @checkpoint_group.command("take")
-@click.option("--day", type=DATE, help="The business day it closes (default: today's).")
+@click.option("--day", type=DATE, help="The business day it closes, YYYY-MM-DD (default: today).")
 @db_option
 @json_option
 @click.pass_context
@@ -50,7 +49,13 @@ def take(ctx: click.Context, day: date | None, db: str | None, as_json: bool) ->
 
 
 @checkpoint_group.command("export")
-@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write to FILE.")
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write to FILE (a new file) instead of stdout.",
+)
 @click.option("--force", is_flag=True, help="With --out: replace FILE if it exists.")
 @db_option
 @click.pass_context
@@ -68,6 +73,7 @@ def export(ctx: click.Context, out_file: str | None, force: bool, db: str | None
     "--copy",
     "copy_file",
     type=click.Path(exists=True, dir_okay=False),
+    metavar="FILE",
     help="An exported copy to compare the stored checkpoints with.",
 )
 @db_option
@@ -97,12 +103,18 @@ def verify(ctx: click.Context, copy_file: str | None, db: str | None, as_json: b
 
 @click.command("release")
 @click.argument("loan_id", type=LOAN_REF)
-@click.option("--reason", required=True, type=TEXT, help="How the tampering was resolved.")
+@click.option(
+    "--reason",
+    required=True,
+    type=TEXT,
+    metavar="REASON",
+    help="How the tampering was resolved.",
+)
 @db_option
 @json_option
 @click.pass_context
 def release(ctx: click.Context, loan_id: str, reason: str, db: str | None, as_json: bool) -> None:
-    """Take back a loan quarantined for failing an integrity check: new events may be
+    """Take back loan LOAN_ID, quarantined for failing an integrity check: new events may be
     recorded for it again. Resolve the cause first (restore the events, drop the bad
     snapshot): `ledger audit verify LOAN_ID` quarantines it again if it still fails."""
     app = open_for(ctx, db)

@@ -17,31 +17,26 @@ from ledger.adapters.config import default_actor
 from ledger.cli.audit import known_at_option, parse_moment, show_known_at
 from ledger.cli.common import (
     DATE,
-    DAYS,
-    DECIMAL,
     LOAN_REF,
     MONEY,
-    NEW_LOAN_ID,
-    TERM,
     TEXT,
     VERSION,
     CliError,
     actor_option,
     db_option,
-    emit,
     json_option,
-    kv_table,
     open_for,
-    out,
-    rows_table,
 )
+from ledger.cli.help_text import replan_help
+from ledger.cli.output import emit, kv_table, out, rows_table
 from ledger.cli.projections import read_balance, read_schedule, stale_ok_option
 from ledger.domain.actor import acting_as
 from ledger.domain.loan import Loan
-from ledger.domain.money import Rounding, fmt
-from ledger.domain.terms import PRESETS, DayCount, Method, Replan
+from ledger.domain.money import fmt
+from ledger.domain.terms import (
+    Replan,
+)
 from ledger.read import views
-from ledger.services.products import terms_from_input
 
 
 @click.group()
@@ -49,68 +44,18 @@ def loan() -> None:
     """Open, repay, prepay and inspect loans."""
 
 
-@loan.command("open")
-@click.option("--product", required=True, type=click.Choice(sorted(PRESETS)))
-@click.option("--principal", required=True, type=MONEY)
-@click.option("--term", required=True, type=TERM)
-@click.option("--disbursed-on", required=True, type=DATE)
-@click.option("--daily-rate", type=DECIMAL)
-@click.option("--annual-rate", type=DECIMAL)
-@click.option("--day-count", type=click.Choice([d.value for d in DayCount]))
-@click.option("--method", type=click.Choice([m.value for m in Method]))
-@click.option("--prepayment-fee-rate", type=DECIMAL)
-@click.option("--penalty-multiplier", type=DECIMAL)
-@click.option("--grace-days", type=DAYS)
-@click.option("--installment-multiple", type=DECIMAL)
-@click.option("--rounding", type=click.Choice([r.value for r in Rounding]))
-@click.option(
-    "--loan-id",
-    type=NEW_LOAN_ID,
-    help="Your reference for the loan: 1 to 64 of A-Z a-z 0-9 . _ -, not a UUID "
-    "(default: a new UUID).",
-)
-@db_option
-@json_option
-@click.pass_context
-def loan_open(ctx: click.Context, /, db: str | None, as_json: bool, **flags: Any) -> None:
-    """Disburse a loan; flags override the preset."""
-    reference = flags.pop("loan_id")
-    terms = terms_from_input(**flags)
-    app = open_for(ctx, db, creates=True)
-
-    def command() -> dict[str, Any]:
-        opened = app.open_loan(terms, reference)
-        state = views.loan_state(opened, terms.disbursed_on)
-        return {
-            "loan_id": opened.label,
-            "uuid": str(opened.id),
-            "product": terms.product,
-            "principal": state["principal_outstanding"],
-            "term": terms.term,
-            "disbursed_on": terms.disbursed_on.isoformat(),
-            "method": terms.method.value,
-            "emi": str(opened.emi) if terms.method is Method.EQUAL_INSTALLMENT else None,
-            "monthly_rate": str(opened.monthly_rate),
-            "prepayment_fee_rate": str(terms.prepayment_fee_rate),
-        }
-
-    result = app.execute(command)
-    if as_json:
-        emit(result)
-    else:
-        kv_table(f"Loan {result['loan_id']} opened", result)
-
-
 @loan.command("repay", context_settings={"ignore_unknown_options": True})
 @click.argument("loan_id", type=LOAN_REF)
 @click.argument("amount", type=MONEY)
-@click.option("--on", "on", required=True, type=DATE, help="Business date of the repayment.")
+@click.option(
+    "--on", "on", required=True, type=DATE, help="Business date of the repayment (YYYY-MM-DD)."
+)
 @click.option(
     "--backdated",
     is_flag=True,
-    help="It really happened on D, a day already closed: recompute the loan from D on.",
+    help="It really happened on --on, a day already closed: recompute the loan from then on.",
 )
-@click.option("--reason", type=TEXT, help="Why (required with --backdated).")
+@click.option("--reason", type=TEXT, metavar="REASON", help="Why (required with --backdated).")
 @actor_option
 @db_option
 @json_option
@@ -126,7 +71,8 @@ def loan_repay(
     db: str | None,
     as_json: bool,
 ) -> None:
-    """A repayment on business date D, allocated oldest installment first."""
+    """A repayment of AMOUNT (e.g. 300.00) on loan LOAN_ID on business date --on, allocated
+    oldest installment first: penalty, interest, then principal."""
     if backdated:
         if not reason:
             raise CliError("--backdated needs --reason (a correction records why)")
@@ -163,9 +109,13 @@ def loan_repay(
 @loan.command("reverse")
 @click.argument("loan_id", type=LOAN_REF)
 @click.option(
-    "--event", "version", required=True, type=VERSION, help="Version of the payment event."
+    "--event",
+    "version",
+    required=True,
+    type=VERSION,
+    help="Version of the payment event (see ledger loan events LOAN_ID).",
 )
-@click.option("--reason", required=True, type=TEXT, help="Why (e.g. the deduction bounced).")
+@click.option("--reason", required=True, type=TEXT, metavar="REASON", help="Why (e.g. it bounced).")
 @actor_option
 @db_option
 @json_option
@@ -179,7 +129,8 @@ def loan_reverse(
     db: str | None,
     as_json: bool,
 ) -> None:
-    """Reverse a deduction or repayment that bounced; the loan is recomputed without it."""
+    """Reverse a deduction or repayment of loan LOAN_ID that bounced; the loan is recomputed
+    without it."""
     app = open_for(ctx, db)
     who = actor or default_actor()
     with acting_as(who):
@@ -194,9 +145,18 @@ def loan_reverse(
 @click.option("--penalty", "penalty", type=MONEY, help="Waive this much penalty.")
 @click.option("--interest", "interest", type=MONEY, help="Waive this much interest.")
 @click.option(
-    "--reason", required=True, type=TEXT, help="Why (goodwill, the outcome of a dispute)."
+    "--reason",
+    required=True,
+    type=TEXT,
+    metavar="REASON",
+    help="Why (goodwill, the outcome of a dispute).",
 )
-@click.option("--on", "on", type=DATE, help="Business date (default: the loan's next open day).")
+@click.option(
+    "--on",
+    "on",
+    type=DATE,
+    help="Business date (YYYY-MM-DD; default: the loan's next open day).",
+)
 @actor_option
 @db_option
 @json_option
@@ -212,7 +172,8 @@ def loan_waive(
     db: str | None,
     as_json: bool,
 ) -> None:
-    """Forgive penalty or interest owed (oldest installment first). No money moves."""
+    """Forgive penalty or interest loan LOAN_ID owes (oldest installment first). No money
+    moves."""
     given = [(p, v) for p, v in (("penalty", penalty), ("interest", interest)) if v]
     if len(given) != 1:
         raise CliError("give exactly one of --penalty and --interest")
@@ -260,7 +221,9 @@ def _emit_correction(payload: dict[str, Any], as_json: bool) -> None:
 
 @loan.command("prepay")
 @click.argument("loan_id", type=LOAN_REF)
-@click.option("--on", "on", required=True, type=DATE)
+@click.option(
+    "--on", "on", required=True, type=DATE, help="Business date of the prepayment (YYYY-MM-DD)."
+)
 @click.option("--full", is_flag=True, help="Pay the loan off.")
 @click.option("--amount", type=MONEY, help="A partial prepayment of this amount.")
 @click.option("--quote", is_flag=True, help="Only show what it would pay; write nothing.")
@@ -269,6 +232,7 @@ def _emit_correction(payload: dict[str, Any], as_json: bool) -> None:
     type=click.Choice([r.value for r in Replan]),
     default=Replan.REDUCE_INSTALLMENT.value,
     show_default=True,
+    help=f"With --amount: {replan_help()}.",
 )
 @db_option
 @json_option
@@ -284,7 +248,7 @@ def loan_prepay(
     db: str | None,
     as_json: bool,
 ) -> None:
-    """A prepayment (full or partial); --quote only shows it."""
+    """A prepayment of loan LOAN_ID, full or partial; --quote only shows it."""
     if full == (amount is not None):
         raise CliError("give exactly one of --full and --amount")
     app = open_for(ctx, db)
@@ -305,7 +269,12 @@ def loan_prepay(
 
 @loan.command("show")
 @click.argument("loan_id", type=LOAN_REF)
-@click.option("--as-of", "as_of", type=DATE, help="End of this business day (default: latest).")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=DATE,
+    help="End of this business day, YYYY-MM-DD (default: the latest).",
+)
 @known_at_option
 @stale_ok_option
 @db_option
@@ -320,7 +289,7 @@ def loan_show(
     db: str | None,
     as_json: bool,
 ) -> None:
-    """The loan's balance at the end of a business day: the latest from the balances
+    """Loan LOAN_ID's balance at the end of a business day: the latest from the balances
     projection (caught up first), an earlier day from the loan's events up to that day."""
     day = as_of
     app = open_for(ctx, db)
@@ -346,7 +315,8 @@ def loan_show(
 def loan_schedule(
     ctx: click.Context, loan_id: str, stale_ok: bool, db: str | None, as_json: bool
 ) -> None:
-    """Installments: planned and actual, collected and when (schedule projection)."""
+    """Loan LOAN_ID's installments: planned and actual, collected and when (the schedule
+    projection)."""
     app = open_for(ctx, db)
     rows = read_schedule(app, loan_id, stale_ok=stale_ok)
     if as_json:
@@ -365,7 +335,7 @@ def loan_schedule(
 @json_option
 @click.pass_context
 def loan_events(ctx: click.Context, loan_id: str, db: str | None, as_json: bool) -> None:
-    """The loan's events in order."""
+    """Loan LOAN_ID's events in order, each with its data as recorded."""
     app = open_for(ctx, db)
     rows = views.events(app.loan_events(loan_id))
     if as_json:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from ledger.adapters.config import default_actor, one_line
 from ledger.cli.api import api_group, api_key, serve
@@ -23,20 +24,16 @@ from ledger.cli.common import (
     CliError,
     Wiring,
     db_option,
-    emit,
-    err,
     json_option,
-    kv_table,
     open_for,
-    out,
-    progress_bar,
 )
+from ledger.cli.dispute import report, what_if
+from ledger.cli.help_text import top_epilog
 from ledger.cli.integrity import checkpoint_group, release
-from ledger.cli.projections import (
-    portfolio,
-    projections_group,
-    statement,
-)
+from ledger.cli.output import emit, err, kv_table, out
+from ledger.cli.progress import days_progress
+from ledger.cli.projections import projections_group
+from ledger.cli.reports import portfolio, statement
 from ledger.domain.actor import acting_as
 from ledger.domain.errors import (
     Busy,
@@ -54,21 +51,26 @@ EXIT_INTERNAL = 70  # a bug: reported on one line; LEDGER_DEBUG=1 shows the trac
 EXIT_BUSY = 75  # concurrent writers kept winning: retry (EX_TEMPFAIL)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=top_epilog())
 @click.version_option(
     package_name="loan-ledger", prog_name="ledger", message="%(prog)s %(version)s"
 )
-@click.option("--db", "db", default=None, metavar="URL", help="The store (see any command).")
+@db_option
 @click.option(
     "--today",
-    metavar="YYYY-MM-DD",
-    help="The business date in force, for simulations (default: $LEDGER_TODAY, else today "
-    "in $LEDGER_TIMEZONE). Nothing may be dated after it.",
+    metavar="DATE",
+    envvar="LEDGER_TODAY",
+    show_envvar=True,
+    help="The business date in force (YYYY-MM-DD), for simulations (default: today in "
+    "$LEDGER_TIMEZONE). Nothing may be dated after it.",
 )
 @click.pass_context
 def cli(ctx: click.Context, db: str | None, today: str | None) -> None:
-    """An event-sourced ledger for consumer loans."""
-    ctx.obj = {**(ctx.obj or {}), "db": db, "today": today}
+    """An event-sourced ledger for consumer loans. Every command takes -h."""
+    given = ctx.get_parameter_source("db") is ParameterSource.COMMANDLINE
+    if ctx.get_parameter_source("today") is ParameterSource.ENVIRONMENT:
+        today = None  # read by the business date itself, which names $LEDGER_TODAY its source
+    ctx.obj = {**(ctx.obj or {}), "db": db, "db_given": given, "today": today}
 
 
 # --------------------------------------------------------------------------- bank
@@ -88,7 +90,8 @@ def bank() -> None:
 def bank_set_balance(
     ctx: click.Context, loan_id: str, amount: str, db: str | None, as_json: bool
 ) -> None:
-    """Set the borrower's linked account balance (AMOUNT or 'unlimited')."""
+    """Set what the borrower's linked account of loan LOAN_ID holds: AMOUNT (e.g. 500.00;
+    0 makes every deduction fail) or 'unlimited' (the default: no limit)."""
     balance = None if amount == "unlimited" else _balance(amount)
     app = open_for(ctx, db, creates=True)
     account = app.execute(lambda: app.set_balance(loan_id, balance))
@@ -112,15 +115,22 @@ def _balance(text: str) -> Decimal:
 
 
 @cli.command("close-day")
-@click.option("--through", required=True, type=DATE, help="Last business date to run.")
+@click.option(
+    "--through",
+    required=True,
+    type=DATE,
+    help="The last business date to run (YYYY-MM-DD), at most today.",
+)
 @db_option
 @json_option
 @click.pass_context
 def close_day(ctx: click.Context, through: date, db: str | None, as_json: bool) -> None:
-    """Run every business day not yet run, up to and including D, for all loans."""
+    """Run every business day not yet run, up to and including --through, for all loans.
+    On a terminal, one progress bar on stderr: days done of the days to run, and the time
+    remaining."""
     day = through
     app = open_for(ctx, db, creates=True)
-    report = _close_with_progress(app, day, show=not as_json and sys.stderr.isatty())
+    report = _close_with_progress(app, day, show=sys.stderr.isatty())
     payload = views.close_report(report)
     if as_json:
         emit(payload)
@@ -133,7 +143,7 @@ def close_day(ctx: click.Context, through: date, db: str | None, as_json: bool) 
 
 
 def _close_with_progress(app: LedgerApp, through: date, *, show: bool) -> Any:
-    with progress_bar(show) as progress:
+    with days_progress(show, through) as progress:
         return app.close_days(through, progress=progress)
 
 
@@ -141,13 +151,21 @@ def _close_with_progress(app: LedgerApp, through: date, *, show: bool) -> Any:
 
 
 @cli.command("demo")
-@db_option
+@click.option(
+    "--db",
+    "db",
+    default=None,
+    metavar="URL",
+    help="A fresh store to run the tour on (default: a new temporary SQLite file; "
+    "$LEDGER_DATABASE_URL is not used).",
+)
 @click.pass_context
 def demo(ctx: click.Context, db: str | None) -> None:
     """A self-contained tour on a fresh store (a temporary SQLite file by default)."""
     from ledger.cli.demo import run_demo
 
-    run_demo(db or (ctx.obj or {}).get("db"), out)
+    root = ctx.find_root().obj or {}
+    run_demo(db or (root.get("db") if root.get("db_given") else None), out)
 
 
 def _register_commands() -> None:
@@ -157,6 +175,8 @@ def _register_commands() -> None:
     cli.add_command(status)
     cli.add_command(projections_group)
     cli.add_command(portfolio)
+    audit_group.add_command(what_if)
+    audit_group.add_command(report)
     audit_group.add_command(checkpoint_group)
     audit_group.add_command(release)
     cli.add_command(audit_group)
@@ -164,8 +184,10 @@ def _register_commands() -> None:
     cli.add_command(api_key)
     cli.add_command(api_group)
     from ledger.cli.loan import loan
+    from ledger.cli.loan_open import loan_open
 
     cli.add_command(loan)
+    loan.add_command(loan_open)
     loan.add_command(statement)
     loan.add_command(explain)
 

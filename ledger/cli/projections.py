@@ -12,7 +12,6 @@ import signal
 import sys
 import threading
 import time
-from datetime import date
 from types import FrameType
 from typing import Any
 
@@ -23,22 +22,18 @@ from rich.text import Text
 from ledger.cli.common import (
     LOAN_REF,
     CliError,
-    emit,
-    err,
+    db_option,
+    json_option,
     open_for,
-    out,
-    parse_optional_date,
-    progress_bar,
 )
-from ledger.domain.errors import LedgerError, NotFound
+from ledger.cli.output import emit, err, out
+from ledger.cli.progress import progress_bar
+from ledger.domain.errors import NotFound
 from ledger.services.application import LedgerApp, loan_id_for
 from projections import NAMES, Projections
 from projections import balances as balances_view
 from projections import schedule as schedule_view
-from projections import statements as statements_view
 from projections.base import DEFAULT_PAGE
-
-TEXT_COLUMNS = {"product", "status", "bucket", "name", "description"}
 
 
 def fresh(app: LedgerApp, name: str, *, stale_ok: bool = False) -> Projections:
@@ -75,6 +70,7 @@ page_option = click.option(
     type=click.IntRange(min=1),
     default=DEFAULT_PAGE,
     show_default=True,
+    metavar="N",
     help="Events per transaction.",
 )
 
@@ -82,21 +78,22 @@ page_option = click.option(
 @projections_group.command("catch-up")
 @names_argument
 @page_option
-@click.option("--db", "db", default=None, metavar="URL", help="The store.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@db_option
+@json_option
 @click.pass_context
 def catch_up(
     ctx: click.Context, names: tuple[str, ...], page: int, db: str | None, as_json: bool
 ) -> None:
-    """Apply every event recorded after each projection's position, then exit."""
+    """Apply every event recorded after each projection's position (all, or NAMES), then
+    exit."""
     _run(ctx, db, page, names, as_json, rebuild=False)
 
 
 @projections_group.command("rebuild")
 @names_argument
 @page_option
-@click.option("--db", "db", default=None, metavar="URL", help="The store.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@db_option
+@json_option
 @click.pass_context
 def rebuild(
     ctx: click.Context, names: tuple[str, ...], page: int, db: str | None, as_json: bool
@@ -137,8 +134,8 @@ def _run(
 
 
 @projections_group.command("status")
-@click.option("--db", "db", default=None, metavar="URL", help="The store.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@db_option
+@json_option
 @click.pass_context
 def status(ctx: click.Context, db: str | None, as_json: bool) -> None:
     """Each projection's position in the log, how many events it is behind, and how many
@@ -203,13 +200,13 @@ def quarantined_table(rows: list[dict[str, Any]] | dict[str, Any]) -> Table | Te
     type=click.Choice(NAMES),
     help="Only this projection (repeatable); default: every one that quarantined the loan.",
 )
-@click.option("--db", "db", default=None, metavar="URL", help="The store.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@db_option
+@json_option
 @click.pass_context
 def release(
     ctx: click.Context, loan_id: str, names: tuple[str, ...], db: str | None, as_json: bool
 ) -> None:
-    """Take a quarantined loan back: drop its quarantine and build its rows again from its
+    """Take quarantined loan LOAN_ID back: drop its quarantine and build its rows again from its
     events (once the code or the stored event is fixed). Refused, and the loan left
     quarantined, if its events still cannot be applied."""
     projections = Projections(open_for(ctx, db))
@@ -222,9 +219,16 @@ def release(
 
 
 @projections_group.command("run")
-@click.option("--poll", type=float, default=1.0, show_default=True, help="Seconds between polls.")
+@click.option(
+    "--poll",
+    type=float,
+    default=1.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Seconds between polls.",
+)
 @page_option
-@click.option("--db", "db", default=None, metavar="URL", help="The store.")
+@db_option
 @click.pass_context
 def run(ctx: click.Context, poll: float, page: int, db: str | None) -> None:
     """Follow the log: catch every projection up, then keep polling for new events until
@@ -269,124 +273,3 @@ def read_schedule(
     if not rows:
         raise NotFound(f"unknown loan {reference}")
     return [schedule_view.shown(r) for r in rows]
-
-
-@click.command("statement")
-@click.argument("loan_id")
-@click.option("--month", help="Statement month YYYY-MM (the month of its due date); default: all.")
-@stale_ok_option
-@click.option("--db", "db", default=None, metavar="URL", help="The store.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-@click.pass_context
-def statement(
-    ctx: click.Context,
-    loan_id: str,
-    month: str | None,
-    stale_ok: bool,
-    db: str | None,
-    as_json: bool,
-) -> None:
-    """The loan's monthly statement (cycle ending on its due date in that month)."""
-    if month is not None:
-        try:
-            date.fromisoformat(f"{month}-01")
-        except ValueError:
-            raise CliError(f"--month: {month!r} is not a month (expected YYYY-MM)") from None
-    app = open_for(ctx, db)
-    statements = fresh(app, "statements", stale_ok=stale_ok).statements
-    rows = statements.read(loan_id_for(loan_id))
-    if not rows:
-        raise NotFound(f"unknown loan {loan_id}")
-    reference = loan_id
-    if month is not None:
-        chosen = [r for r in rows if r["month"] == month]
-        if not chosen:
-            raise LedgerError(
-                f"loan {loan_id} has no statement for {month}: its statements run from "
-                f"{rows[0]['month']} to {rows[-1]['month']}"
-            )
-        rows = chosen
-    shown = [{"loan_id": reference, **statements_view.shown(r)} for r in rows]
-    if as_json:
-        emit(shown[0] if month is not None else shown)
-        return
-    for s in shown:
-        _print_statement(s)
-
-
-def _print_statement(s: dict[str, Any]) -> None:
-    table = Table(
-        title=f"Statement {s['month']} of {s['loan_id']} "
-        f"({s['period_start']} to {s['period_end']})",
-        show_header=False,
-    )
-    table.add_column("line")
-    table.add_column("amount", justify="right")
-    lines = [
-        ("opening balance", s["opening_balance"]),
-        ("+ disbursed", s["disbursed"]),
-        (f"+ interest (accrued exactly {s['normal_accrued']})", s["interest"]),
-        (f"+ penalty (accrued exactly {s['penalty_accrued']})", s["penalty"]),
-        ("+ fees", s["fees"]),
-    ]
-    for source in ("deducted", "repaid", "prepaid"):
-        for part in ("penalty", "interest", "principal", "fee"):
-            value = s[f"{source}_{part}"]
-            if value != "0.00":
-                lines.append((f"- {source}: {part}", value))
-    lines.append(("- paid in total", s["paid_total"]))
-    if s["waived"] != "0.00":
-        lines.append(("- waived", s["waived"]))
-    if s["adjustments"] != "0.00":
-        lines.append(("+ adjustments (corrections of the past)", s["adjustments"]))
-    lines.append(("closing balance", s["closing_balance"]))
-    for label, value in lines:
-        table.add_row(label, value)
-    out.print(table)
-
-
-@click.command("portfolio")
-@click.option("--as-of", "as_of", help="End of this business day (default: the last one run).")
-@stale_ok_option
-@click.option("--db", "db", default=None, metavar="URL", help="The store.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-@click.pass_context
-def portfolio(
-    ctx: click.Context, as_of: str | None, stale_ok: bool, db: str | None, as_json: bool
-) -> None:
-    """Totals by product and status, and delinquency buckets by days past due."""
-    day = parse_optional_date(as_of, "--as-of")
-    app = open_for(ctx, db)
-    projection = fresh(app, "portfolio", stale_ok=stale_ok).portfolio
-    last = projection.last_business_day()
-    if day is not None and (last is None or day > last):
-        raise LedgerError(
-            f"--as-of {day}: the book has run only through {last or 'no business day yet'}"
-        )
-    report = projection.report(day)
-    if as_json:
-        emit(report)
-        return
-    out.print(
-        f"Portfolio as of {report['as_of']}: {report['open_loans']} open loans, principal "
-        f"{report['principal_outstanding']}, overdue {report['overdue_amount']}"
-    )
-    _rows_table(
-        "By product and status",
-        report["by_product"],
-        ["product", "status", "loans", "principal_outstanding", "overdue_amount"],
-    )
-    _rows_table(
-        "Delinquency buckets (days past due)",
-        report["buckets"],
-        ["bucket", "loans", "principal_outstanding", "overdue_amount", "share_of_principal"],
-    )
-
-
-def _rows_table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
-    table = Table(title=title)
-    for c in columns:
-        table.add_column(c, justify="left" if c in TEXT_COLUMNS else "right")
-    for r in rows:
-        table.add_row(*(str(r[c]) for c in columns))
-    out.print(table)
