@@ -1,0 +1,216 @@
+"""``/ui/loans/{id}``: one loan's audit page, short however long the loan.
+
+Its figures are the loan's own (:func:`ledger.read.views.loan_state`); the timeline shows every
+money event as a row with its amounts and effective date, and groups the routine days (daily
+accruals, failed deductions) into one expandable row per installment period with the period's
+totals (:mod:`ledger.read.event_summary`). The only sums made here add up shown amounts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from api.ui import cell, e, facts, page, table
+from api.ui_chart import balance_series, chart
+from ledger.domain.loan import Loan
+from ledger.domain.money import ZERO, fmt, to_decimal
+from ledger.read.event_summary import (
+    PARTS,
+    EventSummary,
+    Period,
+    amount_text,
+    method_label,
+    percent,
+    periods,
+    rate_text,
+)
+
+TIMELINE = ("event", "effective date", "what", "amount", *PARTS, "note")
+SCHEDULE = (
+    ("k", "k"),
+    ("due", "due_date"),
+    ("planned principal", "planned_principal"),
+    ("planned interest", "planned_interest"),
+    ("principal", "principal"),
+    ("interest", "interest"),
+    ("penalty", "penalty"),
+    ("paid", "paid"),
+    ("waived", "waived"),
+    ("status", "status"),
+)
+SUMMED = {"planned_principal", "planned_interest", "principal", "interest", "penalty", "paid",
+          "waived"}  # fmt: skip
+
+
+def loan_page(
+    loan: Loan, events: Sequence[Any], state: dict[str, Any], schedule: list[dict[str, Any]]
+) -> str:
+    label = e(loan.label)
+    body = [
+        _status(state),
+        f"<p><a id=report-link href='/loans/{label}/report?format=html'>Dispute report "
+        f"(HTML)</a> &middot; <a href='/loans/{label}/report?format=md'>Markdown</a>"
+        f" &middot; <a href='/loans/{label}/report?format=json'>JSON</a></p>",
+        "<h2>Terms</h2>",
+        _terms(loan),
+        "<h2>Balance over time</h2>",
+        chart(balance_series(list(events)), _marks(events)),
+        "<h2>Schedule, planned and actual</h2>",
+        schedule_table(schedule),
+        "<h2>Timeline of events</h2>",
+        "<p class=muted>Every money event is a row with its amounts as recorded. The routine "
+        "days (the evening's accrual, a morning deduction that collected nothing) are grouped "
+        "by installment period: open a period to see its days and their arithmetic.</p>",
+        timeline(periods(events)),
+    ]
+    return page(f"Loan {loan.label}", "".join(body))
+
+
+def _status(state: dict[str, Any]) -> str:
+    phrase = "at the end of" if state.get("day_closed") else "on"
+    first = (
+        f"<p id=figures>Status <b>{e(state['status'])}</b> {phrase} {e(state['as_of'])}: "
+        f"principal {e(state['principal_outstanding'])}, interest "
+        f"{e(state['interest_accrued'])}, penalty {e(state['penalty_accrued'])}, overdue "
+        f"{e(state['overdue_amount'])}, {e(state['days_past_due'])} days past due.</p>"
+    )
+    more = [
+        ("amount due", state["amount_due"]),
+        ("next due date", state.get("next_due_date") or "none"),
+        ("closed on", state.get("closed_on") or "open"),
+        ("principal repaid", state["principal_repaid"]),
+        ("interest paid", state["interest_paid"]),
+        ("penalty paid", state["penalty_paid"]),
+        ("fees paid", state["fees_paid"]),
+    ]
+    return first + facts(more, "balance")
+
+
+def _terms(loan: Loan) -> str:
+    t = loan.terms
+    return facts(
+        [
+            ("product", t.product),
+            ("method", method_label(t.method)),
+            ("principal", fmt(t.principal)),
+            ("term", f"{t.term} months"),
+            ("disbursed on", t.disbursed_on.isoformat()),
+            ("rate", rate_text(t, loan.monthly_rate)),
+            ("prepayment fee", f"{percent(t.prepayment_fee_rate)} % of principal prepaid"),
+            ("penalty rate", f"{t.penalty_multiplier} x the rate"),
+            ("grace days", t.grace_days),
+        ],
+        "terms",
+    )
+
+
+def _marks(events: Sequence[Any]) -> list[tuple[date, str]]:
+    """The days a correction or a prepayment was recorded: flagged on the charts."""
+    return [
+        (ev.on, f"event {ev.originator_version}: {type(ev).__name__} recorded {ev.on}")
+        for ev in events
+        if isinstance(ev, (Loan.Corrected, Loan.Prepaid))
+    ]
+
+
+def schedule_table(schedule: list[dict[str, Any]]) -> str:
+    """The installments, fixed (or as planned, in italics, before they fall due), with a
+    totals row adding up each amount column as shown."""
+    totals = {key: ZERO for key in SUMMED}
+    rows = []
+    for r in schedule:
+        cells = []
+        for _, key in SCHEDULE:
+            value = r.get(key)
+            estimated = r.get("estimated") and key in ("principal", "interest")
+            if key in SUMMED and value is not None and not estimated:
+                totals[key] += to_decimal(value, key)
+            cells.append(cell(value, extra="est" if estimated else ""))
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    foot = ["total", ""] + [fmt(totals[key]) if key in SUMMED else "" for _, key in SCHEDULE[2:]]
+    head = "".join(f"<th>{e(name)}</th>" for name, _ in SCHEDULE)
+    return (
+        f"<table id=schedule class=compact><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody><tfoot><tr>"
+        + "".join(cell(v) for v in foot)
+        + "</tr></tfoot></table><p class=muted>Principal and interest in italics are as "
+        "planned (not due yet); the totals add up the fixed amounts shown.</p>"
+    )
+
+
+def timeline(grouped: Sequence[Period]) -> str:
+    head = "".join(f"<th>{e(c)}</th>" for c in TIMELINE)
+    rows = []
+    for period in grouped:
+        if period.routine:
+            rows.append(_period_row(period))
+        rows += [_event_row(s) for s in period.events]
+    return (
+        f"<table id=timeline class=compact><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _event_row(s: EventSummary) -> str:
+    css = "money"
+    note = s.note
+    if s.event == "Corrected":
+        css += " correction"
+    if s.superseded_by is not None:
+        css += " superseded"
+        note = f"superseded by the correction, event {s.superseded_by}; {note}"
+    cells = [
+        cell(s.version),
+        cell(s.effective_on),
+        cell(s.what, extra="what"),
+        cell(amount_text(s.amount) if s.amount is not None else ""),
+        *(cell(_part(s, p)) for p in PARTS),
+        cell(note, extra="note"),
+    ]
+    return f"<tr class='{css}' data-event='{e(s.event)}'>{''.join(cells)}</tr>"
+
+
+def _part(s: EventSummary, name: str) -> str:
+    value = s.part(name)
+    return amount_text(value) if value is not None else ""
+
+
+def _period_row(period: Period) -> str:
+    span = (
+        f"{period.first_day} to {period.last_day}, {period.days} days accrued"
+        if period.first_day
+        else "no day accrued"
+    )
+    totals = f"interest {fmt(period.interest)}, penalty {fmt(period.penalty)}"
+    extra = []
+    if period.failed_deductions:
+        extra.append(f"{period.failed_deductions} failed deductions")
+    if period.superseded:
+        extra.append(f"{period.superseded} days superseded by a correction")
+    summary = (
+        f"<summary><b>Period {e(period.title)}</b><span class=nowrap>{e(span)}</span>: "
+        f"<span class=totals>{e(totals)}</span>"
+        + "".join(f"; {e(x)}" for x in extra)
+        + "</summary>"
+    )
+    return (
+        f"<tr class=period><td colspan={len(TIMELINE)}><details>{summary}"
+        f"{_days(period.routine)}</details></td></tr>"
+    )
+
+
+def _days(routine: Sequence[EventSummary]) -> str:
+    rows = [
+        (
+            s.version,
+            s.on,
+            s.what,
+            _part(s, "interest"),
+            _part(s, "penalty"),
+            (f"superseded by event {s.superseded_by}; " if s.superseded_by else "") + s.note,
+        )
+        for s in routine
+    ]
+    return table(["event", "day", "what", "interest", "penalty", "arithmetic"], rows, css="compact")
