@@ -33,7 +33,7 @@ from ledger.cli.integrity import checkpoint_group, release
 from ledger.cli.output import emit, err, kv_table, out
 from ledger.cli.progress import days_progress
 from ledger.cli.projections import projections_group
-from ledger.cli.reports import portfolio, statement
+from ledger.cli.reports import loan_list, portfolio, statement
 from ledger.domain.actor import acting_as
 from ledger.domain.errors import (
     Busy,
@@ -189,6 +189,7 @@ def _register_commands() -> None:
     cli.add_command(loan)
     loan.add_command(loan_open)
     loan.add_command(statement)
+    loan.add_command(loan_list)
     loan.add_command(explain)
 
 

@@ -17,7 +17,9 @@ from rich.table import Table
 
 # Wider than any table the ledger prints; a table only takes the width its contents need.
 UNCUT_WIDTH = 10_000
-TEXT_COLUMNS = frozenset({"status", "type", "data", "product", "bucket", "name", "description"})
+TEXT_COLUMNS = frozenset(
+    {"loan_id", "status", "type", "data", "product", "bucket", "name", "description"}
+)
 
 
 class Stdout(Console):

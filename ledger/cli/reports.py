@@ -1,5 +1,5 @@
-"""``ledger loan statement`` and ``ledger portfolio``: reports read from the statements and
-portfolio projections (caught up first unless ``--stale-ok``)."""
+"""``ledger loan statement``, ``ledger loan list`` and ``ledger portfolio``: reports read from
+the statements, balances and portfolio projections (caught up first unless ``--stale-ok``)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ import click
 from rich.table import Table
 
 from ledger.cli.common import DATE, LOAN_REF, MONTH, db_option, json_option, open_for
-from ledger.cli.output import add_columns, emit, out
+from ledger.cli.output import add_columns, emit, out, rows_table
 from ledger.cli.projections import fresh, stale_ok_option
 from ledger.domain.errors import LedgerError, NotFound
+from ledger.domain.terms import PRESETS
 from ledger.services.application import loan_id_for
+from projections import balances as balances_view
 from projections import statements as statements_view
+from projections.loan_list import DEFAULT_PAGE, MAX_PAGE, STATUSES, LoanFilter, list_loans
 
 
 @click.command("statement")
@@ -140,3 +143,83 @@ def _rows_table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> N
     for r in rows:
         table.add_row(*(str(r[c]) for c in columns))
     out.print(table)
+
+
+@click.command("list")
+@click.option(
+    "--status",
+    type=click.Choice(STATUSES),
+    help="Only loans in this status.",
+)
+@click.option(
+    "--product",
+    type=click.Choice(sorted(PRESETS)),
+    help="Only loans of this product (see `ledger loan open -h`).",
+)
+@click.option(
+    "--min-days-past-due",
+    "min_days_past_due",
+    type=click.IntRange(0),
+    metavar="N",
+    help="Only loans at least N days past due.",
+)
+@click.option(
+    "--after",
+    metavar="KEY",
+    help="Start after this key: the `next_after` a previous page printed.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, MAX_PAGE),
+    default=DEFAULT_PAGE,
+    show_default=True,
+    metavar="N",
+    help=f"At most N loans (1 to {MAX_PAGE}).",
+)
+@stale_ok_option
+@db_option
+@json_option
+@click.pass_context
+def loan_list(
+    ctx: click.Context,
+    status: str | None,
+    product: str | None,
+    min_days_past_due: int | None,
+    after: str | None,
+    limit: int,
+    stale_ok: bool,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """The book's loans by reference, a page at a time, from the balances projection
+    (current figures); the same list as `GET /loans`."""
+    app = open_for(ctx, db)
+    balances = fresh(app, "balances", stale_ok=stale_ok).balances
+    try:
+        page = list_loans(
+            balances,
+            LoanFilter(status, product, min_days_past_due),
+            after=after,
+            limit=limit,
+        )
+    except ValueError as error:
+        raise LedgerError(f"--after: {error}") from None
+    rows = [balances_view.shown(r) for r in page.rows]
+    if as_json:
+        emit({"loans": rows, "total": page.total, "next_after": page.next_after})
+        return
+    rows_table(f"Loans ({len(rows)} of {page.total})", rows, LIST_COLUMNS)
+    if page.next_after:
+        out.print(f"more: --after '{page.next_after}'", markup=False)
+
+
+LIST_COLUMNS = [
+    "loan_id",
+    "product",
+    "status",
+    "as_of",
+    "principal_outstanding",
+    "overdue_amount",
+    "days_past_due",
+    "next_due_date",
+]
