@@ -5,20 +5,29 @@ scenarios that chain operations through the links Schemathesis infers from the d
 (``POST /loans`` gives the ``loan_id`` that ``GET /loans/{loan_id}``, ``repayments``,
 ``prepayments``, ``reversals``, ``waivers``, ``what-if`` ... take). In both, no request makes a
 server error, responses hold their schemas, and a refused request (4xx) adds no event to the
-log. Each prints its counts (``pytest -s`` shows them).
+log. Each prints its counts (``pytest -s`` shows them). Every operation has a response schema
+(:mod:`api.models`), so the conformance check means something: a response that breaks its
+schema fails it (checked on a document altered on purpose), and a tour through every kind of
+answer (corrections, a partial prepayment, the report, ``GET /loans``...) holds its schemas.
 """
 
 from __future__ import annotations
 
+import copy
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
+import pytest
 import schemathesis
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from api.app import create_app
@@ -41,6 +50,7 @@ class Tally:
     server_errors: list[str] = field(default_factory=list)
     refusals_that_wrote: list[str] = field(default_factory=list)
     answered_on_a_loan: int = 0  # 2xx under /loans/{loan_id}: a step that used a loan
+    by_operation: Counter[str] = field(default_factory=Counter)  # "GET /loans 2xx": count
 
     @property
     def cases(self) -> int:
@@ -56,6 +66,7 @@ class Tally:
         written = self.events() - before
         status = int(response.status_code)
         self.statuses[status] += 1
+        self.by_operation[f"{case.method} {case.operation.path} {status // 100}xx"] += 1
         label = f"{case.method} {case.formatted_path} -> {status}"
         if status < 300 and case.operation.path.startswith("/loans/{loan_id}"):
             self.answered_on_a_loan += 1
@@ -118,6 +129,7 @@ def test_no_request_makes_a_server_error_and_responses_hold_their_schema(
     assert tally.server_errors == []
     assert tally.refusals_that_wrote == []
     assert tally.cases >= 12 * len(operations) // 2
+    assert tally.by_operation["GET /loans 2xx"] > 0, "GET /loans never listed the book"
 
 
 def _days(first: date, last: date = date(2030, 12, 31)) -> st.SearchStrategy[str]:
@@ -199,3 +211,105 @@ def test_stateful_scenarios_chain_operations_without_a_server_error(app: LedgerA
     assert tally.server_errors == []
     assert tally.refusals_that_wrote == []
     assert tally.answered_on_a_loan > 0, "no scenario got past POST /loans"
+
+
+# --------------------------------------------------------------------------- conformance
+
+
+def _conforms(document: dict[str, Any], path: str, method: str, response: Any) -> None:
+    """Raise :class:`FailureGroup` unless ``response`` holds its schema in ``document``."""
+    operation = schemathesis.openapi.from_dict(document)[path][method]
+    named = {"loan_id": "ALICE", "month": "2026-03"}
+    in_path = {name: named[name] for name in re.findall(r"{(\w+)}", path)}
+    case = operation.Case(path_parameters=in_path, headers=HEADERS)
+    case.validate_response(response, checks=[response_schema_conformance])
+
+
+def test_a_response_that_breaks_its_schema_fails_the_conformance_check(app: LedgerApp) -> None:
+    served = create_app(app, [OPERATOR])
+    _book(app)
+    with TestClient(served) as client:
+        shown = client.get("/loans/ALICE", headers=HEADERS)
+        listed = client.get("/loans", headers=HEADERS)
+    document = served.openapi()
+    _conforms(document, "/loans/{loan_id}", "GET", shown)
+    _conforms(document, "/loans", "GET", listed)
+    altered = copy.deepcopy(document)
+    figures = altered["components"]["schemas"]["LoanFigures"]["properties"]
+    figures["principal_outstanding"]["pattern"] = "^[0-9]+\\.[0-9]{3}$"  # three decimals
+    for path, answer in (("/loans/{loan_id}", shown), ("/loans", listed)):
+        with pytest.raises(FailureGroup, match="does not match"):
+            _conforms(altered, path, "GET", answer)
+
+
+def _tour(client: TestClient, app: LedgerApp) -> list[tuple[str, str, Any]]:
+    """Every kind of answer: each command (a back-dated repayment and a reversal answer as
+    corrections, a partial prepayment says how the plan was redone), each read and audit."""
+    opened = {"product": "repay_on_schedule", "principal": "6000.00", "term": 6}
+    opened["daily_rate"] = "0.0005"
+    done: list[tuple[str, str, Any]] = []
+
+    def post(path: str, template: str, body: dict[str, Any]) -> None:
+        done.append((template, "POST", client.post(path, json=body, headers=HEADERS)))
+
+    def get(path: str, template: str) -> None:
+        done.append((template, "GET", client.get(path, headers=HEADERS)))
+
+    for name in ("BOB", "CAROL"):
+        post("/loans", "/loans", {**opened, "loan_id": name, "disbursed_on": "2026-01-15"})
+    app.set_balance("BOB", Decimal(0))
+    app.close_days(date(2026, 4, 1))
+    deducted = next(
+        e["version"]
+        for e in client.get("/loans/CAROL/events", headers=HEADERS).json()
+        if e["type"] == "InstallmentDeducted"
+    )
+    for path, body in (
+        ("repayments", {"amount": "300.00", "on": "2026-04-02"}),
+        ("repayments", {"amount": "50.00", "on": "2026-03-20", "backdated": True, "reason": "x"}),
+        ("waivers", {"part": "penalty", "amount": "1.00", "reason": "goodwill"}),
+        ("prepayments/quote", {"on": "2026-04-02", "full": True}),
+        ("what-if", {"set": {"daily_rate": "0.0004"}}),
+    ):
+        post(f"/loans/BOB/{path}", f"/loans/{{loan_id}}/{path}", body)
+    post(
+        "/loans/CAROL/prepayments",
+        "/loans/{loan_id}/prepayments",
+        {"on": "2026-04-02", "amount": "1000.00"},
+    )
+    post(
+        "/loans/CAROL/reversals",
+        "/loans/{loan_id}/reversals",
+        {"event": deducted, "reason": "bank"},
+    )
+    for tail in (
+        "",
+        "/schedule",
+        "/statements/2026-03",
+        "/events",
+        "/explain",
+        "/verify",
+        "/report",
+    ):
+        get(f"/loans/BOB{tail}", f"/loans/{{loan_id}}{tail.replace('2026-03', '{month}')}")
+    get("/loans/BOB?as_of=2026-03-01", "/loans/{loan_id}")
+    for path in ("/loans", "/loans?status=overdue&limit=1", "/portfolio", "/projections"):
+        get(path, path.split("?")[0])
+    for path in ("/status", "/audit/checkpoints", "/audit/projections"):
+        get(path, path)
+    return done
+
+
+def test_every_kind_of_answer_in_a_tour_holds_its_documented_schema(app: LedgerApp) -> None:
+    served = create_app(app, [OPERATOR])
+    with TestClient(served) as client:
+        answers = _tour(client, app)
+    document = served.openapi()
+    statuses = [(method, path, r.status_code) for path, method, r in answers if r.is_error]
+    assert statuses == []
+    for path, method, response in answers:
+        _conforms(document, path, method, response)
+    assert (
+        len({(path, method) for path, method, _ in answers})
+        >= len([op for ops in document["paths"].values() for op in ops]) - 1
+    )  # every operation but POST .../release (for a quarantined loan only)
