@@ -64,9 +64,9 @@ def steps(readme: str) -> Iterator[Step]:
                 raise ValueError(f"README line {first_line + i}: output before any command")
             start = i
             command = lines[i][2:]
-            while command.endswith("\\"):
+            while lines[i].endswith("\\"):  # bash reads the continuation, as a reader would
                 i += 1
-                command = command[:-1] + " " + lines[i].strip()
+                command += "\n" + lines[i]
             i += 1
             output_at = first_line + i
             expected: list[str] = []
@@ -94,7 +94,8 @@ def _flat_pairs(document: Any) -> set[tuple[str, str]]:
 
 
 def _json_of(stdout: str) -> Any:
-    text = stdout.split("\r\n\r\n", 1)[-1] if stdout.startswith("HTTP/") else stdout
+    text = stdout.replace("\r\n", "\n")
+    text = text.split("\n\n", 1)[-1] if text.startswith("HTTP/") else text
     return json.loads(text)
 
 
