@@ -20,9 +20,10 @@ from ledger.read.report_render import is_number
 CSS = (
     REPORT_CSS
     + """
+body{max-width:1240px}
 nav{display:flex;gap:1.2em;align-items:center;font-size:.95em}
 nav form{margin:0 0 0 auto} nav button{font:inherit;cursor:pointer}
-td.date,th.date,.nowrap{white-space:nowrap}
+td.date,th.date,.nowrap,#timeline th{white-space:nowrap}
 td.num,th.num{white-space:nowrap}
 .muted{color:#57606a;font-size:.88em}
 dl.facts{display:grid;grid-template-columns:repeat(3,max-content minmax(8em,1fr));

@@ -188,7 +188,8 @@ def _period_row(period: Period) -> str:
     if period.failed_deductions:
         extra.append(f"{period.failed_deductions} failed deductions")
     if period.superseded:
-        extra.append(f"{period.superseded} days superseded by a correction")
+        by = sorted({s.superseded_by for s in period.routine if s.superseded_by is not None})
+        extra.append(f"{period.superseded} days superseded by event {', '.join(map(str, by))}")
     summary = (
         f"<summary><b>Period {e(period.title)}</b><span class=nowrap>{e(span)}</span>: "
         f"<span class=totals>{e(totals)}</span>"

@@ -121,8 +121,9 @@ def _loan_list(
         else "<p id=loans>No loan matches.</p>"
     )
     current = (
-        "<p class=muted id=current-note>The list shows each loan's current balances (its "
-        f"latest business day), not those of {e(totals_day)} the totals above are for.</p>"
+        "<p class=muted id=current-note>The list shows each loan's current balances (as of "
+        f"its latest business day), not those at the end of {e(totals_day)} like the totals "
+        "above.</p>"
         if asked.as_of is not None
         else ""
     )
