@@ -215,7 +215,7 @@ def test_a_long_loans_routine_days_are_grouped_one_expandable_row_per_period(boo
     assert f"interest {fmt(fell_due[0].interest)}," in periods[0].cells[0]
 
 
-def _expected(e: Any) -> tuple[date, list[Decimal]]:
+def money_shown(e: Any) -> tuple[date, list[Decimal]]:
     """The effective date and the amounts a money event's row must show, from its fields."""
     if isinstance(e, Loan.Disbursed):
         return e.on, [Decimal(e.terms["principal"])]
@@ -245,7 +245,7 @@ def test_every_money_event_is_a_row_with_its_amounts_and_effective_date(book: Pa
                 continue
             kinds.add(type(e).__name__)
             row = by_version[str(e.originator_version)]
-            effective, amounts = _expected(e)
+            effective, amounts = money_shown(e)
             assert row.cells[1] == effective.isoformat(), (type(e).__name__, row.cells)
             assert "date" in row.cell_classes[1]  # never wrapped
             for amount in amounts:
