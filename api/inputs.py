@@ -31,6 +31,7 @@ from ledger.domain.errors import InvalidInput
 from ledger.domain.terms import PRESETS
 from ledger.services import parsing
 from projections.loan_list import DEFAULT_PAGE, MAX_PAGE
+from projections.verify import MAX_SAMPLE, MAX_SEED
 
 
 def _reader(read: Callable[[Any], Any]) -> AfterValidator:
@@ -233,3 +234,33 @@ Limit = Annotated[
     _whole("limit", 1, MAX_PAGE),
 ]
 DEFAULT_LIMIT = DEFAULT_PAGE
+
+
+# GET /audit/projections
+def _whole_number(what: str, low: int, high: int) -> AfterValidator:
+    """A query value read by the strict integer reader; a refusal is a field error."""
+
+    def check(value: str) -> str:
+        try:
+            parsing.integer_text(value, what, low=low, high=high)
+        except InvalidInput as error:
+            raise ValueError(str(error).split(": ", 1)[-1]) from None
+        return value
+
+    return AfterValidator(check)
+
+
+Sample = Annotated[
+    Annotated[str, Field(max_length=12), _whole_number("sample", 1, MAX_SAMPLE)] | None,
+    Query(description="Check N loans drawn at random (default: every loan)"),
+]
+Seed = Annotated[
+    Annotated[str, Field(max_length=12), _whole_number("seed", 0, MAX_SEED)] | None,
+    Query(description="With sample: the seed, to draw the same loans again"),
+]
+LoanQuery = Annotated[
+    str | None,
+    Query(
+        pattern=LOAN_PATH_PATTERN, max_length=64, description="Only this loan (reference or UUID)"
+    ),
+]

@@ -1,13 +1,16 @@
 """RFC 9457 problem details, and the one mapping from errors to HTTP statuses: by the
-error's type, never by its message (see the table in :mod:`ledger.domain.errors`)."""
+error's type, never by its message (see the table in :mod:`ledger.domain.errors`); and how
+each operation documents them in the OpenAPI document, with its answer (:class:`Operations`)."""
 
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import psycopg
 from eventsourcing.persistence import PersistenceError
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from ledger.adapters.config import one_line
@@ -21,6 +24,7 @@ from ledger.domain.errors import (
     StoreUnavailable,
 )
 
+F = TypeVar("F", bound=Callable[..., Any])
 PROBLEM = "application/problem+json"
 RETRY_AFTER_SECONDS = "1"
 MAX_BODY_BYTES = 64 * 1024  # every command body is a few hundred bytes
@@ -90,8 +94,10 @@ MEANING = {
     503: "The database is unreachable or too busy; retry after Retry-After seconds",
 }
 READ = (401, 422, 503)  # every authenticated operation with parameters
-ON_A_LOAN = (404, 409)  # a loan that does not exist, or is quarantined
-COMMAND = (400, 403, 409, 413)  # a command: a header, a role, a conflict, a body
+LOAN_READ = (*READ, 404, 409)  # on a loan: it does not exist, or is quarantined
+LOAN_QUERY = (*LOAN_READ, 413)  # a read with a body (a quote, a what-if)
+COMMAND = (*READ, 400, 403, 409, 413)  # a header, a role, a conflict, a body
+LOAN_COMMAND = (*COMMAND, 404)
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -112,6 +118,47 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
             }
         responses[status] = response
     return responses
+
+
+def documented(
+    model: Any,
+    description: str,
+    problems: tuple[int, ...],
+    *,
+    status: int = 200,
+    success: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A route's documentation, as keyword arguments of its decorator: its answer (``model``,
+    under ``status``, with what ``success`` adds: headers, other media types) and the
+    problem answers it can give. Fields a model leaves out by default stay out (a field
+    absent from the answer is not added as null)."""
+    responses: dict[int | str, dict[str, Any]] = {status: success} if success else {}
+    return {
+        "status_code": status,
+        "response_model": model,
+        "response_model_exclude_unset": True,
+        "response_description": description,
+        "responses": {**responses, **problem_responses(*problems)},
+    }
+
+
+class Operations:
+    """Declares a router's operations, each with its tag and :func:`documented` answers:
+    ``@ops.get(path, Model, "what it answers", problems)``."""
+
+    def __init__(self, router: APIRouter, tag: str) -> None:
+        self.router, self.tag = router, tag
+
+    def get(self, path: str, *answer: Any, **more: Any) -> Callable[[F], F]:
+        """``answer``: the model, its description and the problem statuses."""
+        documentation = documented(*answer, **more)
+        decorator: Callable[[F], F] = self.router.get(path, tags=[self.tag], **documentation)
+        return decorator
+
+    def post(self, path: str, *answer: Any, **more: Any) -> Callable[[F], F]:
+        documentation = documented(*answer, **more)
+        decorator: Callable[[F], F] = self.router.post(path, tags=[self.tag], **documentation)
+        return decorator
 
 
 def is_transient(status: int) -> bool:

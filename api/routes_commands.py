@@ -23,7 +23,7 @@ from api.inputs import (
     day_of,
 )
 from api.models import CorrectionDone, LoanFigures, PrepaymentAnswer, Released, RepaymentDone
-from api.problems import COMMAND, ON_A_LOAN, READ, Problem, problem_responses
+from api.problems import COMMAND, LOAN_COMMAND, Operations, Problem
 from ledger.adapters.api_keys import ApiKey
 from ledger.domain.errors import CommandRefused
 from ledger.domain.terms import Replan
@@ -32,27 +32,26 @@ from ledger.services import integrity
 from ledger.services.application import loan_id_for
 from ledger.services.products import terms_from_input
 
+REPAID = RepaymentDone | CorrectionDone  # a back-dated repayment is a correction
+PREPAID = PrepaymentAnswer
+
 
 def command_routes(ctx: ApiContext) -> APIRouter:
     router = APIRouter()
+    ops = Operations(router, "commands")
     ledger, operator, run_command = ctx.ledger, ctx.operator, ctx.run_command
 
     # ------------------------------------------------------------------ commands
 
-    @router.post(
-        "/loans",
-        status_code=201,
-        tags=["commands"],
-        response_model=LoanFigures,
-        response_description="The loan opened: its figures on the day it was disbursed",
-        responses=problem_responses(*READ, *COMMAND),
-    )
+    @ops.post("/loans", LoanFigures, "The loan opened", COMMAND, status=201)
     def open_loan(
         request: Request,
         body: OpenLoan,
         key: ApiKey = operator,
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
+        """Open (disburse) a loan; the answer is its figures on the day it was disbursed."""
+
         def action() -> tuple[int, Any]:
             fields = body.model_dump(exclude_none=True)
             reference = fields.pop("loan_id", None)
@@ -62,15 +61,7 @@ def command_routes(ctx: ApiContext) -> APIRouter:
 
         return run_command(request, idempotency_key, body, action)
 
-    @router.post(
-        "/loans/{loan_id}/repayments",
-        status_code=201,
-        tags=["commands"],
-        response_model=RepaymentDone | CorrectionDone,
-        response_description="The repayment recorded and how it was allocated; a back-dated "
-        "one (`backdated: true`) is a correction and answers as one",
-        responses=problem_responses(*READ, *ON_A_LOAN, *COMMAND),
-    )
+    @ops.post("/loans/{loan_id}/repayments", REPAID, "The repayment", LOAN_COMMAND, status=201)
     def repay(
         request: Request,
         loan_id: LoanId,
@@ -78,6 +69,9 @@ def command_routes(ctx: ApiContext) -> APIRouter:
         key: ApiKey = operator,
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
+        """A repayment, allocated to penalty, interest, then principal. A back-dated one
+        (`backdated: true`, with a reason) corrects the history and answers as a correction."""
+
         def action() -> tuple[int, Any]:
             amount, on = amount_of(body.amount), day_of(body.on)
             if body.backdated:
@@ -94,14 +88,7 @@ def command_routes(ctx: ApiContext) -> APIRouter:
 
         return run_command(request, idempotency_key, body, action)
 
-    @router.post(
-        "/loans/{loan_id}/prepayments",
-        status_code=201,
-        tags=["commands"],
-        response_model=PrepaymentAnswer,
-        response_description="The prepayment made (`executed: true`)",
-        responses=problem_responses(*READ, *ON_A_LOAN, *COMMAND),
-    )
+    @ops.post("/loans/{loan_id}/prepayments", PREPAID, "The prepayment", LOAN_COMMAND, status=201)
     def prepay(
         request: Request,
         loan_id: LoanId,
@@ -109,6 +96,8 @@ def command_routes(ctx: ApiContext) -> APIRouter:
         key: ApiKey = operator,
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
+        """A full or partial prepayment (`executed: true`); the rest of the plan is redone."""
+
         def action() -> tuple[int, Any]:
             amount = _prepay_amount(body)
             loan, quote = ledger.prepay(
@@ -124,15 +113,11 @@ def command_routes(ctx: ApiContext) -> APIRouter:
 def correction_routes(ctx: ApiContext) -> APIRouter:
     """Reversals and waivers: corrections of a loan, recorded as new events."""
     router = APIRouter()
+    ops = Operations(router, "commands")
     ledger, operator, run_command = ctx.ledger, ctx.operator, ctx.run_command
 
-    @router.post(
-        "/loans/{loan_id}/reversals",
-        status_code=201,
-        tags=["commands"],
-        response_model=CorrectionDone,
-        response_description="The reversal recorded, as a correction of the loan's history",
-        responses=problem_responses(*READ, *ON_A_LOAN, *COMMAND),
+    @ops.post(
+        "/loans/{loan_id}/reversals", CorrectionDone, "The reversal", LOAN_COMMAND, status=201
     )
     def reverse(
         request: Request,
@@ -141,19 +126,15 @@ def correction_routes(ctx: ApiContext) -> APIRouter:
         key: ApiKey = operator,
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
+        """Reverse a deduction or a repayment: a correction of the loan's history."""
+
         def action() -> tuple[int, Any]:
             loan = ledger.reverse(loan_id, body.event, actor=key.name, reason=body.reason)
             return 201, ctx.correction(loan)
 
         return run_command(request, idempotency_key, body, action)
 
-    @router.post(
-        "/loans/{loan_id}/release",
-        tags=["commands"],
-        response_model=Released,
-        response_description="The loan taken back: new events may be recorded for it again",
-        responses=problem_responses(*READ, *ON_A_LOAN, *COMMAND),
-    )
+    @ops.post("/loans/{loan_id}/release", Released, "The loan taken back", LOAN_COMMAND)
     def release(
         request: Request,
         loan_id: LoanId,
@@ -171,14 +152,7 @@ def correction_routes(ctx: ApiContext) -> APIRouter:
 
         return run_command(request, idempotency_key, body, action)
 
-    @router.post(
-        "/loans/{loan_id}/waivers",
-        status_code=201,
-        tags=["commands"],
-        response_model=LoanFigures,
-        response_description="The waiver recorded: the loan's figures after it",
-        responses=problem_responses(*READ, *ON_A_LOAN, *COMMAND),
-    )
+    @ops.post("/loans/{loan_id}/waivers", LoanFigures, "The loan after", LOAN_COMMAND, status=201)
     def waive(
         request: Request,
         loan_id: LoanId,
@@ -186,6 +160,8 @@ def correction_routes(ctx: ApiContext) -> APIRouter:
         key: ApiKey = operator,
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
+        """Waive penalty or interest owed; the answer is the loan's figures after it."""
+
         def action() -> tuple[int, Any]:
             loan = ledger.waive(
                 loan_id,
