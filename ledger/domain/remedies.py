@@ -86,6 +86,8 @@ class Remedies(LoanCommands):
     def apply_credit(self, on: date) -> None:
         """loan-rules §12, morning of ``on`` before the deduction (section 3): the credit that
         arose before ``on`` pays what is due, oldest installment first (section 6)."""
+        if self.credit == ZERO:  # nearly every loan, every morning: nothing to compute
+            return
         self._require_morning_done(on)
         eligible = self.eligible_credit(on)
         due = self.amount_due

@@ -370,10 +370,13 @@ def ui_figures(response: Any, ref: str) -> Shown:
 
 
 def paid_from_events(events: list[Any], loan: Loan) -> Shown:
-    """Paid totals and principal outstanding, summed over the payments' allocations."""
+    """Paid totals and principal outstanding, summed over the payments' allocations (credit
+    the morning used pays like money received, loan-rules §12)."""
     paid = {"principal": ZERO, "interest": ZERO, "penalty": ZERO, "fee": ZERO}
     for e in events:
-        if isinstance(e, Loan.InstallmentDeducted | Loan.Repaid | Loan.Prepaid):
+        if isinstance(
+            e, Loan.InstallmentDeducted | Loan.Repaid | Loan.Prepaid | Loan.CreditApplied
+        ):
             for a in e.allocations:
                 for part in ("principal", "interest", "penalty"):
                     paid[part] += a[part]
@@ -647,6 +650,9 @@ def test_every_surface_shows_each_loans_figures_equal_to_the_fen_on_every_day_as
         cli = ref in sample
         history = history_of(read.recorded)
         covered |= kinds_of(read.recorded) | {read.loan.figures().status}
+        # statuses compared on earlier days count too: credit (loan-rules §12) now pays what a
+        # correction or a waiver left over, so fewer loans of a long book end overdue
+        covered |= {shown["status"] for shown in read.at_end_of.values()}
         found += disagreements(surfaces.latest(read, cli=cli), ref, "latest", history)
         for day in read.days:
             found += disagreements(surfaces.as_of(read, day, cli=cli), ref, f"as of {day}", history)

@@ -199,3 +199,20 @@ def test_money_a_recomputed_history_does_not_need_is_held_as_credit_and_used_nex
     assert [(e.on, e.applied) for e in applied] == [(date(2026, 2, 15), D("50.00"))]
     # received 50.00 + 1,100.16, used 1,100.16: 50.00 not used, held (counted once)
     assert run.refund_due == D("50.00") and run.loan.credit == D("50.00")
+
+
+def test_interest_a_payoff_charged_can_be_waived_into_credit_but_not_twice() -> None:
+    loan = paid_off_with_fee()  # interest 15.00 paid with the payoff
+    with pytest.raises(CommandRefused, match=r"0\.00 is owed and 15\.00 was paid"):
+        loan.waive(date(2026, 1, 18), part="interest", amount=D("15.01"), actor="cs", reason="x")
+    loan.waive(date(2026, 1, 18), part="interest", amount=D("15.00"), actor="cs", reason="x")
+    assert (loan.credit, loan.interest_credited, loan.interest_paid) == (D("15.00"),) * 3
+    with pytest.raises(CommandRefused, match=r"0\.00 was paid and not yet given back"):
+        loan.waive(date(2026, 1, 18), part="interest", amount=D("0.01"), actor="cs", reason="x")
+    assert replay(loan.collect_events()).discrepancies == []
+
+
+def test_a_loan_without_credit_records_nothing_on_its_mornings() -> None:
+    loan = new_loan()
+    run_through(loan, date(2026, 3, 20), Bank())
+    assert not [e for e in loan.collect_events() if isinstance(e, Loan.CreditApplied)]
