@@ -29,9 +29,18 @@ Money = Annotated[
 DecimalText = Annotated[
     str,
     Field(
-        pattern=r"^-?[0-9]+(\.[0-9]+)?$",
-        description="A rate or an unrounded figure, as a decimal string",
+        pattern=r"^-?[0-9]+(\.[0-9]+)?(E[-+]?[0-9]+)?$",
+        description="A rate or an unrounded figure, as a decimal string (a very small one "
+        "with an exponent, as Python writes it: '1E-8')",
         examples=["0.0005"],
+    ),
+]
+Unrounded = Annotated[
+    str,
+    Field(
+        description="An unrounded sum: its decimal, and the exact fraction when no decimal "
+        "holds it",
+        examples=["155.20176", "0.008333333333333333333333333333 (exactly 1/120)"],
     ),
 ]
 Day = Annotated[
@@ -259,8 +268,8 @@ class Statement(BaseModel):
     closing_principal: Money | None
     closing_interest: Money | None
     closing_penalty: Money | None
-    normal_accrued: DecimalText | None
-    penalty_accrued: DecimalText | None
+    normal_accrued: Unrounded | None
+    penalty_accrued: Unrounded | None
     events: int
     last_version: int
 

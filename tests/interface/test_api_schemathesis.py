@@ -257,7 +257,10 @@ def _tour(client: TestClient, app: LedgerApp) -> list[tuple[str, str, Any]]:
 
     for name in ("BOB", "CAROL"):
         post("/loans", "/loans", {**opened, "loan_id": name, "disbursed_on": "2026-01-15"})
-    app.set_balance("BOB", Decimal(0))
+    yearly = {**opened, "daily_rate": None, "annual_rate": "0.18", "day_count": "ACT/365"}
+    post("/loans", "/loans", {**yearly, "loan_id": "DAN", "disbursed_on": "2026-01-15"})
+    for name in ("BOB", "DAN"):  # DAN's accruals have no finite decimal (n/365)
+        app.set_balance(name, Decimal(0))
     app.close_days(date(2026, 4, 1))
     deducted = next(
         e["version"]
@@ -282,16 +285,11 @@ def _tour(client: TestClient, app: LedgerApp) -> list[tuple[str, str, Any]]:
         "/loans/{loan_id}/reversals",
         {"event": deducted, "reason": "bank"},
     )
-    for tail in (
-        "",
-        "/schedule",
-        "/statements/2026-03",
-        "/events",
-        "/explain",
-        "/verify",
-        "/report",
-    ):
-        get(f"/loans/BOB{tail}", f"/loans/{{loan_id}}{tail.replace('2026-03', '{month}')}")
+    tails = ("", "/schedule", "/statements/2026-03", "/events", "/explain", "/verify", "/report")
+    for name in ("BOB", "DAN"):
+        for tail in tails:
+            template = f"/loans/{{loan_id}}{tail.replace('2026-03', '{month}')}"
+            get(f"/loans/{name}{tail}", template)
     get("/loans/BOB?as_of=2026-03-01", "/loans/{loan_id}")
     for path in ("/loans", "/loans?status=overdue&limit=1", "/portfolio", "/projections"):
         get(path, path.split("?")[0])
