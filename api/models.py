@@ -362,7 +362,7 @@ class Partition(Shape):
     behind_days: int | None = None
     behind: bool | None = None
     last_pass: LastPass | None = None
-    failures: list[dict[str, str]] | None = None
+    failures: list[dict[str, Any]] | None = None
     error: str | None = None
 
 
