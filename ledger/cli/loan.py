@@ -37,6 +37,7 @@ from ledger.domain.terms import (
     Replan,
 )
 from ledger.read import views
+from ledger.read.event_summary import EventSummary, summaries
 
 
 @click.group()
@@ -335,22 +336,24 @@ def loan_schedule(
 @json_option
 @click.pass_context
 def loan_events(ctx: click.Context, loan_id: str, db: str | None, as_json: bool) -> None:
-    """Loan LOAN_ID's events in order, each with its data as recorded."""
+    """Loan LOAN_ID's events in order: a table of what each did and the money it moved
+    (effective date, amount and its split); --json gives each event's data as recorded."""
     app = open_for(ctx, db)
-    rows = views.events(app.loan_events(loan_id))
+    recorded = app.loan_events(loan_id)
     if as_json:
-        emit(rows)
+        emit(views.events(recorded))
     else:
-        _print_events(rows)
+        _print_events(summaries(recorded))
 
 
-def _print_events(rows: list[dict[str, Any]]) -> None:
+def _print_events(rows: list[EventSummary]) -> None:
     table = Table(title="Events")
-    for c in ("version", "effective_date", "type", "data"):
-        table.add_column(c)
+    for c in ("version", "on", "effective", "event", "what", "amounts", "note"):
+        table.add_column(c, no_wrap=c in ("on", "effective"))
     for r in rows:
-        data = ", ".join(
-            f"{k}={v}" for k, v in r["data"].items() if v not in (None, [], {}) and k != "terms"
+        note = r.note + (f" (superseded by event {r.superseded_by})" if r.superseded_by else "")
+        effective = r.effective_on.isoformat() if r.effective_on != r.on else ""
+        table.add_row(
+            str(r.version), r.on.isoformat(), effective, r.event, r.what, r.amounts(), note
         )
-        table.add_row(str(r["version"]), r["effective_date"], r["type"], data)
     out.print(table)

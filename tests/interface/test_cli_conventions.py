@@ -357,3 +357,22 @@ def test_close_day_off_a_terminal_draws_no_bar_and_reports_loan_days_per_second(
     report = result.json
     assert report["loan_days"] == 10 and "loan_days_per_second" in report
     assert "loans_per_second" not in report
+
+
+def test_the_events_table_shows_every_money_event_with_its_amounts_and_split(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = f"sqlite:///{tmp_path / 'e.db'}"
+    opened = ["loan", "open", "--product", "repay_on_schedule", "--principal", "12000.00"]
+    assert run(["--db", db, *opened, "--term", "12", "--disbursed-on", "2026-01-15",
+                "--daily-rate", "0.0005", "--loan-id", "P-1"]) == 0  # fmt: skip
+    assert run(["--db", db, "loan", "prepay", "P-1", "--on", "2026-01-20",
+                "--amount", "2000.00"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert run(["--db", db, "loan", "events", "P-1"]) == 0
+    table = capsys.readouterr().out
+    prepaid = next(line for line in table.splitlines() if "Prepaid" in line)
+    assert "2026-01-20" in prepaid
+    assert "2000.00: principal 1912.62, interest 30.00, penalty 0.00, fee 57.38" in prepaid
+    disbursed = next(line for line in table.splitlines() if "Disbursed" in line)
+    assert "12000.00: principal 12000.00" in disbursed
