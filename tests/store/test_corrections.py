@@ -168,7 +168,7 @@ def test_waivers_forgive_what_is_owed_and_give_back_only_what_was_paid(app: Ledg
         app.waive(
             "W", part="penalty", amount=penalty + Decimal("0.01"), on=None, actor="x", reason="r"
         )
-    with pytest.raises(CommandRefused, match="cannot waive 1.00 of fee: 0.00 is owed and 0.00"):
+    with pytest.raises(CommandRefused, match=r"cannot waive 1\.00 of fee: 0\.00 is owed and 0\.00"):
         app.waive("W", part="fee", amount=Decimal("1"), on=None, actor="x", reason="r")
     waived = app.waive("W", part="penalty", amount=penalty, on=None, actor="cs", reason="goodwill")
     assert sum((o.penalty for o in waived.owed()), Decimal(0)) == 0
