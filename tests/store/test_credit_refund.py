@@ -192,6 +192,14 @@ def test_a_corrections_refund_due_becomes_credit_used_by_the_next_morning_with_a
     applied_fen = sum(cycle[f"credit_applied_{p}"] for p in ("penalty", "interest", "principal"))
     assert cycle["credit_added"] == int(corrected.refund_due * 100)
     assert cycle["credit"] == cycle["credit_added"] - applied_fen - cycle["refunds"]
+    explained = explain(app, "LATE")  # held 03-01, used 03-15, held again 03-15, used 04-15
+    assert explained["adds_up"] and explained["figures"]["credit"]["figure"] == str(late.credit)
+    assert [x["event"] for x in explained["figures"]["credit"]["lines"]] == [
+        "OverpaymentHeld (recomputed)",
+        "CreditApplied (recomputed)",
+        "OverpaymentHeld (recomputed)",
+        "CreditApplied (recomputed)",  # 04-15: every line of a corrected loan is recomputed
+    ]
 
 
 def test_credit_refunded_before_a_morning_with_an_amount_due_is_not_used_and_stays_funded(
