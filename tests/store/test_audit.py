@@ -15,7 +15,7 @@ from uuid import UUID
 import pytest
 
 from ledger.adapters.sql import Sql
-from ledger.domain.chain import GENESIS
+from ledger.domain.chain import GENESIS, link, sealed_forms
 from ledger.domain.loan import Loan
 from ledger.domain.terms import Arithmetic
 from ledger.read import views
@@ -194,6 +194,37 @@ def test_a_loan_recorded_before_exact_accruals_reads_and_verifies_as_recorded(
     assert read.derived_state() == loan.derived_state()
     verified = audit.verify_loan(app, "TIE")
     assert verified.clean and verified.unchained == loan.version
+
+
+def test_events_sealed_before_their_class_gained_fields_still_verify(app: LedgerApp) -> None:
+    """A store written by version 2 of the event classes: chained and sealed with the key,
+    but without ``recorded_by`` (version 3), ``divisor`` and the terms' ``arithmetic``
+    (version 4). Read today, the upcasts add those fields; the seals still check, as they
+    are checked against the form they were made of, and a changed amount still breaks."""
+    legacy = replace(TIE, arithmetic=Arithmetic.DECIMAL28)
+    loan = lived(legacy, date(2024, 8, 4), loan_id=loan_id_for("OLD"))
+    app.save(loan)
+    previous = GENESIS
+    for event in app.loan_events("OLD"):
+        version = int(event.originator_version)
+        as_sealed = sealed_forms({k: v for k, v in vars(event).items() if k != "chain"})[2]
+        previous = link(previous, type(event).__name__, loan.id, version, as_sealed)
+        state = stored_state(app, loan.id, version)
+        state["class_version"] = 2
+        for name in ("recorded_by", "divisor"):
+            state.pop(name, None)
+        if "terms" in state:
+            del state["terms"]["arithmetic"]
+        state["chain"] = previous
+        overwrite_state(app, loan.id, version, state)
+    as_before_checkpoints(app, loan.id)
+    verified = audit.verify_loan(app, "OLD")
+    assert verified.clean and verified.unchained == 0 and verified.unkeyed == 0
+    accrual = first_version_of(app, "OLD", "InterestAccrued")
+    state = stored_state(app, loan.id, accrual)
+    state["days"] = int(state["days"]) + 1
+    overwrite_state(app, loan.id, accrual, state)
+    assert not audit.verify_loan(app, "OLD").clean
 
 
 def test_explain_adds_up_to_the_fen_for_random_loans_on_any_day(app: LedgerApp) -> None:
