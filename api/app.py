@@ -26,6 +26,7 @@ from api.context import ApiContext
 from api.models import Problem as ProblemBody
 from api.problems import MAX_BODY_BYTES, Problem, problem, refusal
 from api.routes_commands import command_routes, correction_routes
+from api.routes_disputes import dispute_routes
 from api.routes_pages import page_routes
 from api.routes_reads import audit_routes, book_routes, check_routes, read_routes
 from ledger.adapters.api_keys import ApiKey
@@ -58,6 +59,7 @@ def create_app(ledger: LedgerApp, keys: list[ApiKey], caps: RateCaps | None = No
     app.include_router(book_routes(ctx))
     app.include_router(audit_routes(ctx))
     app.include_router(check_routes(ctx))
+    app.include_router(dispute_routes(ctx))
     app.include_router(page_routes(ctx))
     return app
 

@@ -23,6 +23,7 @@ from api.models import (
     Shape,
     Timestamp,
 )
+from api.models_disputes import DisputeCase
 
 # --------------------------------------------------------------------------- explain
 
@@ -323,3 +324,4 @@ class Report(Shape):
     corrections: list[CorrectionLine]
     verification: Verification
     cost: Cost
+    disputes: list[DisputeCase] = Field(description="The loan's dispute cases, oldest first")

@@ -19,7 +19,7 @@ from ledger.domain.loan import Loan
 from ledger.domain.money import FEN, ZERO, accumulate, fmt, readable, round_to, shown
 from ledger.domain.terms import Arithmetic
 from ledger.read import views
-from ledger.services import audit
+from ledger.services import audit, disputes
 from ledger.services.application import LedgerApp
 
 PERCENT = Decimal("0.0001")
@@ -167,6 +167,7 @@ def build(app: LedgerApp, reference: str, caps: RateCaps) -> dict[str, Any]:
         "corrections": corrections,
         "verification": verified.as_dict(),
         "cost": cost,
+        "disputes": disputes.cases_of_loan(app, loan.id),
     }
 
 

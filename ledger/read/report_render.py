@@ -78,6 +78,7 @@ def sections(report: dict[str, Any]) -> list[tuple[str, list[Any]]]:
     ]
     terms = [{"term": k, "value": v} for k, v in report["terms"].items()]
     balance = [{"figure": k, "value": v} for k, v in report["balance"].items()]
+    disputes = [("Dispute cases", _disputes(report["disputes"]))] if report.get("disputes") else []
     return [
         ("Summary", _summary(report)),
         ("Terms", [_table(terms, ["term", "value"])]),
@@ -115,7 +116,35 @@ def sections(report: dict[str, Any]) -> list[tuple[str, list[Any]]]:
                 _table(cost["caps"], ["cap", "annual", "verdict"]),
             ],
         ),
+        *disputes,
     ]
+
+
+def _disputes(cases: list[dict[str, Any]]) -> list[Any]:
+    """Each dispute case of the loan: the claim, the findings, the decision and the closing,
+    each with who and when."""
+    parts: list[Any] = []
+    for case in cases:
+        c = case["claim"]
+        ref = f" (ref {c['channel_ref']})" if c["channel_ref"] else ""
+        parts.append(
+            f"{case['dispute_id']} ({case['status']}): {c['charge']} {c['amount']} disputed, "
+            f'{c["from"]} to {c["to"]}: "{c["text"]}". Received by {c["received_by"]} over '
+            f"{c['channel']}{ref}; opened on {c['on']} by {c['actor']}."
+        )
+        findings = [{**f, "finding": f["summary"]} for f in case["findings"]]
+        parts.append(_table(findings, ["n", "on", "actor", "finding", "note"]))
+        d = case["decision"]
+        if d is not None:
+            amount = f" ({d['remedy_amount']})" if d["remedy_amount"] else ""
+            remedy = f" Remedy: {d['remedy']}{amount}." if d["remedy"] else ""
+            parts.append(
+                f"Decision: {d['outcome']}, on {d['on']} by {d['actor']}: {d['reasons']}.{remedy}"
+            )
+        if case["closure"] is not None:
+            x = case["closure"]
+            parts.append(f"Closed on {x['on']} by {x['actor']}: {x['note']}.")
+    return parts
 
 
 def md_text(value: object) -> str:

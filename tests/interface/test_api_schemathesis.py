@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -219,7 +220,7 @@ def test_stateful_scenarios_chain_operations_without_a_server_error(app: LedgerA
 def _conforms(document: dict[str, Any], path: str, method: str, response: Any) -> None:
     """Raise :class:`FailureGroup` unless ``response`` holds its schema in ``document``."""
     operation = schemathesis.openapi.from_dict(document)[path][method]
-    named = {"loan_id": "ALICE", "month": "2026-03"}
+    named = {"loan_id": "ALICE", "month": "2026-03", "dispute_id": "DSP-000001"}
     in_path = {name: named[name] for name in re.findall(r"{(\w+)}", path)}
     case = operation.Case(path_parameters=in_path, headers=HEADERS)
     case.validate_response(response, checks=[response_schema_conformance])
@@ -295,7 +296,29 @@ def _tour(client: TestClient, app: LedgerApp) -> list[tuple[str, str, Any]]:
         get(path, path.split("?")[0])
     for path in ("/status", "/audit/checkpoints", "/audit/projections"):
         get(path, path)
+    _dispute_tour(post, get)
     return done
+
+
+def _dispute_tour(
+    post: Callable[[str, str, dict[str, Any]], None], get: Callable[[str, str], None]
+) -> None:
+    """A dispute case through every step, read and listed (its report is read above)."""
+    claim = {"loan_id": "BOB", "charge": "penalty", "amount": "1.00", "from": "2026-02-16"}
+    claim |= {"to": "2026-03-01", "claim": "c", "received_by": "desk", "channel": "phone"}
+    post("/disputes", "/disputes", claim)
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("findings", {"verify": True}),
+        ("findings", {"what_if": {"penalty_multiplier": "1.0"}, "note": "n"}),
+        ("findings", {"explain": "penalty_accrued"}),
+        ("decision", {"outcome": "upheld", "reasons": "r", "remedy": "x", "remedy_amount": "1.00"}),
+        ("closure", {"note": "done"}),
+    ]
+    for tail, body in steps:
+        post(f"/disputes/DSP-000001/{tail}", f"/disputes/{{dispute_id}}/{tail}", body)
+    get("/disputes/DSP-000001", "/disputes/{dispute_id}")
+    get("/disputes?loan=BOB&status=closed", "/disputes")
+    get("/loans/BOB/report", "/loans/{loan_id}/report")
 
 
 def test_every_kind_of_answer_in_a_tour_holds_its_documented_schema(app: LedgerApp) -> None:

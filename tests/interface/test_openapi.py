@@ -25,6 +25,10 @@ CREATES = {
     ("post", "/loans/{loan_id}/prepayments"),
     ("post", "/loans/{loan_id}/reversals"),
     ("post", "/loans/{loan_id}/waivers"),
+    ("post", "/disputes"),
+    ("post", "/disputes/{dispute_id}/findings"),
+    ("post", "/disputes/{dispute_id}/decision"),
+    ("post", "/disputes/{dispute_id}/closure"),
 }
 
 
