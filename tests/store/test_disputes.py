@@ -266,3 +266,31 @@ def test_the_dispute_report_includes_the_loans_cases(dana: LedgerApp) -> None:
         assert shown in text, shown
     page = report_render.html_page(data)
     assert "<b>clean" not in page and "Dispute cases" in page
+
+
+def test_two_cases_opened_at_the_same_moment_get_numbers_of_their_own(
+    dana: LedgerApp, db_url: str
+) -> None:
+    """Another process opens a case while this one is opening its own with the same number:
+    this one's save fails the version check and is rerun, with the next number."""
+    other = LedgerApp.from_url(db_url)
+    first_try: list[str] = []
+
+    def opening() -> Any:
+        case = disputes.open_dispute(
+            dana, "DANA-7", charge="fee", amount=Decimal("1.00"),
+            period=(date(2026, 2, 1), date(2026, 2, 2)), claim="c", received_by="r",
+            channel="phone", channel_ref="", actor=ACTOR,
+        )  # fmt: skip
+        if not first_try:
+            first_try.append(case.reference)
+            first_try.append(a_case(other))
+        return case
+
+    try:
+        mine = dana.execute(opening)
+    finally:
+        other.close()
+    assert first_try == ["DSP-000001", "DSP-000001"] and mine.reference == "DSP-000002"
+    listed = disputes.list_disputes(dana)["disputes"]
+    assert [r["dispute_id"] for r in listed] == ["DSP-000001", "DSP-000002"]
