@@ -14,7 +14,7 @@ import pytest
 from ledger.adapters.config import RateCaps
 from ledger.domain.errors import CommandRefused, LedgerError, NotFound, OutOfBusinessDay
 from ledger.read import report, report_render
-from ledger.services import audit, disputes
+from ledger.services import audit, disputes, integrity
 from ledger.services.application import LedgerApp
 from ledger.services.products import terms_from_input
 
@@ -294,3 +294,20 @@ def test_two_cases_opened_at_the_same_moment_get_numbers_of_their_own(
     assert first_try == ["DSP-000001", "DSP-000001"] and mine.reference == "DSP-000002"
     listed = disputes.list_disputes(dana)["disputes"]
     assert [r["dispute_id"] for r in listed] == ["DSP-000001", "DSP-000002"]
+
+
+def test_a_book_with_cases_still_closes_verifies_projects_and_checkpoints(dana: LedgerApp) -> None:
+    """Cases are aggregates of their own: close-of-business, verify, the read models and the
+    checkpoints go on as if they were not there (their events are not loan events)."""
+    from projections import Projections
+
+    ref = a_case(dana)
+    dana.execute(lambda: disputes.attach(dana, ref, "verify", actor=ACTOR))
+    dana.close_days(date(2026, 3, 5))
+    assert [v.clean for v in audit.verify_all(dana)] == [True]
+    projections = Projections(dana)
+    projections.catch_up()
+    assert all(s.lag == 0 and not s.quarantined for s in projections.status())
+    assert projections.balances.read(dana.get_loan("DANA-7").id) is not None
+    assert integrity.checkpoint_problems(dana) == []
+    assert dana.directory.all_loan_ids() == [dana.get_loan("DANA-7").id]
