@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from contextlib import suppress
 from datetime import date
 from decimal import Decimal
 from typing import Any, cast
@@ -56,10 +57,14 @@ def dispute_uuid(reference: str) -> UUID:
 
 
 def get_dispute(app: LedgerApp, reference: str) -> Dispute:
-    try:
-        found: Any = app.repository.get(dispute_uuid(reference))
-    except AggregateNotFoundError:
-        found = None
+    """The case, or :class:`NotFound`; another aggregate's UUID (a loan's) is not read: its
+    first event is not a case's."""
+    case_id = dispute_uuid(reference)
+    first = app.recorder.select_events(case_id, limit=1)
+    found: Any = None
+    if first and first[0].topic == OPENED_TOPIC:
+        with suppress(AggregateNotFoundError):
+            found = app.repository.get(case_id)
     if not isinstance(found, Dispute):
         raise NotFound(f"unknown dispute {reference}")
     return found

@@ -196,6 +196,8 @@ def test_unknown_cases_and_bad_ids_are_refused(dana: LedgerApp) -> None:
         disputes.show(dana, "DSP-000001")
     with pytest.raises(NotFound):
         disputes.show(dana, "DANA-7")  # a loan's reference is not a case's
+    with pytest.raises(NotFound):
+        disputes.show(dana, str(dana.get_loan("DANA-7").id))  # nor is its UUID
     with pytest.raises(CommandRefused, match="dispute id"):
         disputes.show(dana, "<b>")
     with pytest.raises(OutOfBusinessDay):
