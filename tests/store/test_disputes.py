@@ -313,3 +313,28 @@ def test_a_book_with_cases_still_closes_verifies_projects_and_checkpoints(dana: 
     assert projections.balances.read(dana.get_loan("DANA-7").id) is not None
     assert integrity.checkpoint_problems(dana) == []
     assert dana.directory.all_loan_ids() == [dana.get_loan("DANA-7").id]
+
+
+def test_the_fee_of_a_payoff_disputed_after_the_loan_closed(app: LedgerApp) -> None:
+    """Issue 14's walk-through, the case's part: the borrower disputes the 3 % fee of a
+    payoff; the what-if without the fee and the explain lines of the fees paid are attached."""
+    a_loan(app)
+    app.set_balance("DANA-7", None)
+    app.close_days(date(2026, 2, 20))
+    loan, quote = app.execute(lambda: app.prepay("DANA-7", date(2026, 2, 21)))
+    assert loan.is_closed and quote.fee > 0
+    case = app.execute(
+        lambda: disputes.open_dispute(
+            app, "DANA-7", charge="fee", amount=quote.fee,
+            period=(date(2026, 2, 21), date(2026, 2, 21)), claim="no fee in my contract",
+            received_by="li.wei", channel="phone", channel_ref="CALL-5531", actor=ACTOR,
+        )
+    )  # fmt: skip
+    ref = case.reference
+    no_fee = {"prepayment_fee_rate": "0"}
+    app.execute(lambda: disputes.attach(app, ref, "what_if", settings=no_fee, actor=ACTOR))
+    app.execute(lambda: disputes.attach(app, ref, "explain", figure="fees_paid", actor=ACTOR))
+    what_if, fees = disputes.show(app, ref)["findings"]
+    assert what_if["result"]["total"]["difference"] == f"-{quote.fee}"
+    assert fees["result"]["figure"] == str(quote.fee) and len(fees["result"]["lines"]) == 1
+    assert str(quote.fee) in fees["summary"]
