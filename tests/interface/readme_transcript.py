@@ -252,8 +252,7 @@ def filled(readme: str, outcomes: list[Outcome]) -> str:
             for key, value in _flat_pairs(document):
                 values.setdefault(key, []).append(value)
             lines[at : at + count] = [
-                PAIR.sub(functools.partial(_actual_pair, values=values), e)
-                for e in step.expected
+                PAIR.sub(functools.partial(_actual_pair, values=values), e) for e in step.expected
             ]
         else:
             printed = [x.rstrip() for x in (outcome.stderr + outcome.stdout).splitlines()]
