@@ -40,6 +40,7 @@ def loan_state(loan: Loan, as_of: date | None = None) -> dict[str, Any]:
         "interest_paid": fmt(f.interest_paid),
         "penalty_paid": fmt(f.penalty_paid),
         "fees_paid": fmt(f.fees_paid),
+        "credit": fmt(f.credit),  # owed to the borrower (loan-rules section 12)
         "next_due_date": f.next_due_date.isoformat() if f.next_due_date else None,
         "closed_on": f.closed_on.isoformat() if f.closed_on else None,
     }
@@ -148,6 +149,54 @@ def correction(loan: Loan, event: Any) -> dict[str, Any]:
         "principal_outstanding": fmt(loan.principal_outstanding),
         "amount_due": fmt(loan.amount_due),
     }
+
+
+def waiver(loan: Loan, part: str, amount: Decimal) -> dict[str, Any]:
+    """A waiver just recorded (loan-rules §6 and §12), from the loan's unsaved events: how
+    much of ``amount`` forgave what is owed (``forgiven``, ``Waived``, with its allocations)
+    and how much gave back what was paid and became credit (``credited``,
+    ``PaidChargeWaived``)."""
+    owed = _pending(loan, Loan.Waived)
+    paid = _pending(loan, Loan.PaidChargeWaived)
+    newest = max((e for e in (owed, paid) if e is not None), key=lambda e: e.originator_version)
+    return {
+        "loan_id": loan.label,
+        "on": newest.on.isoformat(),
+        "part": part,
+        "amount": fmt(amount),
+        "forgiven": fmt(owed.amount if owed is not None else ZERO),
+        "credited": fmt(paid.amount if paid is not None else ZERO),
+        "allocations": [
+            {"k": a["k"], "amount": fmt(a["amount"])} for a in (owed.allocations if owed else [])
+        ],
+        "actor": newest.actor,
+        "reason": newest.reason,
+        "version": newest.originator_version,
+        "status": loan.loan_status,
+        "amount_due": fmt(loan.amount_due),
+        "credit": fmt(loan.credit),
+    }
+
+
+def refund(loan: Loan) -> dict[str, Any]:
+    """A refund just recorded (loan-rules §12): the ``Refunded`` event and the loan after it.
+    The money went to the borrower's linked account through the payment gateway."""
+    event = newest_pending(loan, Loan.Refunded)
+    return {
+        "loan_id": loan.label,
+        "on": event.on.isoformat(),
+        "amount": fmt(event.amount),
+        "credit_before": fmt(event.credit_before),
+        "credit_after": fmt(event.credit_after),
+        "actor": event.actor,
+        "reason": event.reason,
+        "version": event.originator_version,
+        "status": loan.loan_status,
+    }
+
+
+def _pending(loan: Loan, kind: type[Any]) -> Any:
+    return next((e for e in reversed(loan.pending_events) if isinstance(e, kind)), None)
 
 
 def newest_pending(loan: Loan, kind: type[Any]) -> Any:

@@ -80,6 +80,7 @@ FIGURES = (
     "interest_paid",
     "penalty_paid",
     "fees_paid",
+    "credit",  # owed to the borrower (loan-rules section 12), shown by every balance
     "next_due_date",
     "closed_on",
 )
@@ -309,7 +310,13 @@ def explain_figures(explained: dict[str, Any], loan: Loan) -> tuple[Shown, Shown
     figures = explained["figures"]
     shown = {"as_of": str(explained["as_of"]), "status": str(explained["status"])}
     parts = dict(shown)
-    for name in ("principal_outstanding", "penalty_accrued", "overdue_amount", "fees_paid"):
+    for name in (
+        "principal_outstanding",
+        "penalty_accrued",
+        "overdue_amount",
+        "fees_paid",
+        "credit",
+    ):
         shown[name] = str(figures[name]["figure"])
         parts[name] = fmt(Decimal(figures[name]["sum_of_parts"]))
     shown["interest_accrued"] = str(figures["interest_accrued"]["figure"])
