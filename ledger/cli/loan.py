@@ -1,4 +1,5 @@
-"""``ledger loan ...``: open, repay, prepay, reverse, waive and inspect loans.
+"""``ledger loan ...``: repay, prepay, reverse and inspect loans (``open`` is in
+:mod:`ledger.cli.loan_open`, ``waive`` and ``refund`` in :mod:`ledger.cli.remedies`).
 
 Every command runs through ``LedgerApp.execute``: its events are saved only once the command
 and the presenting of its answer have succeeded.
@@ -32,7 +33,6 @@ from ledger.cli.output import emit, kv_table, out, rows_table
 from ledger.cli.projections import read_balance, read_schedule, stale_ok_option
 from ledger.domain.actor import acting_as
 from ledger.domain.loan import Loan
-from ledger.domain.money import fmt
 from ledger.domain.terms import (
     Replan,
 )
@@ -139,71 +139,6 @@ def loan_reverse(
             lambda: _correction(app.reverse(loan_id, version, actor=who, reason=reason))
         )
     _emit_correction(payload, as_json)
-
-
-@loan.command("waive", context_settings={"ignore_unknown_options": True})
-@click.argument("loan_id", type=LOAN_REF)
-@click.option("--penalty", "penalty", type=MONEY, help="Waive this much penalty.")
-@click.option("--interest", "interest", type=MONEY, help="Waive this much interest.")
-@click.option(
-    "--reason",
-    required=True,
-    type=TEXT,
-    metavar="REASON",
-    help="Why (goodwill, the outcome of a dispute).",
-)
-@click.option(
-    "--on",
-    "on",
-    type=DATE,
-    help="Business date (YYYY-MM-DD; default: the loan's next open day).",
-)
-@actor_option
-@db_option
-@json_option
-@click.pass_context
-def loan_waive(
-    ctx: click.Context,
-    loan_id: str,
-    penalty: Decimal | None,
-    interest: Decimal | None,
-    reason: str,
-    on: date | None,
-    actor: str | None,
-    db: str | None,
-    as_json: bool,
-) -> None:
-    """Forgive penalty or interest loan LOAN_ID owes (oldest installment first). No money
-    moves."""
-    given = [(p, v) for p, v in (("penalty", penalty), ("interest", interest)) if v]
-    if len(given) != 1:
-        raise CliError("give exactly one of --penalty and --interest")
-    part, value = given[0]
-    app = open_for(ctx, db)
-    who = actor or default_actor()
-
-    def command() -> dict[str, Any]:
-        waived = app.waive(loan_id, part=part, amount=value, on=on, actor=who, reason=reason)
-        event = views.newest_pending(waived, Loan.Waived)
-        return {
-            "loan_id": waived.label,
-            "on": event.on.isoformat(),
-            "part": part,
-            "amount": fmt(value),
-            "allocations": [{"k": a["k"], "amount": fmt(a["amount"])} for a in event.allocations],
-            "actor": event.actor,
-            "reason": event.reason,
-            "version": event.originator_version,
-            "status": waived.loan_status,
-            "amount_due": fmt(waived.amount_due),
-        }
-
-    with acting_as(who):
-        result = app.execute(command)
-    if as_json:
-        emit(result)
-    else:
-        kv_table(f"Waiver of {fmt(value)} {part} on {result['on']}", result)
 
 
 def _correction(loan: Loan) -> dict[str, Any]:

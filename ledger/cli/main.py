@@ -185,12 +185,15 @@ def _register_commands() -> None:
     cli.add_command(api_group)
     from ledger.cli.loan import loan
     from ledger.cli.loan_open import loan_open
+    from ledger.cli.remedies import loan_refund, loan_waive
 
     cli.add_command(loan)
     loan.add_command(loan_open)
     loan.add_command(statement)
     loan.add_command(loan_list)
     loan.add_command(explain)
+    loan.add_command(loan_waive)
+    loan.add_command(loan_refund)
     from ledger.cli.disputes import dispute_group
 
     cli.add_command(dispute_group)

@@ -1,0 +1,138 @@
+"""``ledger loan waive`` and ``ledger loan refund``: the remedies of a dispute (loan-rules
+sections 6 and 12), through the services' waive and refund (:mod:`ledger.services.remedies`).
+
+A waiver forgives what is still owed of a charge first, then gives back what was already paid
+of it, as credit owed to the borrower (a closed loan too); a refund pays credit back to the
+borrower's linked account through the payment gateway, never more than the credit. Each runs
+through ``LedgerApp.execute``: a refused one writes no event.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import click
+
+from ledger.adapters.config import default_actor
+from ledger.cli.common import (
+    DATE,
+    LOAN_REF,
+    MONEY,
+    TEXT,
+    CliError,
+    actor_option,
+    db_option,
+    json_option,
+    open_for,
+)
+from ledger.cli.output import emit, kv_table, out
+from ledger.domain.actor import acting_as
+from ledger.read import views
+
+ON_HELP = "Business date (YYYY-MM-DD; default: the loan's next open day, a closed loan's last)."
+
+
+@click.command("waive", context_settings={"ignore_unknown_options": True})
+@click.argument("loan_id", type=LOAN_REF)
+@click.option("--fee", "fee", type=MONEY, help="Waive this much of the prepayment fee paid.")
+@click.option("--penalty", "penalty", type=MONEY, help="Waive this much penalty.")
+@click.option("--interest", "interest", type=MONEY, help="Waive this much interest.")
+@click.option(
+    "--reason",
+    required=True,
+    type=TEXT,
+    metavar="REASON",
+    help="Why (goodwill, the outcome of a dispute).",
+)
+@click.option("--on", "on", type=DATE, help=ON_HELP)
+@actor_option
+@db_option
+@json_option
+@click.pass_context
+def loan_waive(
+    ctx: click.Context,
+    loan_id: str,
+    fee: Decimal | None,
+    penalty: Decimal | None,
+    interest: Decimal | None,
+    reason: str,
+    on: date | None,
+    actor: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Waive a charge of loan LOAN_ID: what is still owed of it first (oldest installment
+    first; no money moves), then what was already paid of it, which becomes credit owed to
+    the borrower (a closed loan too; `ledger loan refund` pays it out)."""
+    parts = (("fee", fee), ("penalty", penalty), ("interest", interest))
+    given = [(part, value) for part, value in parts if value is not None]
+    if len(given) != 1:
+        raise CliError("give exactly one of --fee, --penalty and --interest")
+    part, value = given[0]
+    app = open_for(ctx, db)
+    who = actor or default_actor()
+
+    def command() -> dict[str, Any]:
+        waived = app.waive(loan_id, part=part, amount=value, on=on, actor=who, reason=reason)
+        return views.waiver(waived, part, value)
+
+    with acting_as(who):
+        result = app.execute(command)
+    if as_json:
+        emit(result)
+        return
+    kv_table(f"Waiver of {result['amount']} {part} on {result['on']}", result)
+    out.print(
+        f"forgave {result['forgiven']} still owed; {result['credited']} already paid became "
+        f"credit (credit now {result['credit']})",
+        markup=False,
+        highlight=False,
+    )
+
+
+@click.command("refund", context_settings={"ignore_unknown_options": True})
+@click.argument("loan_id", type=LOAN_REF)
+@click.argument("amount", type=MONEY)
+@click.option(
+    "--reason",
+    required=True,
+    type=TEXT,
+    metavar="REASON",
+    help="Why (the credit of a waived fee, the outcome of a dispute).",
+)
+@click.option("--on", "on", type=DATE, help=ON_HELP)
+@actor_option
+@db_option
+@json_option
+@click.pass_context
+def loan_refund(
+    ctx: click.Context,
+    loan_id: str,
+    amount: Decimal,
+    reason: str,
+    on: date | None,
+    actor: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Pay AMOUNT (e.g. 300.00) of the credit loan LOAN_ID holds back to the borrower's
+    linked account, through the payment gateway; refused above the credit."""
+    app = open_for(ctx, db)
+    who = actor or default_actor()
+
+    def command() -> dict[str, Any]:
+        return views.refund(app.refund(loan_id, amount, on=on, actor=who, reason=reason))
+
+    with acting_as(who):
+        result = app.execute(command)
+    if as_json:
+        emit(result)
+        return
+    kv_table(f"Refund of {result['amount']} on {result['on']}", result)
+    out.print(
+        f"paid to the linked account; credit {result['credit_before']} -> {result['credit_after']}",
+        markup=False,
+        highlight=False,
+    )
