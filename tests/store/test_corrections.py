@@ -94,9 +94,10 @@ def test_money_a_later_deduction_took_for_what_the_backdated_payment_had_paid_is
     app.close_days(date(2026, 3, 20))
     app.repay_backdated("LATE", due, date(2026, 2, 20), actor="a", reason="paid at the counter")
     ontime, late = app.get_loan("ONTIME"), app.get_loan("LATE")
-    assert same_balances(ontime, late) == {}
     corrected = app.loan_events("LATE")[-1]
-    # on 2026-03-15 LATE's account paid installment 1 again, with its penalty: owed back
+    # on 2026-03-15 LATE's account paid installment 1 again, with its penalty: owed back,
+    # held as credit (loan-rules §12), the one balance where LATE differs from ONTIME
+    assert same_balances(ontime, late) == {"credit": ("0.00", str(corrected.refund_due))}
     assert corrected.refund_due > due
     assert late.refunds_due == corrected.refund_due
     assert audit.verify_loan(app, "LATE").clean
@@ -230,7 +231,7 @@ def test_verify_catches_a_correction_whose_recorded_result_was_altered(app: Ledg
         (["loan", "reverse", "C", "--event", "999", "--reason", "x"], "not one of its events"),
         (["loan", "waive", "C", "--penalty", "1", "--interest", "1", "--reason", "x"],
          "exactly one of"),
-        (["loan", "waive", "C", "--fee", "1", "--reason", "x"], "--fee"),
+        (["loan", "waive", "C", "--fee", "1", "--reason", "x"], "cannot waive 1.00 of fee"),
         (["loan", "waive", "C", "--penalty", "999", "--reason", "x"], "cannot waive"),
         (["loan", "waive", "C", "--penalty", "1.001", "--reason", "x"], "--penalty"),
     ],

@@ -157,7 +157,8 @@ def test_a_corrections_refund_due_becomes_credit_used_by_the_next_morning_with_a
 ) -> None:
     """The back-dated repayment of test_corrections: LATE's deduction of 2026-03-15 paid
     installment 1 again (with its penalty). That money is now credit, held from 03-15, and the
-    morning of 04-15 uses it before the deduction; LATE ends with ONTIME's balances."""
+    morning of 04-15 uses it before the deduction; LATE ends with ONTIME's balances, and the
+    credit left."""
     for ref in ("ONTIME", "LATE"):
         open_loan(app, ref, principal="12000.00", term=6, on=date(2026, 1, 15))
         app.set_balance(ref, D("0"))
@@ -184,7 +185,8 @@ def test_a_corrections_refund_due_becomes_credit_used_by_the_next_morning_with_a
     used = min(corrected.refund_due, applied[0].amount_due)
     assert (applied[0].applied, late.credit) == (used, corrected.refund_due - used)
     a, b = views.loan_state(ontime), views.loan_state(late)
-    assert {k: (a[k], b[k]) for k in a if k not in ("loan_id", "uuid") and a[k] != b[k]} == {}
+    differ = {k: (a[k], b[k]) for k in a if k not in ("loan_id", "uuid") and a[k] != b[k]}
+    assert differ == {"credit": ("0.00", str(late.credit))}  # the credit not used yet
     assert clean(app, "LATE")
     row, statements = read_models(app, "LATE")
     assert row["credit"] == int(late.credit * 100)
