@@ -136,9 +136,9 @@ def broken_link_after(
 
 # What class-version upcasts give events read from older versions (``Loan.Event.upcast_v2_v3``:
 # ``recorded_by`` ""; ``InterestAccrued.upcast_v3_v4``: ``divisor`` 1;
-# ``Disbursed.upcast_v3_v4``: ``terms.arithmetic`` "decimal28"). An event sealed before its
-# class gained them was sealed without them.
-ADDED_IN_VERSION_4 = {"divisor": 1}
+# ``Disbursed.upcast_v3_v4``: ``terms.arithmetic`` "decimal28"; ``Corrected.upcast_v3_v4``:
+# ``credit_rules`` false). An event sealed before its class gained them was sealed without them.
+ADDED_IN_VERSION_4 = {"divisor": 1, "credit_rules": False}
 ADDED_TO_TERMS_IN_VERSION_4 = {"arithmetic": "decimal28"}
 ADDED_IN_VERSION_3 = {"recorded_by": ""}
 

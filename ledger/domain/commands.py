@@ -192,6 +192,7 @@ class LoanCommands(LoanState):
         corrected: LoanState,
         actor: str,
         reason: str,
+        credit_rules: bool = True,
     ) -> None:
         """Record a correction whose recomputed result is ``corrected`` (the same loan
         replayed from its facts with the correction, see :mod:`ledger.domain.replay`)."""
@@ -211,6 +212,7 @@ class LoanCommands(LoanState):
             state={**state, "refunds_due": self.refunds_due + refund_due},
             actor=actor,
             reason=reason,
+            credit_rules=credit_rules,
         )
 
     # ------------------------------------------------------------------ helpers

@@ -55,6 +55,13 @@ def _accrued_in_28_digits(state: dict[str, Any]) -> None:
     state["terms"].setdefault("arithmetic", Arithmetic.DECIMAL28.value)
 
 
+def _before_credit(state: dict[str, Any]) -> None:
+    """``Corrected`` v3 -> v4: a correction recorded before credit existed (loan-rules §12)
+    recomputed its history without holding unused money as credit (``credit_rules`` false:
+    :func:`ledger.domain.replay.run_facts`)."""
+    state.setdefault("credit_rules", False)
+
+
 def _rate_already_divided(state: dict[str, Any]) -> None:
     """``InterestAccrued`` v3 -> v4: before exact accruals ``rate`` was the day's rate,
     already divided (to 28 digits): the divisor was 1."""
@@ -235,7 +242,10 @@ class Loan(Aggregate, Remedies):
         figure and per installment. ``supersedes`` lists the recorded events from
         ``effective_on`` on whose amounts the recomputation replaced. ``refund_due`` is money
         the borrower paid that the corrected history does not need (e.g. a deduction taken
-        after the back-dated repayment had already paid the installment)."""
+        after the back-dated repayment had already paid the installment). ``credit_rules``
+        (version 4): the history was recomputed under section 12, money it did not need held
+        as credit; a correction recorded before (read as false) held none, and its history is
+        recomputed as it was."""
 
         on: date
         kind: str
@@ -248,6 +258,10 @@ class Loan(Aggregate, Remedies):
         state: dict[str, Any]
         actor: str
         reason: str
+        credit_rules: bool
+        class_version = 4
+
+        upcast_v3_v4 = staticmethod(_before_credit)
 
     class PaidChargeWaived(Event):
         """loan-rules §12: ``amount`` of a charge already paid (``part``: the prepayment

@@ -42,7 +42,7 @@ class Remedies(LoanCommands):
         credit.check_fen(amount, "waiver")
         if not reason.strip():
             raise CommandRefused("a waiver needs a reason")
-        owed = [] if part == "fee" else [(o.k, getattr(o, part)) for o in self.owed()]
+        owed = self._owed_of(part)
         paid, credited = self._paid_and_credited(part)
         try:
             split = credit.split_waiver(
@@ -50,38 +50,42 @@ class Remedies(LoanCommands):
             )
         except CommandRefused as refused:
             raise CommandRefused(f"loan {self.label}: {refused}") from None
-        if split.owed > ZERO:
-            allocations: list[dict[str, Any]] = []
-            left = split.owed
-            for k, value in owed:
-                take = min(left, value)
-                if take > ZERO:
-                    allocations.append({"k": k, "amount": take})
-                    left -= take
-            self.trigger_event(
-                self.Waived,
-                on=on,
-                part=part,
-                amount=split.owed,
-                allocations=allocations,
-                actor=actor,
-                reason=reason,
-            )
-        if split.paid > ZERO:
-            self.trigger_event(
-                self.PaidChargeWaived,
-                on=on,
-                part=part,
-                amount=split.paid,
-                paid=paid,
-                credited_before=credited,
-                credit_before=self.credit,
-                credit_after=self.credit + split.paid,
-                actor=actor,
-                reason=reason,
-            )
+        self._forgive(on, part, split.owed, owed, actor=actor, reason=reason)
+        self._give_back(on, part, split.paid, actor=actor, reason=reason)
         if not self.is_closed:
             self._close_if_settled(on)
+
+    def replay_owed_waiver(
+        self, on: date, *, part: str, amount: Decimal, actor: str, reason: str, up_to: bool
+    ) -> Decimal:
+        """A recorded ``Waived`` (the owed part of a waiver) in a history recomputed from its
+        facts: it forgives what is still owed of ``part`` (``Waived``) and never creates
+        credit. ``up_to``: at most ``amount``, what is owed if less (section 12); otherwise,
+        as before credit existed, more than is owed is refused. Returns what it forgave."""
+        self._require_remedy_day(on)
+        owed = self._owed_of(part)
+        total = sum((v for _, v in owed), ZERO)
+        if not up_to and (amount > total or self.is_closed):
+            raise CommandRefused(
+                f"loan {self.label}: cannot waive {fmt(amount)} of {part}: {fmt(total)} is owed"
+            )
+        forgiven = min(amount, total)
+        self._forgive(on, part, forgiven, owed, actor=actor, reason=reason)
+        if not self.is_closed:
+            self._close_if_settled(on)
+        return forgiven
+
+    def replay_paid_waiver(
+        self, on: date, *, part: str, amount: Decimal, actor: str, reason: str
+    ) -> Decimal:
+        """A recorded ``PaidChargeWaived`` in a history recomputed from its facts: it gives
+        back at most ``amount`` of what was paid of ``part`` and not given back yet, as credit
+        (``PaidChargeWaived``); it never forgives what is owed. Returns what it gave back."""
+        self._require_remedy_day(on)
+        paid, credited = self._paid_and_credited(part)
+        given = max(min(amount, paid - credited), ZERO)
+        self._give_back(on, part, given, actor=actor, reason=reason)
+        return given
 
     def apply_credit(self, on: date) -> None:
         """loan-rules §12, morning of ``on`` before the deduction (section 3): the credit that
@@ -144,6 +148,59 @@ class Remedies(LoanCommands):
         )
 
     # ------------------------------------------------------------------ helpers
+
+    def _owed_of(self, part: str) -> list[tuple[int, Decimal]]:
+        """What is owed of ``part`` per unsettled installment (a fee is never owed)."""
+        return [] if part == "fee" else [(o.k, getattr(o, part)) for o in self.owed()]
+
+    def _forgive(
+        self,
+        on: date,
+        part: str,
+        amount: Decimal,
+        owed: list[tuple[int, Decimal]],
+        *,
+        actor: str,
+        reason: str,
+    ) -> None:
+        """``Waived``: ``amount`` (at most what is owed) of ``part``, oldest first."""
+        if amount <= ZERO:
+            return
+        allocations: list[dict[str, Any]] = []
+        left = amount
+        for k, value in owed:
+            take = min(left, value)
+            if take > ZERO:
+                allocations.append({"k": k, "amount": take})
+                left -= take
+        self.trigger_event(
+            self.Waived,
+            on=on,
+            part=part,
+            amount=amount,
+            allocations=allocations,
+            actor=actor,
+            reason=reason,
+        )
+
+    def _give_back(self, on: date, part: str, amount: Decimal, *, actor: str, reason: str) -> None:
+        """``PaidChargeWaived``: ``amount`` (at most what was paid and not given back) of
+        ``part`` becomes credit."""
+        if amount <= ZERO:
+            return
+        paid, credited = self._paid_and_credited(part)
+        self.trigger_event(
+            self.PaidChargeWaived,
+            on=on,
+            part=part,
+            amount=amount,
+            paid=paid,
+            credited_before=credited,
+            credit_before=self.credit,
+            credit_after=self.credit + amount,
+            actor=actor,
+            reason=reason,
+        )
 
     def _paid_and_credited(self, part: str) -> tuple[Decimal, Decimal]:
         """What was paid of ``part`` in all, and what waivers already gave back of it."""

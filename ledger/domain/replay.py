@@ -15,6 +15,10 @@ parts, allocations, daily accruals, penalties, overdue marks, fees, closing) is 
   business day (the business-time view of a corrected loan). Money a fact brings that the
   replayed loan does not owe is not forced on it: it is counted as ``refund_due`` and held
   as credit for the borrower (loan-rules §12), used on the next morning like any credit.
+  A history whose latest correction was recorded before credit existed (``Corrected``
+  read with ``credit_rules`` false, :func:`credit_rules_of`) is recomputed as it was then:
+  that money is counted in ``refund_due`` only, never held as credit, and a waiver forgives
+  what is owed or nothing; its recorded figures do not move.
 """
 
 from __future__ import annotations
@@ -35,9 +39,23 @@ from ledger.domain.business_day import (
 from ledger.domain.chain import NOT_HASHED
 from ledger.domain.credit import credit_defaults
 from ledger.domain.errors import CommandRefused
+from ledger.domain.facts import Fact, corrected_facts, credit_rules_of, fact_of, facts_of
 from ledger.domain.loan import Loan
 from ledger.domain.money import ZERO, fmt
 from ledger.domain.terms import Replan, Terms
+
+__all__ = [
+    "Discrepancy",
+    "Fact",
+    "Run",
+    "corrected_facts",
+    "credit_rules_of",
+    "fact_of",
+    "facts_of",
+    "replay",
+    "run_facts",
+    "terms_of",
+]
 
 
 @dataclass(frozen=True)
@@ -60,107 +78,29 @@ class Discrepancy:
         }
 
 
-@dataclass(frozen=True)
-class Fact:
-    """Something that came from outside the rules, on business day ``on``."""
-
-    kind: str  # morning, deduction, repayment, day, prepayment, waiver, refund
-    on: date
-    amount: Decimal | None = None
-    replan: str | None = None
-    part: str | None = None
-    actor: str = ""
-    reason: str = ""
-    version: int | None = None  # the recorded event it was read from
-
-
 @dataclass
 class Run:
     loan: Loan
     events: list[Any] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     refused_refunds: list[Fact] = field(default_factory=list)  # more than the credit then
+    credit_rules: bool = True  # section 12 (false: as recomputed before credit existed)
+    unheld: Decimal = ZERO  # without credit rules: money not needed, counted, not held
 
     @property
     def refund_due(self) -> Decimal:
         """Money received that the history did not use: held as credit when it arrived
-        (section 12), less the credit used since (``LoanState.refunds_due``)."""
-        return self.loan.refunds_due
+        (section 12), less the credit used since (``LoanState.refunds_due``); without credit
+        rules, all of it (never held)."""
+        return self.loan.refunds_due + self.unheld
+
+    def state(self) -> dict[str, Any]:
+        """What a correction recomputed from these facts records as its ``state``."""
+        return {**self.loan.derived_state(), "refunds_due": self.refund_due}
 
 
 def terms_of(disbursed: Any) -> Terms:
     return Terms.from_event_fields({**disbursed.terms, "disbursed_on": disbursed.on})
-
-
-def fact_of(event: Any) -> Fact | None:
-    """The fact a recorded event carries (what happened, not what the rules derived)."""
-    version = int(event.originator_version)
-    if isinstance(event, Loan.InstallmentFellDue):
-        return Fact("morning", event.on, version=version)
-    if isinstance(event, Loan.InstallmentDeducted):
-        return Fact("deduction", event.on, event.collected, version=version)
-    if isinstance(event, Loan.DeductionFailed):
-        return Fact("deduction", event.on, ZERO, version=version)
-    if isinstance(event, Loan.Repaid):
-        return Fact("repayment", event.on, event.amount, version=version)
-    if isinstance(event, Loan.InterestAccrued):
-        return Fact("day", event.on, version=version)
-    if isinstance(event, Loan.Prepaid):  # the money paid; a payoff has no replan
-        return Fact("prepayment", event.on, event.total, replan=event.replan, version=version)
-    if isinstance(event, (Loan.Waived, Loan.PaidChargeWaived)):
-        return Fact(
-            "waiver",
-            event.on,
-            event.amount,
-            part=event.part,
-            actor=event.actor,
-            reason=event.reason,
-            version=version,
-        )
-    if isinstance(event, Loan.Refunded):  # money that left: a fact
-        return Fact(
-            "refund",
-            event.on,
-            event.amount,
-            actor=event.actor,
-            reason=event.reason,
-            version=version,
-        )
-    return None  # Disbursed, Overdue, Closed, CreditApplied, Corrected: derived, or apart
-
-
-def corrected_facts(facts: Sequence[Fact], correction: Any) -> list[Fact]:
-    """The facts with a ``Corrected`` event's correction applied."""
-    result = list(facts)
-    if correction.kind == "reversal":
-        kept = [f for f in result if f.version != correction.reverses]
-        if len(kept) == len(result):
-            raise CommandRefused(f"event {correction.reverses} is not a payment of this loan")
-        return kept
-    if correction.kind == "backdated_repayment":
-        day: date = correction.effective_on
-        at = next(
-            (i for i, f in enumerate(result) if f.on > day or (f.on == day and f.kind == "day")),
-            len(result),
-        )
-        result.insert(
-            at, Fact("repayment", day, correction.amount, version=correction.originator_version)
-        )
-        return result
-    raise ValueError(f"unknown correction {correction.kind!r}")
-
-
-def facts_of(recorded: Sequence[Any]) -> list[Fact]:
-    """Every fact of a recorded history, corrections applied in the order recorded."""
-    facts: list[Fact] = []
-    for event in recorded:
-        if isinstance(event, Loan.Corrected):
-            facts = corrected_facts(facts, event)
-        else:
-            fact = fact_of(event)
-            if fact is not None:
-                facts.append(fact)
-    return facts
 
 
 def run_facts(
@@ -169,14 +109,16 @@ def run_facts(
     *,
     terms: Terms | None = None,
     until: date | None = None,
+    credit_rules: bool = True,
 ) -> Run:
     """A fresh loan run through ``facts`` (those up to ``until``), under ``terms`` (default:
     its own). Money that the loan does not owe when it arrives is counted in ``refund_due``
-    and held as credit (section 12)."""
+    and held as credit (section 12); without ``credit_rules`` (a history corrected before
+    credit existed), only counted."""
     loan = Loan.disburse(
         terms or terms_of(disbursed), loan_id=disbursed.originator_id, reference=disbursed.reference
     )
-    run = Run(loan, list(loan.collect_events()))
+    run = Run(loan, list(loan.collect_events()), credit_rules=credit_rules)
     for fact in facts:
         if until is not None and fact.on > until:
             break
@@ -185,14 +127,16 @@ def run_facts(
             if loan.is_closed:
                 unused = _after_closing(loan, fact, money, run)
             else:
-                unused = _run_fact(loan, fact, money)
+                unused = _run_fact(loan, fact, money, run)
         except CommandRefused as refused:
             run.notes.append(f"{fact.kind} on {fact.on}: {refused}")
             if fact.kind == "refund":
                 run.refused_refunds.append(fact)
             unused = ZERO
-        if unused > ZERO:
+        if unused > ZERO and credit_rules:
             loan.hold_overpayment(fact.on, source=fact.kind, received=money, used=money - unused)
+        elif unused > ZERO:
+            run.unheld += unused  # as before credit existed: owed back, not held
         run.events.extend(loan.collect_events())
     return run
 
@@ -204,18 +148,25 @@ def _after_closing(loan: Loan, fact: Fact, money: Decimal, run: Run) -> Decimal:
         if money > ZERO:
             run.notes.append(f"{fact.kind} of {fmt(money)} on {fact.on}: the loan was closed")
         return money
-    _remedy(loan, fact, money)
+    _remedy(loan, fact, money, run)
     return ZERO
 
 
-def _remedy(loan: Loan, fact: Fact, money: Decimal) -> None:
-    if fact.kind == "waiver":
-        loan.waive(fact.on, part=str(fact.part), amount=money, actor=fact.actor, reason=fact.reason)
+def _remedy(loan: Loan, fact: Fact, money: Decimal, run: Run | None = None) -> None:
+    part, actor, reason = str(fact.part), fact.actor, fact.reason
+    if run is not None and not run.credit_rules and fact.kind == "waiver":
+        loan.replay_owed_waiver(
+            fact.on, part=part, amount=money, actor=actor, reason=reason, up_to=False
+        )
+    elif run is not None and not run.credit_rules and fact.kind == "paid_waiver":
+        loan.replay_paid_waiver(fact.on, part=part, amount=money, actor=actor, reason=reason)
+    elif fact.kind in ("waiver", "paid_waiver"):
+        loan.waive(fact.on, part=part, amount=money, actor=actor, reason=reason)
     elif fact.kind == "refund":
         loan.refund(fact.on, amount=money, actor=fact.actor, reason=fact.reason)
 
 
-def _run_fact(loan: Loan, fact: Fact, money: Decimal) -> Decimal:
+def _run_fact(loan: Loan, fact: Fact, money: Decimal, run: Run) -> Decimal:
     """One fact through the business day of section 3 (:mod:`ledger.domain.business_day`)
     and the day's commands; returns the money the history does not need (owed back)."""
     if fact.kind == "day":
@@ -233,7 +184,7 @@ def _run_fact(loan: Loan, fact: Fact, money: Decimal) -> Decimal:
         return money - take
     if fact.kind == "prepayment":
         return _prepay(loan, fact, money)
-    _remedy(loan, fact, money)
+    _remedy(loan, fact, money, run)
     return ZERO
 
 
@@ -266,7 +217,7 @@ def _compare(recorded: Any, recomputed: Any, out: list[Discrepancy]) -> None:
 
 def _compare_state(event: Any, run: Run, out: list[Discrepancy]) -> None:
     version = int(event.originator_version)
-    expected = run.loan.derived_state()
+    expected = run.state()
     recorded = {**credit_defaults(), **event.state}  # recorded before credit existed: none
     for name in sorted(set(expected) | set(recorded)):
         if expected.get(name, _MISSING) != recorded.get(name, _MISSING):
@@ -312,7 +263,7 @@ def replay(recorded: Sequence[Any]) -> Replayed:
                     Discrepancy(int(event.originator_version), kind, "replay", "", str(refused))
                 )
                 continue
-            run = run_facts(first, facts)
+            run = run_facts(first, facts, credit_rules=bool(event.credit_rules))
             _compare_state(event, run, out)
             loan = result.loan = run.loan  # go on from the corrected history
             continue

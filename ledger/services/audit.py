@@ -25,7 +25,14 @@ from ledger.domain.charges import PARTS, charges
 from ledger.domain.errors import CommandRefused
 from ledger.domain.loan import Loan
 from ledger.domain.money import ZERO, fmt
-from ledger.domain.replay import Discrepancy, facts_of, replay, run_facts, terms_of
+from ledger.domain.replay import (
+    Discrepancy,
+    credit_rules_of,
+    facts_of,
+    replay,
+    run_facts,
+    terms_of,
+)
 from ledger.services import integrity
 from ledger.services.application import LedgerApp
 from ledger.services.products import terms_from_input
@@ -80,7 +87,7 @@ def history_at(
     if any(isinstance(e, Loan.Corrected) for e in known):
         if as_of is not None:
             _check_as_of(loan, as_of)
-        run = run_facts(known[0], facts_of(known), until=as_of)
+        run = run_facts(known[0], facts_of(known), until=as_of, credit_rules=credit_rules_of(known))
         return run.loan, run.events, True
     if as_of is None and known_at is None:
         return loan, known, False
@@ -236,9 +243,9 @@ def what_if(app: LedgerApp, reference: str, settings: dict[str, str]) -> dict[st
         terms_from_input(**{k: v for k, v in fields.items() if v not in ("", None)}),
         arithmetic=own.arithmetic,
     )
-    facts = facts_of(events)
-    actual = run_facts(events[0], facts, terms=own)
-    alternative = run_facts(events[0], facts, terms=other)
+    facts, rules = facts_of(events), credit_rules_of(events)
+    actual = run_facts(events[0], facts, terms=own, credit_rules=rules)
+    alternative = run_facts(events[0], facts, terms=other, credit_rules=rules)
     a_rows, a_total = charges(actual.loan, actual.events)
     b_rows, b_total = charges(alternative.loan, alternative.events)
     ks = sorted(set(a_rows) | set(b_rows))
@@ -269,7 +276,8 @@ def what_if(app: LedgerApp, reference: str, settings: dict[str, str]) -> dict[st
 def charged(events: Sequence[Any]) -> tuple[dict[int, dict[str, Decimal]], dict[str, Decimal]]:
     """What the loan charged, from the history its facts give under its own terms (the same
     replay what-if compares against): :func:`ledger.domain.charges.charges`."""
-    actual = run_facts(events[0], facts_of(events), terms=terms_of(events[0]))
+    own, rules = terms_of(events[0]), credit_rules_of(events)
+    actual = run_facts(events[0], facts_of(events), terms=own, credit_rules=rules)
     return charges(actual.loan, actual.events)
 
 

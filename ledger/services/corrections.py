@@ -16,7 +16,7 @@ from typing import Any
 from ledger.domain.errors import CommandRefused
 from ledger.domain.loan import Loan
 from ledger.domain.money import ZERO, fmt
-from ledger.domain.replay import corrected_facts, facts_of, run_facts
+from ledger.domain.replay import corrected_facts, credit_rules_of, facts_of, run_facts
 from ledger.services.store import LedgerStore
 
 # events whose amounts a correction recomputes (the facts' events are kept, as facts)
@@ -165,7 +165,8 @@ class Corrections(LedgerStore):
             )
         recorded = list(self.events.get(loan.id))
         if any(isinstance(e, Loan.Corrected) for e in recorded):
-            return run_facts(recorded[0], facts_of(recorded), until=as_of).loan
+            rules = credit_rules_of(recorded)  # as its latest correction recomputed it
+            return run_facts(recorded[0], facts_of(recorded), until=as_of, credit_rules=rules).loan
         version = 0
         for event in recorded:
             event_on: date = event.on  # type: ignore[attr-defined]  # every loan event has 'on'

@@ -216,3 +216,30 @@ def test_a_loan_without_credit_records_nothing_on_its_mornings() -> None:
     loan = new_loan()
     run_through(loan, date(2026, 3, 20), Bank())
     assert not [e for e in loan.collect_events() if isinstance(e, Loan.CreditApplied)]
+
+
+def test_without_credit_rules_money_not_needed_is_counted_as_owed_back_never_held() -> None:
+    """A correction recorded before section 12 (``credit_rules`` false) recomputed its
+    history without credit: the same facts give the same ``refund_due``, no credit."""
+    loan = new_loan()
+    run_through(loan, date(2026, 2, 20), Bank(D(0)))
+    advance_to(loan, date(2026, 2, 21), Bank(D(0)))
+    due = loan.amount_due
+    loan.repay(date(2026, 2, 21), due)
+    run_through(loan, date(2026, 3, 20), Bank())
+    events = loan.collect_events()
+    facts = [*facts_of(events), Fact("repayment", date(2026, 3, 20), D("50.00"))]
+    facts.sort(key=lambda f: (f.on, f.kind == "day"))
+    held = run_facts(events[0], facts)
+    before = run_facts(events[0], facts, credit_rules=False)
+    assert held.refund_due == before.refund_due == D("50.00")
+    assert held.loan.credit == D("50.00") and before.loan.credit == 0
+    assert before.state()["refunds_due"] == D("50.00")
+    assert kinds(before.events).count("OverpaymentHeld") == 0
+
+
+def test_a_correction_recorded_before_credit_reads_as_without_credit_rules() -> None:
+    state: dict[str, Any] = {"class_version": 3}
+    Loan.Corrected.upcast_v3_v4(state)
+    assert state["credit_rules"] is False
+    assert Loan.Corrected.class_version == 4
