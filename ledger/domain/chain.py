@@ -137,8 +137,9 @@ def broken_link_after(
 # What class-version upcasts give events read from older versions (``Loan.Event.upcast_v2_v3``:
 # ``recorded_by`` ""; ``InterestAccrued.upcast_v3_v4``: ``divisor`` 1;
 # ``Disbursed.upcast_v3_v4``: ``terms.arithmetic`` "decimal28"; ``Corrected.upcast_v3_v4``:
-# ``credit_rules`` false). An event sealed before its class gained them was sealed without them.
-ADDED_IN_VERSION_4 = {"divisor": 1, "credit_rules": False}
+# ``credit_rules`` false; its ``upcast_v4_v5``: ``waivers_not_reproduced`` []). An event sealed
+# before its class gained them was sealed without them.
+ADDED_IN_VERSION_4 = {"divisor": 1, "credit_rules": False, "waivers_not_reproduced": []}
 ADDED_TO_TERMS_IN_VERSION_4 = {"arithmetic": "decimal28"}
 ADDED_IN_VERSION_3 = {"recorded_by": ""}
 

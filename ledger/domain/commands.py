@@ -10,6 +10,7 @@ the day, ``close_day(d)`` at the end of the day (accrual, then overdue marking).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -193,6 +194,7 @@ class LoanCommands(LoanState):
         actor: str,
         reason: str,
         credit_rules: bool = True,
+        waivers_not_reproduced: Sequence[dict[str, Any]] = (),
     ) -> None:
         """Record a correction whose recomputed result is ``corrected`` (the same loan
         replayed from its facts with the correction, see :mod:`ledger.domain.replay`)."""
@@ -213,6 +215,7 @@ class LoanCommands(LoanState):
             actor=actor,
             reason=reason,
             credit_rules=credit_rules,
+            waivers_not_reproduced=list(waivers_not_reproduced),
         )
 
     # ------------------------------------------------------------------ helpers

@@ -62,6 +62,12 @@ def _before_credit(state: dict[str, Any]) -> None:
     state.setdefault("credit_rules", False)
 
 
+def _waivers_as_recorded(state: dict[str, Any]) -> None:
+    """``Corrected`` v4 -> v5: before version 5 a correction did not list recorded waivers
+    its recomputed history could not reproduce (none were recomputed differently)."""
+    state.setdefault("waivers_not_reproduced", [])
+
+
 def _rate_already_divided(state: dict[str, Any]) -> None:
     """``InterestAccrued`` v3 -> v4: before exact accruals ``rate`` was the day's rate,
     already divided (to 28 digits): the divisor was 1."""
@@ -245,7 +251,10 @@ class Loan(Aggregate, Remedies):
         after the back-dated repayment had already paid the installment). ``credit_rules``
         (version 4): the history was recomputed under section 12, money it did not need held
         as credit; a correction recorded before (read as false) held none, and its history is
-        recomputed as it was."""
+        recomputed as it was. ``waivers_not_reproduced`` (version 5): each recorded waiver
+        whose owed part the recomputed history owed less of, or whose paid part it had paid
+        less of (``event``, ``on``, ``part``, ``of``: owed or paid, ``recorded``,
+        ``reproduced``): it forgave or gave back only ``reproduced`` (section 12)."""
 
         on: date
         kind: str
@@ -259,9 +268,11 @@ class Loan(Aggregate, Remedies):
         actor: str
         reason: str
         credit_rules: bool
-        class_version = 4
+        waivers_not_reproduced: list[dict[str, Any]]
+        class_version = 5
 
         upcast_v3_v4 = staticmethod(_before_credit)
+        upcast_v4_v5 = staticmethod(_waivers_as_recorded)
 
     class PaidChargeWaived(Event):
         """loan-rules §12: ``amount`` of a charge already paid (``part``: the prepayment

@@ -36,7 +36,7 @@ from ledger.domain.business_day import (
     run_end_of_day,
     run_morning,
 )
-from ledger.domain.chain import NOT_HASHED
+from ledger.domain.chain import NOT_HASHED, plain
 from ledger.domain.credit import credit_defaults
 from ledger.domain.errors import CommandRefused
 from ledger.domain.facts import Fact, corrected_facts, credit_rules_of, fact_of, facts_of
@@ -86,6 +86,8 @@ class Run:
     refused_refunds: list[Fact] = field(default_factory=list)  # more than the credit then
     credit_rules: bool = True  # section 12 (false: as recomputed before credit existed)
     unheld: Decimal = ZERO  # without credit rules: money not needed, counted, not held
+    # recorded waivers the recomputed history forgives or gives back less of (_remedy)
+    unreproduced: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def refund_due(self) -> Decimal:
@@ -152,18 +154,36 @@ def _after_closing(loan: Loan, fact: Fact, money: Decimal, run: Run) -> Decimal:
     return ZERO
 
 
-def _remedy(loan: Loan, fact: Fact, money: Decimal, run: Run | None = None) -> None:
+def _remedy(loan: Loan, fact: Fact, money: Decimal, run: Run) -> None:
+    """A waiver or a refund in a recomputed history (section 12). A waiver is two facts: its
+    owed part (``Waived``) forgives at most what is owed now and never creates credit; its
+    paid part (``PaidChargeWaived``) gives back at most what was paid and not given back. What
+    the recomputed history cannot reproduce of either is listed in ``run.unreproduced`` (the
+    correction records it). Without credit rules, an owed part not owed in full forgives
+    nothing, as before credit existed."""
     part, actor, reason = str(fact.part), fact.actor, fact.reason
-    if run is not None and not run.credit_rules and fact.kind == "waiver":
-        loan.replay_owed_waiver(
-            fact.on, part=part, amount=money, actor=actor, reason=reason, up_to=False
+    if fact.kind == "waiver":
+        done = loan.replay_owed_waiver(
+            fact.on, part=part, amount=money, actor=actor, reason=reason, up_to=run.credit_rules
         )
-    elif run is not None and not run.credit_rules and fact.kind == "paid_waiver":
-        loan.replay_paid_waiver(fact.on, part=part, amount=money, actor=actor, reason=reason)
-    elif fact.kind in ("waiver", "paid_waiver"):
-        loan.waive(fact.on, part=part, amount=money, actor=actor, reason=reason)
+    elif fact.kind == "paid_waiver":
+        done = loan.replay_paid_waiver(fact.on, part=part, amount=money, actor=actor, reason=reason)
     elif fact.kind == "refund":
         loan.refund(fact.on, amount=money, actor=fact.actor, reason=fact.reason)
+        return
+    else:
+        return
+    if done != money and run.credit_rules:
+        run.unreproduced.append(
+            {
+                "event": fact.version,
+                "on": fact.on,
+                "part": part,
+                "of": "owed" if fact.kind == "waiver" else "paid",
+                "recorded": money,
+                "reproduced": done,
+            }
+        )
 
 
 def _run_fact(loan: Loan, fact: Fact, money: Decimal, run: Run) -> Decimal:
@@ -230,6 +250,17 @@ def _compare_state(event: Any, run: Run, out: list[Discrepancy]) -> None:
                     _show(expected.get(name, _MISSING)),
                 )
             )
+    recorded_list = plain(event.waivers_not_reproduced)
+    if recorded_list != plain(run.unreproduced):
+        out.append(
+            Discrepancy(
+                version,
+                "Corrected",
+                "waivers_not_reproduced",
+                str(recorded_list),
+                str(plain(run.unreproduced)),
+            )
+        )
 
 
 @dataclass
@@ -323,8 +354,11 @@ def _prepay(loan: Loan, fact: Fact, money: Decimal) -> Decimal:
 def _command(loan: Loan, event: Any) -> None:
     """The command that ``event`` records, run with its facts only."""
     on: date = event.on
-    if isinstance(event, (Loan.PaidChargeWaived, Loan.Refunded)):  # closed loans too
-        _remedy(loan, fact_of(event) or Fact("", on), event.amount)
+    if isinstance(event, Loan.PaidChargeWaived):  # closed loans too; the live command
+        loan.waive(on, part=event.part, amount=event.amount, actor=event.actor, reason=event.reason)
+        return
+    if isinstance(event, Loan.Refunded):
+        loan.refund(on, amount=event.amount, actor=event.actor, reason=event.reason)
         return
     if loan.is_closed:
         return

@@ -140,6 +140,7 @@ class Corrections(LedgerStore):
             corrected=run.loan,
             actor=actor,
             reason=reason,
+            waivers_not_reproduced=run.unreproduced,
         )
         self.save(loan)
         return loan

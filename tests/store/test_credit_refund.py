@@ -235,3 +235,45 @@ def test_credit_refunded_before_a_morning_with_an_amount_due_is_not_used_and_sta
     with pytest.raises(CommandRefused, match="does not hold the credit that the refund"):
         app.reverse("LATE", deduction.originator_version, actor="ops", reason="bounced")
     assert event_count(app) == written and clean(app, "LATE")
+
+
+def test_a_waiver_of_an_owed_charge_never_becomes_refundable_credit_in_a_correction(
+    app: LedgerApp,
+) -> None:
+    """Installment 1 and its penalty 4.13 were paid late; installment 2's penalty (owed) was
+    waived. A repayment back-dated to installment 2's due date means that penalty never
+    accrued: the waiver's owed part forgives nothing (it is not re-split into a give-back of
+    installment 1's paid penalty, which would be credit the borrower could take out), and the
+    correction records that the waiver was not reproduced."""
+    open_loan(app, "W", principal="12000.00", term=12, on=date(2026, 1, 15))
+    app.set_balance("W", D("0"))
+    app.close_days(date(2026, 2, 20))
+    app.repay("W", D("1104.29"), date(2026, 2, 21))  # installment 1 with its penalty 4.13
+    app.close_days(date(2026, 3, 20))  # installment 2 overdue from 03-16
+    owed = app.get_loan("W").penalty_owed
+    loan = app.waive("W", part="penalty", amount=owed, on=None, actor="cs", reason="goodwill")
+    waived = app.loan_events("W")[-1]
+    assert isinstance(waived, Loan.Waived) and loan.penalty_paid == D("4.13")
+    part = loan.installments[1]
+    loan = app.repay_backdated(
+        "W", part.principal + part.interest, date(2026, 3, 15), actor="a", reason="on time"
+    )
+    corrected = app.loan_events("W")[-1]
+    assert isinstance(corrected, Loan.Corrected)
+    assert (loan.credit, loan.penalty_credited, loan.penalty_waived) == (D(0), D(0), D(0))
+    assert corrected.refund_due == 0 and corrected.state["credit"] == 0
+    assert corrected.waivers_not_reproduced == [
+        {
+            "event": waived.originator_version,
+            "on": waived.on,
+            "part": "penalty",
+            "of": "owed",
+            "recorded": owed,
+            "reproduced": D("0"),
+        }
+    ]
+    assert clean(app, "W")
+    count = event_count(app)
+    with pytest.raises(CommandRefused, match=r"the credit owed to the borrower is 0\.00"):
+        app.refund("W", D("0.01"), on=None, actor="cs", reason="pay out")
+    assert event_count(app) == count

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -15,7 +16,7 @@ from ledger.domain import credit
 from ledger.domain.business_day import advance_to, run_through
 from ledger.domain.errors import CommandRefused
 from ledger.domain.loan import Loan
-from ledger.domain.replay import Fact, facts_of, replay, run_facts
+from ledger.domain.replay import Fact, corrected_facts, facts_of, replay, run_facts
 from ledger.services.products import terms_from_input
 
 D = Decimal
@@ -241,5 +242,65 @@ def test_without_credit_rules_money_not_needed_is_counted_as_owed_back_never_hel
 def test_a_correction_recorded_before_credit_reads_as_without_credit_rules() -> None:
     state: dict[str, Any] = {"class_version": 3}
     Loan.Corrected.upcast_v3_v4(state)
-    assert state["credit_rules"] is False
-    assert Loan.Corrected.class_version == 4
+    Loan.Corrected.upcast_v4_v5(state)
+    assert state["credit_rules"] is False and state["waivers_not_reproduced"] == []
+    assert Loan.Corrected.class_version == 5
+
+
+def penalty_paid_then_given_back() -> tuple[Loan, list[Any]]:
+    """Installment 1's penalty 4.13 paid by a repayment on 2026-02-21, then waived: all of
+    it given back as credit (``PaidChargeWaived``)."""
+    loan = new_loan()
+    run_through(loan, date(2026, 2, 20), Bank(D(0)))
+    advance_to(loan, date(2026, 2, 21), Bank(D(0)))
+    loan.repay(date(2026, 2, 21), loan.amount_due)
+    loan.waive(date(2026, 2, 21), part="penalty", amount=D("4.13"), actor="cs", reason="x")
+    events = list(loan.collect_events())
+    assert kinds(events)[-1] == "PaidChargeWaived"
+    return loan, events
+
+
+def test_the_paid_part_of_a_waiver_gives_back_no_more_than_the_recomputed_history_paid() -> None:
+    """The repayment that paid the penalty bounced: recomputed, nothing of the penalty was
+    paid, so the waiver's paid part gives back nothing (no credit), forgives nothing owed
+    either, and is listed as not reproduced."""
+    _, events = penalty_paid_then_given_back()
+    repaid = next(e for e in events if isinstance(e, Loan.Repaid))
+    waived = events[-1]
+    reversal = SimpleNamespace(kind="reversal", reverses=repaid.originator_version)
+    run = run_facts(events[0], corrected_facts(facts_of(events), reversal))
+    assert run.loan.credit == 0 and run.loan.penalty_credited == 0
+    assert "PaidChargeWaived" not in kinds(run.events) and "Waived" not in kinds(run.events)
+    assert run.unreproduced == [
+        {
+            "event": waived.originator_version,
+            "on": date(2026, 2, 21),
+            "part": "penalty",
+            "of": "paid",
+            "recorded": D("4.13"),
+            "reproduced": D("0"),
+        }
+    ]
+
+
+@pytest.mark.parametrize("listed", [True, False])
+def test_verify_checks_the_waivers_a_correction_lists_as_not_reproduced(listed: bool) -> None:
+    loan, events = penalty_paid_then_given_back()
+    repaid = next(e for e in events if isinstance(e, Loan.Repaid))
+    reversal = SimpleNamespace(kind="reversal", reverses=repaid.originator_version)
+    run = run_facts(events[0], corrected_facts(facts_of(events), reversal))
+    loan.correct(
+        loan.as_of,
+        kind="reversal",
+        effective_on=repaid.on,
+        amount=None,
+        reverses=repaid.originator_version,
+        supersedes=[],
+        refund_due=run.refund_due - loan.refunds_due,
+        corrected=run.loan,
+        actor="ops",
+        reason="bounced",
+        waivers_not_reproduced=run.unreproduced if listed else [],
+    )
+    found = [d.field for d in replay([*events, *loan.collect_events()]).discrepancies]
+    assert found == ([] if listed else ["waivers_not_reproduced"])
