@@ -133,8 +133,17 @@ class Release(Body):
 
 
 class Waiver(Body):
-    part: Literal["penalty", "interest"]  # a paid fee is given back by a refund (issue 14)
+    part: Literal["fee", "penalty", "interest"] = Field(
+        description="fee: the prepayment fee (always paid: waived, it becomes credit); "
+        "penalty, interest: what is owed first, then what was paid, as credit"
+    )
     amount: Amount
+    reason: Reason
+    on: IsoDate | None = None
+
+
+class Refund(Body):
+    amount: Amount = Field(description="At most the credit the loan holds for its borrower")
     reason: Reason
     on: IsoDate | None = None
 

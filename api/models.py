@@ -195,6 +195,22 @@ class CorrectionDone(Shape):
     amount_due: Money
 
 
+class RefundDone(Shape):
+    """``POST /loans/{loan_id}/refunds``: credit paid back to the borrower's linked account
+    through the payment gateway (loan-rules section 12), as the ``Refunded`` event records it:
+    ``credit_after = credit_before - amount``."""
+
+    loan_id: Reference
+    on: Day
+    amount: Money
+    credit_before: Money
+    credit_after: Money = Field(description="Still owed to the borrower")
+    actor: str
+    reason: str
+    version: int = Field(description="The Refunded event")
+    status: LoanStatus
+
+
 class Released(Shape):
     """``POST /loans/{loan_id}/release``: the loan takes new events again."""
 

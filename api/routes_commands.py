@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,6 +16,7 @@ from api.inputs import (
     LoanId,
     OpenLoan,
     Prepayment,
+    Refund,
     Release,
     Repayment,
     Reversal,
@@ -22,7 +24,14 @@ from api.inputs import (
     amount_of,
     day_of,
 )
-from api.models import CorrectionDone, LoanFigures, PrepaymentAnswer, Released, RepaymentDone
+from api.models import (
+    CorrectionDone,
+    LoanFigures,
+    PrepaymentAnswer,
+    RefundDone,
+    Released,
+    RepaymentDone,
+)
 from api.problems import COMMAND, LOAN_COMMAND, Operations, Problem
 from ledger.adapters.api_keys import ApiKey
 from ledger.domain.errors import CommandRefused
@@ -160,14 +169,16 @@ def correction_routes(ctx: ApiContext) -> APIRouter:
         key: ApiKey = operator,
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
-        """Waive penalty or interest owed; the answer is the loan's figures after it."""
+        """Waive a charge (`fee`: the prepayment fee; `penalty`; `interest`): what is still
+        owed of it first, then what was already paid of it, which becomes credit owed to the
+        borrower (a closed loan too). The answer is the loan's figures after it (`credit`)."""
 
         def action() -> tuple[int, Any]:
             loan = ledger.waive(
                 loan_id,
                 part=body.part,
                 amount=amount_of(body.amount),
-                on=day_of(body.on) if body.on is not None else None,
+                on=_day_or_none(body.on),
                 actor=key.name,
                 reason=body.reason,
             )
@@ -175,7 +186,29 @@ def correction_routes(ctx: ApiContext) -> APIRouter:
 
         return run_command(request, idempotency_key, body, action)
 
+    @ops.post("/loans/{loan_id}/refunds", RefundDone, "The refund", LOAN_COMMAND, status=201)
+    def refund(
+        request: Request,
+        loan_id: LoanId,
+        body: Refund,
+        key: ApiKey = operator,
+        idempotency_key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        """Pay credit the loan holds back to the borrower's linked account, through the
+        payment gateway; more than the credit is refused (422) and writes nothing."""
+
+        def action() -> tuple[int, Any]:
+            amount, on = amount_of(body.amount), _day_or_none(body.on)
+            loan = ledger.refund(loan_id, amount, on=on, actor=key.name, reason=body.reason)
+            return 201, views.refund(loan)
+
+        return run_command(request, idempotency_key, body, action)
+
     return router
+
+
+def _day_or_none(text: str | None) -> date | None:
+    return day_of(text) if text is not None else None
 
 
 def _prepay_amount(body: Prepayment) -> Any:
