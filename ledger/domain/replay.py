@@ -301,6 +301,9 @@ def replay(recorded: Sequence[Any]) -> Replayed:
         fact = fact_of(event)
         if fact is not None:
             facts.append(fact)
+        if not pending:
+            _morning_first(loan, event)  # what live runs before any command of the day
+            pending.extend(loan.collect_events())
         if pending:
             _compare(event, pending.popleft(), out)
             continue
@@ -349,6 +352,15 @@ def _prepay(loan: Loan, fact: Fact, money: Decimal) -> Decimal:
             loan.repay(fact.on, take)
         return money - take
     return ZERO
+
+
+def _morning_first(loan: Loan, event: Any) -> None:
+    """Section 3: live, no event of an open day is recorded before that day's morning has
+    fixed what falls due and used the credit (:func:`before_deduction`, run again by the end
+    of the day). The replay runs the same step before the event's own command, so a morning
+    that did not use credit it should have (a missing ``CreditApplied``) is a discrepancy."""
+    if not loan.is_closed and event.on == loan.next_open_day:
+        before_deduction(loan, event.on)
 
 
 def _command(loan: Loan, event: Any) -> None:

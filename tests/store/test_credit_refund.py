@@ -14,6 +14,7 @@ import pytest
 from ledger.domain.account import LinkedAccount, account_id_for
 from ledger.domain.errors import CommandRefused
 from ledger.domain.loan import Loan
+from ledger.domain.remedies import Remedies
 from ledger.read import views
 from ledger.services import audit
 from ledger.services.application import LedgerApp
@@ -277,3 +278,30 @@ def test_a_waiver_of_an_owed_charge_never_becomes_refundable_credit_in_a_correct
     with pytest.raises(CommandRefused, match=r"the credit owed to the borrower is 0\.00"):
         app.refund("W", D("0.01"), on=None, actor="cs", reason="pay out")
     assert event_count(app) == count
+
+
+def test_verify_reports_a_stored_history_whose_morning_did_not_use_the_credit(
+    app: LedgerApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A paid penalty waived into credit, then days closed by a morning that forgot the
+    credit (as a faulty release would): the events are sealed and look routine, but verify
+    runs the morning as live must and names the deduction where CreditApplied belonged."""
+    open_loan(app, "F", principal="12000.00", term=12, on=date(2026, 1, 15))
+    app.set_balance("F", D("0"))
+    app.close_days(date(2026, 2, 20))
+    app.repay("F", D("1104.29"), date(2026, 2, 21))  # installment 1 with its penalty 4.13
+    app.waive("F", part="penalty", amount=D("4.13"), on=None, actor="cs", reason="goodwill")
+    app.set_balance("F", None)
+    assert clean(app, "F") and app.get_loan("F").credit == D("4.13")
+    with monkeypatch.context() as forgetful:
+        forgetful.setattr(Remedies, "apply_credit", lambda self, on: None)
+        app.close_days(date(2026, 3, 20))
+    assert not any(isinstance(e, Loan.CreditApplied) for e in app.loan_events("F"))
+    result = audit.verify_loan(app, "F")
+    assert not result.clean and result.broken_link is None
+    first = result.discrepancies[0]
+    assert (first.event, first.field, first.recomputed) == (
+        "InstallmentDeducted",
+        "type",
+        "CreditApplied",
+    )

@@ -16,6 +16,7 @@ from ledger.domain import credit
 from ledger.domain.business_day import advance_to, run_through
 from ledger.domain.errors import CommandRefused
 from ledger.domain.loan import Loan
+from ledger.domain.remedies import Remedies
 from ledger.domain.replay import Fact, corrected_facts, facts_of, replay, run_facts
 from ledger.services.products import terms_from_input
 
@@ -304,3 +305,22 @@ def test_verify_checks_the_waivers_a_correction_lists_as_not_reproduced(listed: 
     )
     found = [d.field for d in replay([*events, *loan.collect_events()]).discrepancies]
     assert found == ([] if listed else ["waivers_not_reproduced"])
+
+
+def test_verify_reports_a_morning_that_did_not_use_the_credit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The replay runs each day's morning as live does (fix what falls due, use the credit)
+    before the day's events, so a history whose mornings forgot the credit does not verify."""
+    loan, events = penalty_paid_then_given_back()
+    with monkeypatch.context() as forgetful:
+        forgetful.setattr(Remedies, "apply_credit", lambda self, on: None)
+        run_through(loan, date(2026, 4, 20), Bank())
+    events += loan.collect_events()
+    assert "CreditApplied" not in kinds(events) and loan.credit == D("4.13")
+    found = replay(events).discrepancies
+    assert found and (found[0].event, found[0].field) == ("InstallmentDeducted", "type")
+    assert (found[0].recorded, found[0].recomputed) == ("InstallmentDeducted", "CreditApplied")
+    assert found[0].version == next(
+        e.originator_version for e in events if isinstance(e, Loan.InstallmentDeducted)
+    )
