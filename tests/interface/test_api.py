@@ -117,7 +117,8 @@ def test_a_loan_opened_repaid_and_read_through_the_api(api: Api) -> None:
         ("/loans/ALICE/repayments", {"amount": "99999.00", "on": "2026-02-16"}, 422, "exceeds"),
         ("/loans/NOBODY/repayments", {"amount": "1.00", "on": "2026-02-16"}, 404, "unknown loan"),
         ("/loans/ALICE/prepayments", {"on": "2026-02-16"}, 422, "exactly one of"),
-        ("/loans/ALICE/waivers", {"part": "fee", "amount": "1.00", "reason": "x"}, 422, "part"),
+        ("/loans/ALICE/waivers", {"part": "loan", "amount": "1.00", "reason": "x"}, 422, "part"),
+        ("/loans/ALICE/waivers", {"part": "fee", "amount": "1.00", "reason": "x"}, 422, "of fee"),
         ("/loans/ALICE/reversals", {"event": 1, "reason": "x"}, 422, "only a deduction"),
     ],
 )

@@ -245,7 +245,8 @@ def test_a_response_that_breaks_its_schema_fails_the_conformance_check(app: Ledg
 
 def _tour(client: TestClient, app: LedgerApp) -> list[tuple[str, str, Any]]:
     """Every kind of answer: each command (a back-dated repayment and a reversal answer as
-    corrections, a partial prepayment says how the plan was redone), each read and audit."""
+    corrections, a partial prepayment says how the plan was redone, a fee waived into credit
+    and refunded), each read and audit."""
     opened = {"product": "repay_on_schedule", "principal": "6000.00", "term": 6}
     opened["daily_rate"] = "0.0005"
     done: list[tuple[str, str, Any]] = []
@@ -256,7 +257,7 @@ def _tour(client: TestClient, app: LedgerApp) -> list[tuple[str, str, Any]]:
     def get(path: str, template: str) -> None:
         done.append((template, "GET", client.get(path, headers=HEADERS)))
 
-    for name in ("BOB", "CAROL"):
+    for name in ("BOB", "CAROL", "ERIN"):
         post("/loans", "/loans", {**opened, "loan_id": name, "disbursed_on": "2026-01-15"})
     yearly = {**opened, "daily_rate": None, "annual_rate": "0.18", "day_count": "ACT/365"}
     post("/loans", "/loans", {**yearly, "loan_id": "DAN", "disbursed_on": "2026-01-15"})
@@ -286,6 +287,12 @@ def _tour(client: TestClient, app: LedgerApp) -> list[tuple[str, str, Any]]:
         "/loans/{loan_id}/reversals",
         {"event": deducted, "reason": "bank"},
     )
+    for path, body in (  # ERIN's payoff fee, waived into credit on the closed loan, paid back
+        ("prepayments", {"on": "2026-04-02", "full": True}),
+        ("waivers", {"part": "fee", "amount": "1.00", "reason": "fee disputed"}),
+        ("refunds", {"amount": "1.00", "reason": "the waived fee"}),
+    ):
+        post(f"/loans/ERIN/{path}", f"/loans/{{loan_id}}/{path}", body)
     tails = ("", "/schedule", "/statements/2026-03", "/events", "/explain", "/verify", "/report")
     for name in ("BOB", "DAN"):
         for tail in tails:

@@ -25,6 +25,7 @@ CREATES = {
     ("post", "/loans/{loan_id}/prepayments"),
     ("post", "/loans/{loan_id}/reversals"),
     ("post", "/loans/{loan_id}/waivers"),
+    ("post", "/loans/{loan_id}/refunds"),
     ("post", "/disputes"),
     ("post", "/disputes/{dispute_id}/findings"),
     ("post", "/disputes/{dispute_id}/decision"),
