@@ -39,8 +39,10 @@ def _pct(rate: Decimal | None) -> str | None:
 
 
 def cash_flows(loan: Loan, events: list[Any]) -> list[CashFlow]:
-    """Money that moved, seen from the lender; an open loan's balance counts as if paid on
-    the last closed day (the cost to date)."""
+    """Money that moved, seen from the lender: refunds paid back count as money out (section
+    12); an open loan's balance counts as if paid on the last closed day, and credit still held
+    as if refunded on the loan's last day (the cost to date). A correction recorded under the
+    credit rules holds unneeded money as credit; an older one's ``refund_due`` is money out."""
     flows: list[CashFlow] = []
     for e in events:
         if isinstance(e, Loan.Disbursed):
@@ -51,6 +53,8 @@ def cash_flows(loan: Loan, events: list[Any]) -> list[CashFlow]:
             flows.append(CashFlow(e.on, e.amount, "repayment"))
         elif isinstance(e, Loan.Prepaid):
             flows.append(CashFlow(e.on, e.total, f"{e.kind} prepayment"))
+        elif isinstance(e, Loan.Refunded):
+            flows.append(CashFlow(e.on, -e.amount, "refund paid to the borrower"))
         elif isinstance(e, Loan.Corrected):
             if e.kind == "backdated_repayment" and e.amount is not None:
                 flows.append(CashFlow(e.effective_on, e.amount, "repayment (back-dated)"))
@@ -62,14 +66,19 @@ def cash_flows(loan: Loan, events: list[Any]) -> list[CashFlow]:
                     else bounced.amount
                 )
                 flows.append(CashFlow(bounced.on, -paid, "reversed payment"))
+            if e.credit_rules:
+                continue  # money it found unneeded is held as credit: counted below
             if e.refund_due > 0:
                 flows.append(CashFlow(e.on, -e.refund_due, "refund due to the borrower"))
             elif e.refund_due < 0:  # e.g. the payment that made a refund due bounced
                 flows.append(CashFlow(e.on, -e.refund_due, "refund no longer due"))
+    last_day = events[-1].on if loan.is_closed and events else loan.closed_through
     if not loan.is_closed:
         owed = loan.amount_due + loan.principal_not_due + loan.interest_accrued_rounded
         if owed > 0:
             flows.append(CashFlow(loan.closed_through, owed, "balance still owed (to date)"))
+    if loan.credit > 0:  # section 12: owed back to the borrower, as if paid that day
+        flows.append(CashFlow(last_day, -loan.credit, "credit still owed to the borrower"))
     return flows
 
 
@@ -273,26 +282,36 @@ def _payments(events: list[Any]) -> list[dict[str, Any]]:
     return payments
 
 
+def _remedy_text(e: Any) -> str:
+    """A correction, waiver or refund in words (who and why are beside it)."""
+    if isinstance(e, Loan.Corrected):
+        return (
+            f"{e.kind.replace('_', ' ')} effective {e.effective_on}"
+            + (f", amount {fmt(e.amount)}" if e.amount is not None else "")
+            + (f", reverses event {e.reverses}" if e.reverses else "")
+            + (f", refund due {fmt(e.refund_due)}" if e.refund_due and not e.credit_rules else "")
+        )
+    if isinstance(e, Loan.PaidChargeWaived):
+        return f"waived {fmt(e.amount)} of {e.part} already paid: credit {fmt(e.credit_after)}"
+    if isinstance(e, Loan.Refunded):
+        return f"refunded {fmt(e.amount)} to the borrower: credit {fmt(e.credit_after)}"
+    return f"waived {fmt(e.amount)} of {e.part}"
+
+
 def _corrections(events: list[Any]) -> list[dict[str, Any]]:
-    corrections = [
+    """Corrections, waivers and refunds (loan-rules sections 8 and 12), oldest first."""
+    kinds = (Loan.Corrected, Loan.Waived, Loan.PaidChargeWaived, Loan.Refunded)
+    return [
         {
             "version": e.originator_version,
             "recorded_at": e.timestamp.isoformat(timespec="seconds"),
-            "what": (
-                f"{e.kind.replace('_', ' ')} effective {e.effective_on}"
-                + (f", amount {fmt(e.amount)}" if e.amount is not None else "")
-                + (f", reverses event {e.reverses}" if e.reverses else "")
-                + (f", refund due {fmt(e.refund_due)}" if e.refund_due else "")
-                if isinstance(e, Loan.Corrected)
-                else f"waived {fmt(e.amount)} of {e.part}"
-            ),
+            "what": _remedy_text(e),
             "actor": e.actor,
             "reason": e.reason,
         }
         for e in events
-        if isinstance(e, (Loan.Corrected, Loan.Waived))
+        if isinstance(e, kinds)
     ]
-    return corrections
 
 
 def _cost(loan: Loan, flows: list[CashFlow], caps: RateCaps) -> dict[str, Any]:

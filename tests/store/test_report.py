@@ -130,6 +130,38 @@ def test_a_loan_paid_off_after_three_days_reports_the_interest_its_payoff_collec
     assert "at the end of 2026-01-03" not in summary
 
 
+def test_a_refunded_fee_is_money_out_in_the_reports_cash_flows_and_lowers_the_cost(
+    app: LedgerApp,
+) -> None:
+    """12,000.00 out, 12,378.00 back on day 4 (18.00 of interest, 360.00 of fee); the fee
+    waived into credit is money still owed back, and once refunded it is money out on the day
+    it left. Either way the cost is the interest's: 1.0015^(365/3) - 1 = 20.0050 % a year."""
+    from ledger.adapters.config import RateCaps
+    from ledger.read import report
+
+    app.open_loan(_terms("repay_on_schedule", "2026-01-01"), "FEE")
+    app.close_days(date(2026, 1, 3))
+    app.prepay("FEE", date(2026, 1, 4))
+    before = report.build(app, "FEE", RateCaps())
+    assert before["cost"]["annual_irr"] != "20.0050 %"
+    app.waive("FEE", part="fee", amount=Decimal("360.00"), on=None, actor="cs", reason="r")
+    held = report.build(app, "FEE", RateCaps())
+    assert held["cost"]["annual_irr"] == "20.0050 %"
+    app.refund("FEE", Decimal("360.00"), on=None, actor="cs", reason="the waived fee")
+    flows = report.cash_flows(app.get_loan("FEE"), list(app.loan_events("FEE")))
+    assert [(str(f.on), f.amount, f.what) for f in flows][-1] == (
+        "2026-01-04",
+        Decimal("-360.00"),
+        "refund paid to the borrower",
+    )
+    refunded = report.build(app, "FEE", RateCaps())
+    assert refunded["cost"]["annual_irr"] == "20.0050 %"
+    assert [c["what"] for c in refunded["corrections"]] == [
+        "waived 360.00 of fee already paid: credit 360.00",
+        "refunded 360.00 to the borrower: credit 0.00",
+    ]
+
+
 def test_the_reports_charged_totals_are_what_if_s_charged_totals_after_a_partial_prepayment(
     app: LedgerApp,
 ) -> None:
