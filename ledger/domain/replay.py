@@ -134,6 +134,7 @@ def run_facts(
             run.notes.append(f"{fact.kind} on {fact.on}: {refused}")
             if fact.kind == "refund":
                 run.refused_refunds.append(fact)
+            _list_unreproduced(run, fact, money, ZERO)  # a refused waiver is not dropped
             unused = ZERO
         if unused > ZERO and credit_rules:
             loan.hold_overpayment(fact.on, source=fact.kind, received=money, used=money - unused)
@@ -162,23 +163,29 @@ def _remedy(loan: Loan, fact: Fact, money: Decimal, run: Run) -> None:
     correction records it). Without credit rules, an owed part not owed in full forgives
     nothing, as before credit existed."""
     part, actor, reason = str(fact.part), fact.actor, fact.reason
+    if fact.kind == "refund":
+        loan.refund(fact.on, amount=money, actor=actor, reason=reason)
+        return
+    if fact.kind not in ("waiver", "paid_waiver"):
+        return
     if fact.kind == "waiver":
         done = loan.replay_owed_waiver(
             fact.on, part=part, amount=money, actor=actor, reason=reason, up_to=run.credit_rules
         )
-    elif fact.kind == "paid_waiver":
-        done = loan.replay_paid_waiver(fact.on, part=part, amount=money, actor=actor, reason=reason)
-    elif fact.kind == "refund":
-        loan.refund(fact.on, amount=money, actor=fact.actor, reason=fact.reason)
-        return
     else:
-        return
-    if done != money and run.credit_rules:
+        done = loan.replay_paid_waiver(fact.on, part=part, amount=money, actor=actor, reason=reason)
+    _list_unreproduced(run, fact, money, done)
+
+
+def _list_unreproduced(run: Run, fact: Fact, money: Decimal, done: Decimal) -> None:
+    """A recorded waiver that did less (``done``) than it recorded (``money``), or nothing
+    (refused): listed, for the correction to record (section 12; not without credit rules)."""
+    if fact.kind in ("waiver", "paid_waiver") and done != money and run.credit_rules:
         run.unreproduced.append(
             {
                 "event": fact.version,
                 "on": fact.on,
-                "part": part,
+                "part": str(fact.part),
                 "of": "owed" if fact.kind == "waiver" else "paid",
                 "recorded": money,
                 "reproduced": done,

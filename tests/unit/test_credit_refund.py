@@ -324,3 +324,19 @@ def test_verify_reports_a_morning_that_did_not_use_the_credit(
     assert found[0].version == next(
         e.originator_version for e in events if isinstance(e, Loan.InstallmentDeducted)
     )
+
+
+def test_a_waiver_the_recomputed_history_refuses_is_listed_not_dropped() -> None:
+    """A waiver fact that the recomputed loan refuses outright (here: dated on a day that is
+    already closed in that history) still appears in ``unreproduced``, reproduced 0."""
+    _, events = penalty_paid_then_given_back()
+    facts = facts_of(events)
+    waiver = facts.pop()
+    assert waiver.kind == "paid_waiver"
+    facts.append(Fact("day", waiver.on))  # the day closes before the waiver
+    facts.append(waiver)
+    run = run_facts(events[0], facts)
+    assert run.loan.credit == 0
+    assert [(u["of"], u["recorded"], u["reproduced"]) for u in run.unreproduced] == [
+        ("paid", D("4.13"), D("0"))
+    ]
