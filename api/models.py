@@ -190,9 +190,13 @@ class CorrectionDone(Shape):
     actor: str
     reason: str
     differences: dict[str, Any]
+    waivers_not_reproduced: list[dict[str, Any]] = Field(
+        description="Recorded waivers the corrected history could not repeat in full (§12)"
+    )
     status: LoanStatus
     principal_outstanding: Money
     amount_due: Money
+    credit: Money
 
 
 class RefundDone(Shape):

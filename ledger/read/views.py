@@ -145,9 +145,11 @@ def correction(loan: Loan, event: Any) -> dict[str, Any]:
         "actor": event.actor,
         "reason": event.reason,
         "differences": plain(event.differences),
+        "waivers_not_reproduced": plain(event.waivers_not_reproduced),
         "status": loan.loan_status,
         "principal_outstanding": fmt(loan.principal_outstanding),
         "amount_due": fmt(loan.amount_due),
+        "credit": fmt(loan.credit),
     }
 
 

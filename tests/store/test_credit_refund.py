@@ -274,6 +274,12 @@ def test_a_waiver_of_an_owed_charge_never_becomes_refundable_credit_in_a_correct
         }
     ]
     assert clean(app, "W")
+    shown = views.correction(loan, corrected)  # what the CLI and the API answer
+    assert shown["credit"] == "0.00"
+    assert shown["waivers_not_reproduced"] == [
+        {"event": waived.originator_version, "on": str(waived.on), "part": "penalty",
+         "of": "owed", "recorded": str(owed), "reproduced": "0"}
+    ]  # fmt: skip
     count = event_count(app)
     with pytest.raises(CommandRefused, match=r"the credit owed to the borrower is 0\.00"):
         app.refund("W", D("0.01"), on=None, actor="cs", reason="pay out")
