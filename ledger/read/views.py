@@ -198,13 +198,17 @@ def refund(loan: Loan) -> dict[str, Any]:
 
 
 def _pending(loan: Loan, kind: type[Any]) -> Any:
+    """The newest not-yet-saved event of class ``kind`` on ``loan``, or ``None``."""
     return next((e for e in reversed(loan.pending_events) if isinstance(e, kind)), None)
 
 
 def newest_pending(loan: Loan, kind: type[Any]) -> Any:
     """The newest not-yet-saved event of class ``kind`` on ``loan``: what the command being
     run just recorded (read before the unit of work saves it)."""
-    return next(e for e in reversed(loan.pending_events) if isinstance(e, kind))
+    event = _pending(loan, kind)
+    if event is None:
+        raise LookupError(f"the command recorded no {kind.__name__}")
+    return event
 
 
 def describe(e: Any) -> str:
