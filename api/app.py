@@ -25,12 +25,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.context import ApiContext
 from api.models import Problem as ProblemBody
 from api.problems import MAX_BODY_BYTES, Problem, problem, refusal
+from api.routes_approvals import approval_routes
 from api.routes_commands import command_routes, correction_routes
 from api.routes_disputes import dispute_routes
 from api.routes_pages import page_routes
 from api.routes_reads import audit_routes, book_routes, check_routes, read_routes
 from ledger.adapters.api_keys import ApiKey
-from ledger.adapters.config import RateCaps
+from ledger.adapters.config import FourEyes, RateCaps
 from ledger.domain.errors import LedgerError
 from ledger.services.application import LedgerApp
 
@@ -38,19 +39,25 @@ __all__ = ["MAX_BODY_BYTES", "create_app"]
 DOCS_ASSETS = "/docs/assets"  # Swagger UI and ReDoc, from the fastapi-offline package
 
 
-def create_app(ledger: LedgerApp, keys: list[ApiKey], caps: RateCaps | None = None) -> FastAPI:
+def create_app(
+    ledger: LedgerApp,
+    keys: list[ApiKey],
+    caps: RateCaps | None = None,
+    four_eyes: FourEyes | None = None,
+) -> FastAPI:
     """The API; ``/docs`` (Swagger UI) and ``/redoc`` load only assets it serves itself."""
     app = FastAPIOffline(
         title="Loan ledger",
         version="1",
         description="An event-sourced ledger for consumer loans. Amounts are strings with two "
         "decimals; dates ISO; errors RFC 9457 problem details (`application/problem+json`). "
-        "Authenticate with `Authorization: Bearer <key>` (roles: operator, auditor). Commands "
-        "take an `Idempotency-Key` header: a retry gets the first answer and writes nothing.",
+        "Authenticate with `Authorization: Bearer <key>` (roles: operator, approver, "
+        "auditor). Commands take an `Idempotency-Key` header: a retry gets the first answer "
+        "and writes nothing.",
         static_url=DOCS_ASSETS,
         swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None},
     )
-    ctx = ApiContext(ledger, keys, caps)
+    ctx = ApiContext(ledger, keys, caps, four_eyes)
     _handle_errors(app)
     _document_problems(app)
     app.include_router(command_routes(ctx))
@@ -60,6 +67,7 @@ def create_app(ledger: LedgerApp, keys: list[ApiKey], caps: RateCaps | None = No
     app.include_router(audit_routes(ctx))
     app.include_router(check_routes(ctx))
     app.include_router(dispute_routes(ctx))
+    app.include_router(approval_routes(ctx))
     app.include_router(page_routes(ctx))
     return app
 

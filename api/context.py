@@ -17,19 +17,22 @@ from pydantic import BaseModel
 from api.idempotency import IdempotencyConflict, IdempotencyStore
 from api.problems import PROBLEM, Problem, is_transient, refusal
 from ledger.adapters.api_keys import ApiKey, find
-from ledger.adapters.config import RateCaps
+from ledger.adapters.config import FourEyes, RateCaps
 from ledger.domain.actor import acting_as
 from ledger.domain.errors import LedgerError
 from ledger.domain.loan import Loan
+from ledger.read import approvals as approval_views
 from ledger.read import views
-from ledger.services import parsing
+from ledger.services import approvals, parsing
 from ledger.services.application import LedgerApp
 from projections import Projections
 
-OPERATOR = ("operator",)
-ANYONE = ("operator", "auditor")
+OPERATOR = ("operator", "approver")
+APPROVER = ("approver",)
+ANYONE = ("operator", "approver", "auditor")
 ROLES = (
-    "Roles: `operator` (commands and every read) and `auditor` (reads, audits, quotes and "
+    "Roles: `operator` (commands and every read), `approver` (the same, and approving or "
+    "rejecting another person's four-eyes request) and `auditor` (reads, audits, quotes and "
     "what-if; a command is refused with 403). No key or an unknown one: 401."
 )
 # The OpenAPI document's security schemes (the checks themselves are in ApiContext.caller):
@@ -52,16 +55,24 @@ API_KEY_HEADER = APIKeyHeader(
 class ApiContext:
     """The state the routes share (one per app)."""
 
-    def __init__(self, ledger: LedgerApp, keys: list[ApiKey], caps: RateCaps | None) -> None:
+    def __init__(
+        self,
+        ledger: LedgerApp,
+        keys: list[ApiKey],
+        caps: RateCaps | None,
+        four_eyes: FourEyes | None = None,
+    ) -> None:
         self.ledger = ledger
         self.keys = keys
         self.caps = caps or RateCaps()
+        self.four_eyes = four_eyes or FourEyes()
         self.lock = threading.Lock()  # commands one at a time (the store serialises writers)
         self.idempotency = IdempotencyStore(ledger)
         self.read_models = Projections(ledger)  # made once: tables, projectors, caches
         self.catching_up = threading.Lock()  # one request thread at a time moves projectors
         self.operator: Any = Depends(self.caller(OPERATOR))
         self.anyone: Any = Depends(self.caller(ANYONE))
+        self.approver: Any = Depends(self.caller(APPROVER))
 
     def caught_up(self, names: list[str]) -> Projections:
         with self.catching_up:
@@ -156,6 +167,21 @@ class ApiContext:
         # answer fails, a retry is told the request is still running, not run twice)
         self.idempotency.answer(key, status, payload)
         return JSONResponse(payload, status_code=status)
+
+    def gated(
+        self, outcome: approvals.Outcome, carried_out: Callable[[Loan], dict[str, Any]]
+    ) -> tuple[int, Any]:
+        """A four-eyes command's answer (loan-rules §12.5): 202 and the request while it waits
+        for a second person; carried out at once (under the threshold), 201 and what it did,
+        with the request (``approval``)."""
+        view = approval_views.shown(self.ledger, outcome.request)
+        if outcome.loan is None:
+            return 202, {"approval": view, "result": None}
+        return 201, {**carried_out(outcome.loan), "approval": view}
+
+    @staticmethod
+    def person(key: ApiKey) -> approvals.Person:
+        return approvals.Person(key.name, key.role)
 
     @staticmethod
     def correction(loan: Loan) -> dict[str, Any]:

@@ -173,6 +173,16 @@ class PrepaymentAnswer(Shape):
     last_installment: int | None = None
 
 
+# A gated command carried out at once (under the four-eyes threshold, loan-rules §12.5)
+CarriedOut = Annotated[
+    dict[str, Any] | None,
+    Field(
+        description="The approval request recorded as carried out by the threshold rule (as "
+        "GET /approvals/{approval_id} answers it)"
+    ),
+]
+
+
 class CorrectionDone(Shape):
     """A correction recorded (a back-dated repayment, a reversal): the ``Corrected`` event
     and the loan after it. ``differences`` is open: each derived figure that changed, and per
@@ -197,6 +207,7 @@ class CorrectionDone(Shape):
     principal_outstanding: Money
     amount_due: Money
     credit: Money
+    approval: CarriedOut = None
 
 
 class RefundDone(Shape):
@@ -213,6 +224,7 @@ class RefundDone(Shape):
     reason: str
     version: int = Field(description="The Refunded event")
     status: LoanStatus
+    approval: CarriedOut = None
 
 
 class Released(Shape):

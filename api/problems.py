@@ -19,6 +19,7 @@ from ledger.domain.errors import (
     Conflict,
     LedgerError,
     NotFound,
+    NotPermitted,
     OutOfBusinessDay,
     Quarantined,
     StoreUnavailable,
@@ -43,6 +44,7 @@ class Problem(Exception):
 STATUS_BY_ERROR: list[tuple[type[Exception], int, str]] = [
     (NotFound, 404, "Not found"),
     (Conflict, 409, "Conflict"),
+    (NotPermitted, 403, "Forbidden"),
     (Quarantined, 409, "Quarantined"),
     (OutOfBusinessDay, 422, "Beyond the business date"),
     (Busy, 503, "Busy"),
@@ -84,7 +86,8 @@ def refusal(error: Exception, instance: str) -> JSONResponse:
 MEANING = {
     400: "A malformed header (an Idempotency-Key that is not 1 to 200 printable ASCII)",
     401: "No API key, or an unknown one",
-    403: "The key's role may not do this (an auditor sent a command)",
+    403: "The key's role may not do this (an auditor sent a command, an operator approved), "
+    "or the requester approved their own request (four-eyes)",
     404: "No such loan (or nothing of it at that date or month)",
     409: "A conflict: the loan id is taken, the loan is quarantined, or the "
     "Idempotency-Key went with another request or is still running",
@@ -127,12 +130,15 @@ def documented(
     *,
     status: int = 200,
     success: dict[str, Any] | None = None,
+    also: dict[int | str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """A route's documentation, as keyword arguments of its decorator: its answer (``model``,
     under ``status``, with what ``success`` adds: headers, other media types) and the
-    problem answers it can give. Fields a model leaves out by default stay out (a field
-    absent from the answer is not added as null)."""
+    problem answers it can give; ``also``: other success answers (``{202: {"model": ...,
+    "description": ...}}``). Fields a model leaves out by default stay out (a field absent
+    from the answer is not added as null)."""
     responses: dict[int | str, dict[str, Any]] = {status: success} if success else {}
+    responses.update(also or {})
     return {
         "status_code": status,
         "response_model": model,

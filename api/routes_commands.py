@@ -32,12 +32,13 @@ from api.models import (
     Released,
     RepaymentDone,
 )
+from api.models_approvals import PENDING_ANSWER
 from api.problems import COMMAND, LOAN_COMMAND, Operations, Problem
 from ledger.adapters.api_keys import ApiKey
 from ledger.domain.errors import CommandRefused
 from ledger.domain.terms import Replan
 from ledger.read import views
-from ledger.services import integrity
+from ledger.services import approvals, integrity
 from ledger.services.application import loan_id_for
 from ledger.services.products import terms_from_input
 
@@ -70,7 +71,14 @@ def command_routes(ctx: ApiContext) -> APIRouter:
 
         return run_command(request, idempotency_key, body, action)
 
-    @ops.post("/loans/{loan_id}/repayments", REPAID, "The repayment", LOAN_COMMAND, status=201)
+    @ops.post(
+        "/loans/{loan_id}/repayments",
+        REPAID,
+        "The repayment",
+        LOAN_COMMAND,
+        status=201,
+        also={202: PENDING_ANSWER},
+    )
     def repay(
         request: Request,
         loan_id: LoanId,
@@ -79,17 +87,25 @@ def command_routes(ctx: ApiContext) -> APIRouter:
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
         """A repayment, allocated to penalty, interest, then principal. A back-dated one
-        (`backdated: true`, with a reason) corrects the history and answers as a correction."""
+        (`backdated: true`, with a reason) corrects the history: it needs a second person's
+        approval (202 and the request; four-eyes, loan-rules §12.5) unless its amount is under
+        the book's threshold, when it is done at once and answers as a correction."""
 
         def action() -> tuple[int, Any]:
             amount, on = amount_of(body.amount), day_of(body.on)
             if body.backdated:
                 if not body.reason:
                     raise Problem(422, "Invalid request", "a back-dated repayment needs a reason")
-                loan = ledger.repay_backdated(
-                    loan_id, amount, on, actor=key.name, reason=body.reason
+                outcome = approvals.request_backdated_repayment(
+                    ledger,
+                    loan_id,
+                    amount=amount,
+                    on=on,
+                    reason=body.reason,
+                    by=ctx.person(key),
+                    four_eyes=ctx.four_eyes,
                 )
-                return 201, ctx.correction(loan)
+                return ctx.gated(outcome, ctx.correction)
             if body.reason is not None:
                 raise Problem(422, "Invalid request", "reason goes with backdated=true")
             loan, items = ledger.repay(loan_id, amount, on)
@@ -126,7 +142,12 @@ def correction_routes(ctx: ApiContext) -> APIRouter:
     ledger, operator, run_command = ctx.ledger, ctx.operator, ctx.run_command
 
     @ops.post(
-        "/loans/{loan_id}/reversals", CorrectionDone, "The reversal", LOAN_COMMAND, status=201
+        "/loans/{loan_id}/reversals",
+        CorrectionDone,
+        "The reversal",
+        LOAN_COMMAND,
+        status=201,
+        also={202: PENDING_ANSWER},
     )
     def reverse(
         request: Request,
@@ -135,11 +156,19 @@ def correction_routes(ctx: ApiContext) -> APIRouter:
         key: ApiKey = operator,
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
-        """Reverse a deduction or a repayment: a correction of the loan's history."""
+        """Reverse a deduction or a repayment: a correction of the loan's history, after a
+        second person's approval (202 and the request) unless under the threshold."""
 
         def action() -> tuple[int, Any]:
-            loan = ledger.reverse(loan_id, body.event, actor=key.name, reason=body.reason)
-            return 201, ctx.correction(loan)
+            outcome = approvals.request_reversal(
+                ledger,
+                loan_id,
+                event=body.event,
+                reason=body.reason,
+                by=ctx.person(key),
+                four_eyes=ctx.four_eyes,
+            )
+            return ctx.gated(outcome, ctx.correction)
 
         return run_command(request, idempotency_key, body, action)
 
@@ -161,7 +190,14 @@ def correction_routes(ctx: ApiContext) -> APIRouter:
 
         return run_command(request, idempotency_key, body, action)
 
-    @ops.post("/loans/{loan_id}/waivers", LoanFigures, "The loan after", LOAN_COMMAND, status=201)
+    @ops.post(
+        "/loans/{loan_id}/waivers",
+        LoanFigures,
+        "The loan after",
+        LOAN_COMMAND,
+        status=201,
+        also={202: PENDING_ANSWER},
+    )
     def waive(
         request: Request,
         loan_id: LoanId,
@@ -171,22 +207,32 @@ def correction_routes(ctx: ApiContext) -> APIRouter:
     ) -> JSONResponse:
         """Waive a charge (`fee`: the prepayment fee; `penalty`; `interest`): what is still
         owed of it first, then what was already paid of it, which becomes credit owed to the
-        borrower (a closed loan too). The answer is the loan's figures after it (`credit`)."""
+        borrower (a closed loan too). It needs a second person's approval (202 and the
+        request) unless under the threshold; then the answer is the loan's figures after it."""
 
         def action() -> tuple[int, Any]:
-            loan = ledger.waive(
+            outcome = approvals.request_waiver(
+                ledger,
                 loan_id,
                 part=body.part,
                 amount=amount_of(body.amount),
                 on=_day_or_none(body.on),
-                actor=key.name,
                 reason=body.reason,
+                by=ctx.person(key),
+                four_eyes=ctx.four_eyes,
             )
-            return 201, views.loan_state(loan)
+            return ctx.gated(outcome, views.loan_state)
 
         return run_command(request, idempotency_key, body, action)
 
-    @ops.post("/loans/{loan_id}/refunds", RefundDone, "The refund", LOAN_COMMAND, status=201)
+    @ops.post(
+        "/loans/{loan_id}/refunds",
+        RefundDone,
+        "The refund",
+        LOAN_COMMAND,
+        status=201,
+        also={202: PENDING_ANSWER},
+    )
     def refund(
         request: Request,
         loan_id: LoanId,
@@ -195,12 +241,21 @@ def correction_routes(ctx: ApiContext) -> APIRouter:
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
         """Pay credit the loan holds back to the borrower's linked account, through the
-        payment gateway; more than the credit is refused (422) and writes nothing."""
+        payment gateway, after a second person's approval (202 and the request) unless under
+        the threshold; more than the credit is refused (422) and writes nothing."""
 
         def action() -> tuple[int, Any]:
             amount, on = amount_of(body.amount), _day_or_none(body.on)
-            loan = ledger.refund(loan_id, amount, on=on, actor=key.name, reason=body.reason)
-            return 201, views.refund(loan)
+            outcome = approvals.request_refund(
+                ledger,
+                loan_id,
+                amount=amount,
+                on=on,
+                reason=body.reason,
+                by=ctx.person(key),
+                four_eyes=ctx.four_eyes,
+            )
+            return ctx.gated(outcome, views.refund)
 
         return run_command(request, idempotency_key, body, action)
 

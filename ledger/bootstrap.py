@@ -12,7 +12,7 @@ import tempfile
 from typing import TYPE_CHECKING
 
 from ledger.adapters.api_keys import keys_from_env
-from ledger.adapters.config import RateCaps, Settings, one_line
+from ledger.adapters.config import FourEyes, RateCaps, Settings, one_line
 from ledger.domain.errors import InvalidInput, LedgerError, StoreUnavailable
 from ledger.services.application import LedgerApp
 from ledger.services.business_date import BusinessDate
@@ -49,7 +49,7 @@ def http_app(ledger: LedgerApp, *, with_env_keys: bool = True) -> FastAPI:
             "no API keys configured: make one with `ledger api-key new NAME --role operator` "
             "and put the line it prints in $LEDGER_API_KEYS"
         )
-    return create_app(ledger, keys, RateCaps.from_env())
+    return create_app(ledger, keys, RateCaps.from_env(), FourEyes.from_env())
 
 
 def serve(database_url: str | None, *, today: str | None, host: str, port: int) -> None:

@@ -2,8 +2,11 @@
 
 A key is shown once, when made (``ledger api-key new NAME --role operator``). What is stored
 (``$LEDGER_API_KEYS``, comma-separated, or one per line in ``$LEDGER_API_KEYS_FILE``) is
-``name:role:salt:sha256(salt + key)``, never the key. Roles: ``operator`` (commands and reads)
-and ``auditor`` (reads, explain, verify, what-if, reports; no command).
+``name:role:salt:sha256(salt + key)``, never the key. Roles: ``operator`` (commands and reads),
+``approver`` (what an operator may do, and approving or rejecting another person's request
+under the four-eyes rule) and ``auditor`` (reads, explain, verify, what-if, reports; no
+command). The same names and roles are the CLI's roster: ``role_of`` says what role a name
+given as ``--actor`` holds.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from pathlib import Path
 
 from ledger.domain.errors import LedgerError
 
-ROLES = ("operator", "auditor")
+ROLES = ("operator", "approver", "auditor")
+OPERATOR, APPROVER, AUDITOR = ROLES
 
 
 @dataclass(frozen=True)
@@ -82,3 +86,9 @@ def find(keys: list[ApiKey], presented: str) -> ApiKey | None:
         if k.matches(presented):
             return k
     return None
+
+
+def role_of(keys: list[ApiKey], name: str) -> str | None:
+    """The role the roster gives ``name`` (compared without case), or None if not named."""
+    wanted = name.strip().casefold()
+    return next((k.role for k in keys if k.name.casefold() == wanted), None)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from ledger.adapters.persistence import DEFAULT_DATABASE_URL
 from ledger.domain.errors import LedgerError
+from ledger.domain.money import money
 
 if TYPE_CHECKING:
     pass
@@ -71,6 +72,28 @@ class RateCaps:
         lpr_pct = (self.lpr * 100).normalize()
         caps.append((f"{self.lpr_multiple} x LPR ({lpr_pct} %)", self.lpr * self.lpr_multiple))
         return caps
+
+
+@dataclass(frozen=True)
+class FourEyes:
+    """Four-eyes approval (loan-rules §12.5): waivers, refunds, back-dated repayments and
+    reversals need a second person with the approver role, unless the amount is under
+    ``$LEDGER_FOUR_EYES_BELOW`` (an amount such as ``100.00``; unset: no amount is exempt)."""
+
+    below: Decimal | None = None
+
+    @classmethod
+    def from_env(cls) -> FourEyes:
+        text = os.environ.get("LEDGER_FOUR_EYES_BELOW", "").strip()
+        if not text:
+            return cls()
+        try:
+            threshold = money(text, "LEDGER_FOUR_EYES_BELOW")
+        except (TypeError, ValueError) as error:
+            raise LedgerError(str(error)) from None
+        if threshold <= 0:
+            raise LedgerError("LEDGER_FOUR_EYES_BELOW must be a positive amount such as 100.00")
+        return cls(threshold)
 
 
 def default_actor() -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ledger.adapters.api_keys import new_key
+from ledger.adapters.api_keys import ROLES, new_key
 from ledger.cli.common import CliError, db_option, store_url, wiring
 
 
@@ -40,9 +40,10 @@ def api_key() -> None:
 @click.argument("name")
 @click.option(
     "--role",
-    type=click.Choice(["operator", "auditor"]),
+    type=click.Choice(ROLES),
     required=True,
-    help="operator: commands and reads; auditor: reads, explain, verify, reports, no command.",
+    help="operator: commands and reads; approver: the same, and approving another person's "
+    "request (four-eyes); auditor: reads, explain, verify, reports, no command.",
 )
 @click.option(
     "--add-to",

@@ -45,7 +45,12 @@ ENVIRONMENT: list[tuple[str, str]] = [
         "or a file of '<id> <hex>' lines (default $XDG_CONFIG_HOME/ledger/chain-keys)",
     ),
     ("LEDGER_API_KEYS", "the HTTP API's keys (ledger serve; make one: ledger api-key new)"),
-    ("LEDGER_API_KEYS_FILE", "or a file of them, one a line"),
+    ("LEDGER_API_KEYS_FILE", "or a file of them, one a line (also the roles of --actor names)"),
+    (
+        "LEDGER_FOUR_EYES_BELOW",
+        "waivers, refunds, back-dated repayments, reversals under this amount need no "
+        "second person (default: every amount does)",
+    ),
     ("LEDGER_RATE_CAPS", "annual rate caps of the dispute report (default 0.24,0.36)"),
     ("LEDGER_LPR", "the loan prime rate; the report's third cap is 4 x LPR (default 0.0300)"),
     ("LEDGER_DEBUG", "1: a bug shows its Python trace instead of one line"),

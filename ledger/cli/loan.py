@@ -14,7 +14,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from ledger.adapters.config import default_actor
+from ledger.cli.approvals import print_gated, run_gated
 from ledger.cli.audit import known_at_option, parse_moment, show_known_at
 from ledger.cli.common import (
     DATE,
@@ -31,13 +31,13 @@ from ledger.cli.common import (
 from ledger.cli.help_text import replan_help
 from ledger.cli.output import emit, kv_table, out, rows_table
 from ledger.cli.projections import read_balance, read_schedule, stale_ok_option
-from ledger.domain.actor import acting_as
 from ledger.domain.loan import Loan
 from ledger.domain.terms import (
     Replan,
 )
 from ledger.read import views
 from ledger.read.event_summary import EventSummary, summaries
+from ledger.services import approvals
 
 
 @click.group()
@@ -77,15 +77,17 @@ def loan_repay(
     if backdated:
         if not reason:
             raise CliError("--backdated needs --reason (a correction records why)")
-        app = open_for(ctx, db)
-        who = actor or default_actor()
-        with acting_as(who):
-            payload = app.execute(
-                lambda: _correction(
-                    app.repay_backdated(loan_id, amount, on, actor=who, reason=reason)
-                )
-            )
-        _emit_correction(payload, as_json)
+        text = reason
+        payload = run_gated(
+            ctx,
+            db,
+            actor,
+            lambda app, who, four_eyes: approvals.request_backdated_repayment(
+                app, loan_id, amount=amount, on=on, reason=text, by=who, four_eyes=four_eyes
+            ),
+            _correction,
+        )
+        print_gated(payload, as_json, lambda: _emit_correction(payload, False))
         return
     if reason is not None:
         raise CliError("--reason goes with --backdated")
@@ -132,13 +134,16 @@ def loan_reverse(
 ) -> None:
     """Reverse a deduction or repayment of loan LOAN_ID that bounced; the loan is recomputed
     without it."""
-    app = open_for(ctx, db)
-    who = actor or default_actor()
-    with acting_as(who):
-        payload = app.execute(
-            lambda: _correction(app.reverse(loan_id, version, actor=who, reason=reason))
-        )
-    _emit_correction(payload, as_json)
+    payload = run_gated(
+        ctx,
+        db,
+        actor,
+        lambda app, who, four_eyes: approvals.request_reversal(
+            app, loan_id, event=version, reason=reason, by=who, four_eyes=four_eyes
+        ),
+        _correction,
+    )
+    print_gated(payload, as_json, lambda: _emit_correction(payload, False))
 
 
 def _correction(loan: Loan) -> dict[str, Any]:

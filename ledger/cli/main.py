@@ -194,9 +194,11 @@ def _register_commands() -> None:
     loan.add_command(explain)
     loan.add_command(loan_waive)
     loan.add_command(loan_refund)
+    from ledger.cli.approvals import approval_group
     from ledger.cli.disputes import dispute_group
 
     cli.add_command(dispute_group)
+    cli.add_command(approval_group)
 
 
 _register_commands()

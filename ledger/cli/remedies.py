@@ -4,18 +4,18 @@ sections 6 and 12), through the services' waive and refund (:mod:`ledger.service
 A waiver forgives what is still owed of a charge first, then gives back what was already paid
 of it, as credit owed to the borrower (a closed loan too); a refund pays credit back to the
 borrower's linked account through the payment gateway, never more than the credit. Each runs
-through ``LedgerApp.execute``: a refused one writes no event.
+through ``LedgerApp.execute``: a refused one writes no event. Both are four-eyes commands
+(:mod:`ledger.cli.approvals`): a request a second person approves, unless under the threshold.
 """
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 import click
 
-from ledger.adapters.config import default_actor
+from ledger.cli.approvals import print_gated, run_gated
 from ledger.cli.common import (
     DATE,
     LOAN_REF,
@@ -25,11 +25,10 @@ from ledger.cli.common import (
     actor_option,
     db_option,
     json_option,
-    open_for,
 )
-from ledger.cli.output import emit, kv_table, out
-from ledger.domain.actor import acting_as
+from ledger.cli.output import kv_table, out
 from ledger.read import views
+from ledger.services import approvals
 
 ON_HELP = "Business date (YYYY-MM-DD; default: the loan's next open day, a closed loan's last)."
 
@@ -71,25 +70,33 @@ def loan_waive(
     if len(given) != 1:
         raise CliError("give exactly one of --fee, --penalty and --interest")
     part, value = given[0]
-    app = open_for(ctx, db)
-    who = actor or default_actor()
-
-    def command() -> dict[str, Any]:
-        waived = app.waive(loan_id, part=part, amount=value, on=on, actor=who, reason=reason)
-        return views.waiver(waived, part, value)
-
-    with acting_as(who):
-        result = app.execute(command)
-    if as_json:
-        emit(result)
-        return
-    kv_table(f"Waiver of {result['amount']} {part} on {result['on']}", result)
-    out.print(
-        f"forgave {result['forgiven']} still owed; {result['credited']} already paid became "
-        f"credit (credit now {result['credit']})",
-        markup=False,
-        highlight=False,
+    payload = run_gated(
+        ctx,
+        db,
+        actor,
+        lambda app, who, four_eyes: approvals.request_waiver(
+            app,
+            loan_id,
+            part=part,
+            amount=value,
+            on=on,
+            reason=reason,
+            by=who,
+            four_eyes=four_eyes,
+        ),
+        lambda loan: views.waiver(loan, part, value),
     )
+
+    def done() -> None:
+        kv_table(f"Waiver of {payload['amount']} {part} on {payload['on']}", payload)
+        out.print(
+            f"forgave {payload['forgiven']} still owed; {payload['credited']} already paid "
+            f"became credit (credit now {payload['credit']})",
+            markup=False,
+            highlight=False,
+        )
+
+    print_gated(payload, as_json, done)
 
 
 @click.command("refund", context_settings={"ignore_unknown_options": True})
@@ -119,20 +126,23 @@ def loan_refund(
 ) -> None:
     """Pay AMOUNT (e.g. 300.00) of the credit loan LOAN_ID holds back to the borrower's
     linked account, through the payment gateway; refused above the credit."""
-    app = open_for(ctx, db)
-    who = actor or default_actor()
-
-    def command() -> dict[str, Any]:
-        return views.refund(app.refund(loan_id, amount, on=on, actor=who, reason=reason))
-
-    with acting_as(who):
-        result = app.execute(command)
-    if as_json:
-        emit(result)
-        return
-    kv_table(f"Refund of {result['amount']} on {result['on']}", result)
-    out.print(
-        f"paid to the linked account; credit {result['credit_before']} -> {result['credit_after']}",
-        markup=False,
-        highlight=False,
+    payload = run_gated(
+        ctx,
+        db,
+        actor,
+        lambda app, who, four_eyes: approvals.request_refund(
+            app, loan_id, amount=amount, on=on, reason=reason, by=who, four_eyes=four_eyes
+        ),
+        views.refund,
     )
+
+    def done() -> None:
+        kv_table(f"Refund of {payload['amount']} on {payload['on']}", payload)
+        out.print(
+            f"paid to the linked account; credit {payload['credit_before']} -> "
+            f"{payload['credit_after']}",
+            markup=False,
+            highlight=False,
+        )
+
+    print_gated(payload, as_json, done)

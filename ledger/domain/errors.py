@@ -8,6 +8,7 @@ with the exit status below; the HTTP API answers the problem status below.
 | InvalidInput     | a value could not be read (money, date, identifier) | 2   | 422  |
 | CommandRefused   | a well-formed command the rules refuse              | 2   | 422  |
 | Conflict         | it clashes with what exists (a duplicate id)        | 2   | 409  |
+| NotPermitted     | the caller's role or person may not do this         | 2   | 403  |
 | NotFound         | the named loan (or account) does not exist          | 2   | 404  |
 | OutOfBusinessDay | dated after the business date the book allows      | 2   | 422  |
 | Busy             | another writer kept winning; nothing was written    | 75  | 503  |
@@ -30,6 +31,11 @@ class InvalidInput(CommandRefused):
 
 class Conflict(CommandRefused):
     """The command clashes with what already exists (a loan id taken)."""
+
+
+class NotPermitted(CommandRefused):
+    """The caller may not do this: their role does not allow it, or a second person must
+    (four-eyes approval). Nothing was recorded."""
 
 
 class OutOfBusinessDay(CommandRefused):

@@ -19,17 +19,15 @@ number (``LedgerApp.execute``).
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from contextlib import suppress
 from datetime import date
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.utils import get_topic
 
-from ledger.adapters.sql import Sql
 from ledger.domain.dispute import (
     STATUSES,
     Dispute,
@@ -40,12 +38,11 @@ from ledger.domain.errors import CommandRefused, NotFound
 from ledger.domain.money import fmt
 from ledger.services import audit, explain
 from ledger.services.application import LedgerApp
+from ledger.services.event_log import count_of, events_by_originator
 from ledger.services.parsing import UUID_FORM, loan_reference
 
 EVENT_CLASSES = (Dispute.Opened, Dispute.FindingAttached, Dispute.Decided, Dispute.Closed)
-TOPICS = [get_topic(c) for c in EVENT_CLASSES]
 OPENED_TOPIC = get_topic(Dispute.Opened)
-PAGE = 1000
 
 
 def dispute_uuid(reference: str) -> UUID:
@@ -74,13 +71,6 @@ def _today(app: LedgerApp) -> date:
     return app.business_date.today().day
 
 
-def _opened_so_far(app: LedgerApp) -> int:
-    sql, recorder = Sql(app), cast(Any, app.recorder)
-    events = sql.table(recorder.events_table_name)
-    rows = sql.query(f"SELECT COUNT(*) AS opened FROM {events} WHERE topic = ?", [OPENED_TOPIC])
-    return int(rows[0][0])
-
-
 # --------------------------------------------------------------------------- commands
 
 
@@ -107,7 +97,7 @@ def open_dispute(
             f"({disputed.terms.disbursed_on})"
         )
     case = Dispute.open(
-        reference_for(_opened_so_far(app) + 1),
+        reference_for(count_of(app, Dispute.Opened) + 1),
         loan_id=disputed.id,
         loan_reference=disputed.label,
         charge=charge,
@@ -323,18 +313,7 @@ def finding_summary(finding: dict[str, Any]) -> str:
 
 def _cases(app: LedgerApp) -> dict[UUID, list[Any]]:
     """Every case's events, from the notification log (dispute topics only), in order."""
-    by_case: dict[UUID, list[Any]] = defaultdict(list)
-    start: int | None = None
-    while True:
-        page = app.recorder.select_notifications(
-            start=start, limit=PAGE, topics=TOPICS, inclusive_of_start=start is None
-        )
-        for n in page:
-            event: Any = app.mapper.to_domain_event(n)
-            by_case[event.originator_id].append(event)
-        if len(page) < PAGE:
-            return by_case
-        start = page[-1].id
+    return events_by_originator(app, EVENT_CLASSES)
 
 
 def cases_of_loan(app: LedgerApp, loan_id: UUID) -> list[dict[str, Any]]:

@@ -140,6 +140,17 @@ class LedgerStore(Application[UUID]):
             "ran; nothing was written, retry"
         )
 
+    def rehearse(self, command: Callable[[], T]) -> T:
+        """Run ``command`` to see whether it would be refused, and save nothing it asks to:
+        the loans it changed are dropped (every command loads its own). A four-eyes request
+        rehearses its command, so a request that could never be carried out is refused."""
+        outer: list[Any] | None = getattr(self._held, "aggregates", None)
+        self._held.aggregates = []
+        try:
+            return command()
+        finally:
+            self._held.aggregates = outer
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         register_transcodings(transcoder)  # the library's own types and the ledger's
 
@@ -175,8 +186,16 @@ class LedgerStore(Application[UUID]):
 
     # ------------------------------------------------------------------ loading
 
+    def _held_back(self, aggregate_id: UUID) -> Any:
+        """The aggregate a command of this unit of work already changed (held back, not yet
+        saved), or None: a later command of the same unit of work goes on from it."""
+        held: list[Any] = getattr(self._held, "aggregates", None) or []
+        return next((a for a in reversed(held) if a.id == aggregate_id), None)
+
     def get_loan(self, reference: str | UUID) -> Loan:
         loan_id = reference if isinstance(reference, UUID) else loan_id_for(reference)
+        if isinstance(changed := self._held_back(loan_id), Loan):
+            return changed
         try:  # the batched reader checks snapshots' seals and the chain after them
             loan: Any = self.reader.load_many([loan_id]).get(loan_id)
         except Exception as error:  # an event that cannot be read: set the loan apart
@@ -193,7 +212,9 @@ class LedgerStore(Application[UUID]):
         self.business_date.check(on, what, earliest=loan.next_open_day)
 
     def _bank_for(self, loan_ids: Sequence[UUID]) -> SimulatedBank:
-        found = self.reader.load_many([account_id_for(i) for i in loan_ids])
+        ids = [account_id_for(i) for i in loan_ids]
+        changed = {i: a for i in ids if isinstance(a := self._held_back(i), LinkedAccount)}
+        found = self.reader.load_many([i for i in ids if i not in changed]) | changed
         return SimulatedBank({i: a for i, a in found.items() if isinstance(a, LinkedAccount)})
 
     def find_calendar(self, partition: int = 0, partitions: int = 1) -> BusinessCalendar | None:

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from ledger.adapters.api_keys import new_key
+from ledger.adapters.config import FourEyes
 from ledger.bootstrap import openapi_document
 from ledger.services.application import LedgerApp
 
@@ -29,10 +30,13 @@ ALICE = {
 
 
 class Api:
-    def __init__(self, client: TestClient, app: LedgerApp, operator: str, auditor: str) -> None:
+    def __init__(
+        self, client: TestClient, app: LedgerApp, operator: str, auditor: str, approver: str = ""
+    ) -> None:
         self.client, self.app = client, app
         self.operator = {"Authorization": f"Bearer {operator}"}
         self.auditor = {"Authorization": f"Bearer {auditor}"}
+        self.approver = {"Authorization": f"Bearer {approver}"}
 
     def events(self) -> int:
         return len(self.app.recorder.select_notifications(start=None, limit=10**9))
@@ -49,12 +53,18 @@ class Api:
         return self.client.get(path, headers=self.auditor if who == "auditor" else self.operator)
 
 
-def serve(app: LedgerApp) -> Iterator[Api]:
-    """The HTTP API on ``app`` in a test client, with an operator's and an auditor's key."""
+def serve(app: LedgerApp, four_eyes: FourEyes | None = None) -> Iterator[Api]:
+    """The HTTP API on ``app`` in a test client, with an operator's, an auditor's and an
+    approver's (``supervisor``) key; four-eyes as ``four_eyes`` (default: every amount)."""
     operator, op_key = new_key("ops-desk", "operator")
     auditor, au_key = new_key("auditor-1", "auditor")
-    with TestClient(create_app(app, [op_key, au_key]), raise_server_exceptions=False) as client:
-        yield Api(client, app, operator, auditor)
+    approver, ap_key = new_key("supervisor", "approver")
+    served = create_app(app, [op_key, au_key, ap_key], four_eyes=four_eyes)
+    with TestClient(served, raise_server_exceptions=False) as client:
+        yield Api(client, app, operator, auditor, approver)
+
+
+NO_FOUR_EYES = FourEyes(Decimal("1000000.00"))  # every remedy in these tests is under it
 
 
 @pytest.fixture
@@ -161,11 +171,15 @@ def test_the_callers_identity_is_recorded_with_the_corrections_it_asks_for(api: 
         "/loans/ALICE/repayments",
         {"amount": "50.00", "on": "2026-02-20", "backdated": True, "reason": "branch"},
     )
-    assert done.status_code == 201, done.text
-    assert done.json()["actor"] == "ops-desk"
+    assert done.status_code == 202, done.text  # four eyes: a request
+    request = done.json()["approval"]
+    assert (request["requested_by"], request["status"]) == ("ops-desk", "pending")
+    approved = api.post(f"/approvals/{request['approval_id']}/approve", None, **api.approver)
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["result"]["actor"] == "ops-desk"  # who asked
     recorded = api.app.loan_events("ALICE")
     assert recorded[0].recorded_by == "api:ops-desk"  # opened through the API
-    assert recorded[-1].recorded_by == "api:ops-desk"  # the correction
+    assert recorded[-1].recorded_by == "api:supervisor"  # the correction, when approved
     assert {e.recorded_by for e in recorded[1:-1]} == {""}  # run by close_days in this test
 
 

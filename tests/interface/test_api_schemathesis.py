@@ -33,12 +33,16 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from api.app import create_app
 from ledger.adapters.api_keys import new_key
+from ledger.adapters.config import FourEyes
 from ledger.domain.terms import PRESETS
 from ledger.services.application import LedgerApp
 from ledger.services.products import terms_from_input
 
 OPERATOR_KEY, OPERATOR = new_key("schemathesis", "operator")
 HEADERS = {"Authorization": f"Bearer {OPERATOR_KEY}"}
+APPROVER_KEY, APPROVER = new_key("supervisor", "approver")
+APPROVER_HEADERS = {"Authorization": f"Bearer {APPROVER_KEY}"}
+TOUR_FOUR_EYES = FourEyes(Decimal("10.00"))  # the tour's 1.00 remedies need no second person
 CHECKS = [not_a_server_error, response_schema_conformance]
 
 
@@ -220,7 +224,8 @@ def test_stateful_scenarios_chain_operations_without_a_server_error(app: LedgerA
 def _conforms(document: dict[str, Any], path: str, method: str, response: Any) -> None:
     """Raise :class:`FailureGroup` unless ``response`` holds its schema in ``document``."""
     operation = schemathesis.openapi.from_dict(document)[path][method]
-    named = {"loan_id": "ALICE", "month": "2026-03", "dispute_id": "DSP-000001"}
+    named = {"loan_id": "ALICE", "month": "2026-03", "dispute_id": "DSP-000001",
+             "approval_id": "APR-000001"}  # fmt: skip
     in_path = {name: named[name] for name in re.findall(r"{(\w+)}", path)}
     case = operation.Case(path_parameters=in_path, headers=HEADERS)
     case.validate_response(response, checks=[response_schema_conformance])
@@ -304,7 +309,24 @@ def _tour(client: TestClient, app: LedgerApp) -> list[tuple[str, str, Any]]:
     for path in ("/status", "/audit/checkpoints", "/audit/projections"):
         get(path, path)
     _dispute_tour(post, get)
+    _approval_tour(client, done)
     return done
+
+
+def _approval_tour(client: TestClient, done: list[tuple[str, str, Any]]) -> None:
+    """The back-dated repayment (50.00) and the reversal asked for above wait for a second
+    person (202): one approved (its answer: the correction), the other rejected."""
+    template = "/approvals/{approval_id}"
+    waiting = client.get("/approvals?status=pending", headers=HEADERS).json()["approvals"]
+    assert [r["what"][:6] for r in waiting] == ["record", "revers"], waiting
+    first, second = (r["approval_id"] for r in waiting)
+    answer = client.post(f"/approvals/{first}/approve", headers=APPROVER_HEADERS)
+    done.append((f"{template}/approve", "POST", answer))
+    rejection = {"reason": "not this one"}
+    answer = client.post(f"/approvals/{second}/reject", json=rejection, headers=APPROVER_HEADERS)
+    done.append((f"{template}/reject", "POST", answer))
+    done.append((template, "GET", client.get(f"/approvals/{first}", headers=HEADERS)))
+    done.append(("/approvals", "GET", client.get("/approvals?loan=BOB", headers=HEADERS)))
 
 
 def _dispute_tour(
@@ -329,7 +351,7 @@ def _dispute_tour(
 
 
 def test_every_kind_of_answer_in_a_tour_holds_its_documented_schema(app: LedgerApp) -> None:
-    served = create_app(app, [OPERATOR])
+    served = create_app(app, [OPERATOR, APPROVER], four_eyes=TOUR_FOUR_EYES)
     with TestClient(served) as client:
         answers = _tour(client, app)
     document = served.openapi()

@@ -75,7 +75,9 @@ class Api:
 @contextmanager
 def serve(app: LedgerApp) -> Iterator[Api]:
     keys, stored = {}, []
-    for name, role in (("ops", "operator"), ("ops2", "operator"), ("auditor", "auditor")):
+    people = (("ops", "operator"), ("ops2", "operator"), ("auditor", "auditor"),
+              ("boss", "approver"))  # fmt: skip
+    for name, role in people:
         key, hashed = new_key(name, role)
         keys[name] = key
         stored.append(hashed)
@@ -463,7 +465,9 @@ def test_the_markdown_report_escapes_a_reason_written_as_html(alice: Api) -> Non
         "/loans/ALICE/waivers",
         {"part": "penalty", "amount": "0.01", "reason": script, "on": "2026-02-17"},
     )
-    assert waived.status_code == 201, waived.text
+    assert waived.status_code == 202, waived.text  # four eyes: a second person approves
+    request = waived.json()["approval"]["approval_id"]
+    assert alice.post(f"/approvals/{request}/approve", None, who="boss").status_code == 200
     md = alice.get("/loans/ALICE/report?format=md")
     assert md.status_code == 200
     assert "&lt;script&gt;" in md.text and "<script" not in md.text

@@ -298,7 +298,10 @@ def test_a_malformed_loan_reference_is_refused_by_every_reader(book: Ledger) -> 
 SCRIPT = "<script>alert('x')</script>"
 
 
-def test_the_markdown_report_escapes_a_reason_written_as_html(ledger: Ledger) -> None:
+def test_the_markdown_report_escapes_a_reason_written_as_html(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEDGER_FOUR_EYES_BELOW", "1.00")  # 0.01 is waived without a second person
     ledger.ok(*OPEN, "--disbursed-on", DISBURSED, "--loan-id", "L1")
     ledger.ok("bank", "set-balance", "L1", "0")
     waived = ledger.ok(

@@ -21,7 +21,7 @@ import pytest
 from ledger.bootstrap import openapi_document
 from ledger.domain.account import LinkedAccount, account_id_for
 from ledger.services.application import LedgerApp
-from tests.interface.test_api import Api, assert_problem, serve
+from tests.interface.test_api import NO_FOUR_EYES, Api, assert_problem, serve
 from tests.interface.test_api_schemathesis import _conforms
 
 FEE = {
@@ -37,7 +37,9 @@ WAIVE_FEE = {"part": "fee", "amount": "300.00", "reason": "fee disputed"}
 
 @pytest.fixture
 def api(app: LedgerApp) -> Iterator[Api]:
-    yield from serve(app)
+    """Four-eyes lifted by the threshold: these tests are about the remedies themselves (the
+    approval of them is in ``test_approvals_api``)."""
+    yield from serve(app, NO_FOUR_EYES)
 
 
 @pytest.fixture

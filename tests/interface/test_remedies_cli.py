@@ -23,6 +23,13 @@ from tests.interface.test_edge_cli import assert_refused
 TODAY = "2026-03-01"
 
 
+@pytest.fixture(autouse=True)
+def no_four_eyes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Four-eyes lifted by the threshold: these tests are about the remedies themselves (their
+    approval is in test_approvals_cli)."""
+    monkeypatch.setenv("LEDGER_FOUR_EYES_BELOW", "1000000.00")
+
+
 @pytest.fixture
 def paid_off(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> Ledger:
     """FEE: paid off on 2026-01-04 with its 3 % fee (300.00); its account holds 1,000.00."""
