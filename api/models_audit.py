@@ -23,6 +23,7 @@ from api.models import (
     Shape,
     Timestamp,
 )
+from api.models_approvals import ApprovalView
 from api.models_disputes import DisputeCase
 
 # --------------------------------------------------------------------------- explain
@@ -325,3 +326,6 @@ class Report(Shape):
     verification: Verification
     cost: Cost
     disputes: list[DisputeCase] = Field(description="The loan's dispute cases, oldest first")
+    approvals: list[ApprovalView] = Field(
+        description="The loan's four-eyes requests, oldest first, each with the rule applied"
+    )

@@ -20,7 +20,7 @@ import click
 from ledger.adapters.api_keys import OPERATOR, keys_from_env, role_of
 from ledger.adapters.config import FourEyes, default_actor
 from ledger.cli.common import TEXT, StrictType, actor_option, db_option, json_option, open_for
-from ledger.cli.output import emit, kv_table, out, rows_table
+from ledger.cli.output import TEXT_COLUMNS, emit, kv_table, out, rows_table
 from ledger.domain.actor import acting_as
 from ledger.domain.approval import STATUSES
 from ledger.domain.loan import Loan
@@ -175,5 +175,6 @@ def approval_list(
     if as_json:
         emit(listing)
         return
-    rows_table(f"Approval requests ({listing['total']})", listing["approvals"],
-               list(approval_views.ROW))  # fmt: skip
+    columns = list(approval_views.ROW)
+    words = TEXT_COLUMNS | {c for c in columns if c != "amount"}  # only the amount is a figure
+    rows_table(f"Approval requests ({listing['total']})", listing["approvals"], columns, words)

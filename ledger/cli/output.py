@@ -60,9 +60,14 @@ def add_columns(table: Table, columns: list[str], text: frozenset[str] = TEXT_CO
             table.add_column(c, justify="right", overflow="fold")
 
 
-def rows_table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
+def rows_table(
+    title: str,
+    rows: list[dict[str, Any]],
+    columns: list[str],
+    text: frozenset[str] = TEXT_COLUMNS,
+) -> None:
     table = Table(title=title)
-    add_columns(table, columns)
+    add_columns(table, columns, text)
     for r in rows:
         table.add_row(*[str(r.get(c, "")) if r.get(c) is not None else "" for c in columns])
     out.print(table)

@@ -36,7 +36,7 @@ def rule_text(rule: str, threshold: Decimal | None) -> str:
             "carried out without a second person"
         )
     limit = f" (threshold {fmt(threshold)})" if threshold is not None else ""
-    return f"four eyes: a second person with the approver role must approve{limit}"
+    return f"four eyes: a second person with the approver role decides{limit}"
 
 
 def request_view(events: list[Any]) -> dict[str, Any]:

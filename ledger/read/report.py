@@ -18,7 +18,7 @@ from ledger.domain.cost import CashFlow, annual_irr, daily_rate
 from ledger.domain.loan import Loan
 from ledger.domain.money import FEN, ZERO, accumulate, fmt, readable, round_to, shown
 from ledger.domain.terms import Arithmetic
-from ledger.read import views
+from ledger.read import approvals, views
 from ledger.services import audit, disputes
 from ledger.services.application import LedgerApp
 
@@ -177,6 +177,7 @@ def build(app: LedgerApp, reference: str, caps: RateCaps) -> dict[str, Any]:
         "verification": verified.as_dict(),
         "cost": cost,
         "disputes": disputes.cases_of_loan(app, loan.id),
+        "approvals": approvals.of_loan(app, str(loan.id)),
     }
 
 

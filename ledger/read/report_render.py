@@ -60,6 +60,10 @@ SCHEDULE_COLUMNS = [
 ]  # fmt: skip
 
 
+APPROVAL_COLUMNS = ["approval_id", "what", "requested_by", "requested_on", "reason", "rule",
+                    "status", "decided_by"]  # fmt: skip
+
+
 def sections(report: dict[str, Any]) -> list[tuple[str, list[Any]]]:
     """The report as (heading, paragraphs and tables), shared by Markdown and HTML."""
     cost = report["cost"]
@@ -79,6 +83,9 @@ def sections(report: dict[str, Any]) -> list[tuple[str, list[Any]]]:
     terms = [{"term": k, "value": v} for k, v in report["terms"].items()]
     balance = [{"figure": k, "value": v} for k, v in report["balance"].items()]
     disputes = [("Dispute cases", _disputes(report["disputes"]))] if report.get("disputes") else []
+    if report.get("approvals"):  # four eyes (loan-rules §12.5): who asked, the rule, who decided
+        rows = [{**a, "rule": a["rule_text"]} for a in report["approvals"]]
+        disputes.append(("Approvals (four eyes)", [_table(rows, APPROVAL_COLUMNS)]))
     return [
         ("Summary", _summary(report)),
         ("Terms", [_table(terms, ["term", "value"])]),
