@@ -60,6 +60,10 @@ class ApprovalView(Shape):
     rule: Rule
     rule_text: str
     threshold: Money | None = Field(description="LEDGER_FOUR_EYES_BELOW then (null: unset)")
+    counted_today: Money = Field(
+        description="Carried out under the threshold on this loan that day before it: the "
+        "rule compares counted_today + amount with the threshold"
+    )
     status: Status
     decided_by: str | None = Field(description="The approver (null: the threshold rule)")
     decided_at: Timestamp | None
@@ -68,8 +72,9 @@ class ApprovalView(Shape):
 
 
 class ApprovalAnswer(Shape):
-    """A request and, once carried out, what its command did (``result``, as the command
-    answers: the waiver, the refund, the correction; null while pending or rejected)."""
+    """A request and, once carried out, what its command did (``result``: a waiver's split as
+    ``ledger loan waive --json`` prints it, the refund, or the correction; null while pending
+    or rejected)."""
 
     approval: ApprovalView
     result: dict[str, Any] | None

@@ -19,6 +19,7 @@ by asking an approver to reject it); a request is decided once.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from decimal import Decimal
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -49,10 +50,12 @@ def reference_for(number: int) -> str:
     return f"{REFERENCE_PREFIX}{number:06d}"
 
 
-def rule_for(amount: Decimal, threshold: Decimal | None) -> str:
-    """§12.5: ``below_threshold`` when a threshold is set and ``amount < threshold``, else
-    ``four_eyes``. No threshold set: every such command needs a second person."""
-    if threshold is not None and amount < threshold:
+def rule_for(amount: Decimal, threshold: Decimal | None, counted_today: Decimal = ZERO) -> str:
+    """§12.5: ``below_threshold`` when a threshold is set and ``counted_today + amount <
+    threshold`` (``counted_today``: what was already carried out under the threshold on the
+    same loan that business day, so a large amount cut into small ones is not let through),
+    else ``four_eyes``. No threshold set: every such command needs a second person."""
+    if threshold is not None and counted_today + amount < threshold:
         return BELOW_THRESHOLD
     return FOUR_EYES
 
@@ -75,6 +78,7 @@ class ApprovalRequest(Aggregate):
         requested_by: str
         rule: str
         threshold: Decimal | None
+        counted_today: Decimal
         recorded_by: str
         on: date
 
@@ -104,6 +108,7 @@ class ApprovalRequest(Aggregate):
         requested_by: str,
         rule: str,
         threshold: Decimal | None,
+        counted_today: Decimal,
         recorded_by: str,
         on: date,
     ) -> None:
@@ -132,6 +137,7 @@ class ApprovalRequest(Aggregate):
         requested_by: str,
         threshold: Decimal | None,
         on: date,
+        counted_today: Decimal = ZERO,
     ) -> ApprovalRequest:
         """A new request; the rule that applies is decided here (:func:`rule_for`)."""
         if action not in ACTIONS:
@@ -151,8 +157,9 @@ class ApprovalRequest(Aggregate):
             amount=amount,
             reason=reason,
             requested_by=requested_by,
-            rule=rule_for(amount, threshold),
+            rule=rule_for(amount, threshold, counted_today),
             threshold=threshold,
+            counted_today=counted_today,
             recorded_by=current_actor(),
             on=on,
         )
@@ -193,11 +200,25 @@ class ApprovalRequest(Aggregate):
             )
 
     def _check_second_person(self, who: str, what: str) -> None:
-        if who.strip().casefold() == self.requested_by.strip().casefold():
+        if same_person(who, self.requested_by):
             raise NotPermitted(
                 f"request {self.reference} was made by {self.requested_by}: the requester "
                 f"cannot {what} their own request; a second person with the approver role must"
             )
+
+
+def person_key(name: str) -> str:
+    """A name as compared between people: Unicode NFKC, invisible format characters dropped,
+    case folded, without the ``api:`` the HTTP API puts before a key's name."""
+    folded = "".join(
+        c for c in unicodedata.normalize("NFKC", name) if unicodedata.category(c) != "Cf"
+    )
+    folded = folded.strip().casefold()
+    return folded.removeprefix("api:").strip()
+
+
+def same_person(one: str, other: str) -> bool:
+    return person_key(one) == person_key(other)
 
 
 def _said(text: str, what: str) -> None:

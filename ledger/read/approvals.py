@@ -28,12 +28,13 @@ WHAT = {
 }
 
 
-def rule_text(rule: str, threshold: Decimal | None) -> str:
+def rule_text(rule: str, threshold: Decimal | None, counted_today: Decimal) -> str:
     """Which rule applied (loan-rules §12.5), in words."""
     if rule == BELOW_THRESHOLD and threshold is not None:
+        before = f", with {fmt(counted_today)} before it today" if counted_today else ""
         return (
-            f"below the four-eyes threshold of {fmt(threshold)} (LEDGER_FOUR_EYES_BELOW): "
-            "carried out without a second person"
+            f"below the four-eyes threshold of {fmt(threshold)} (LEDGER_FOUR_EYES_BELOW"
+            f"{before}): carried out without a second person"
         )
     limit = f" (threshold {fmt(threshold)})" if threshold is not None else ""
     return f"four eyes: a second person with the approver role decides{limit}"
@@ -56,8 +57,9 @@ def request_view(events: list[Any]) -> dict[str, Any]:
         "requested_on": asked.on.isoformat(),
         "requested_at": asked.timestamp.isoformat(),
         "rule": asked.rule,
-        "rule_text": rule_text(asked.rule, asked.threshold),
+        "rule_text": rule_text(asked.rule, asked.threshold, asked.counted_today),
         "threshold": None if asked.threshold is None else fmt(asked.threshold),
+        "counted_today": fmt(asked.counted_today),
         "status": "pending",
         "decided_by": None,
         "decided_at": None,

@@ -32,6 +32,7 @@ from ledger.adapters.config import FourEyes
 from ledger.domain.approval import (
     BACKDATED_REPAYMENT,
     BELOW_THRESHOLD,
+    REFERENCE_PREFIX,
     REFUND,
     REVERSAL,
     STATUSES,
@@ -40,7 +41,7 @@ from ledger.domain.approval import (
     approval_id_for,
     reference_for,
 )
-from ledger.domain.errors import CommandRefused, NotFound, NotPermitted
+from ledger.domain.errors import CommandRefused, LedgerError, NotFound, NotPermitted
 from ledger.domain.loan import Loan
 from ledger.domain.money import fmt
 from ledger.services.application import LedgerApp
@@ -130,6 +131,12 @@ def _request(
         )
     loan = app.get_loan(loan_ref)
     today = app.business_date.today().day
+    of_loan = [events for events in all_requests(app) if events[0].loan_id == loan.id]
+    waiting = [events[0] for events in of_loan if len(events) == 1]
+    counted = sum(
+        (e[0].amount for e in of_loan if e[0].rule == BELOW_THRESHOLD and e[0].on == today),
+        Decimal(0),
+    )
     request = ApprovalRequest.request(
         reference_for(count_of(app, ApprovalRequest.Requested) + 1),
         loan_id=loan.id,
@@ -141,33 +148,37 @@ def _request(
         requested_by=by.name,
         threshold=four_eyes.below,
         on=today,
+        counted_today=counted,
     )
     changed: Loan | None = None
     if request.rule == BELOW_THRESHOLD:
         changed = _carry_out(app, action, loan_ref, details, reason, by.name)
         request.approve("", loan_version=changed.version, on=today)
     else:
-        _rehearse(app, request)
+        _rehearse(app, request, waiting)
     app.save(request)
     return Outcome(request, changed)
 
 
-def _rehearse(app: LedgerApp, request: ApprovalRequest) -> None:
-    """Carry out, and drop, the loan's pending requests in the order they were made and then
-    this one: refused if it could not be carried out once those before it are (a refund
-    of the credit a waiver still waiting for approval will make is not refused)."""
-    before = [
-        events[0]
-        for events in all_requests(app)
-        if events[0].loan_id == request.loan_id and len(events) == 1
-    ]
+def _rehearse(app: LedgerApp, request: ApprovalRequest, before: list[Any]) -> None:
+    """Carry out, and drop, the loan's waiting requests (``before``) in the order they were
+    made, then this one: refused only if this one could not be carried out then (a refund of
+    the credit a waiting waiver will make is not refused). A waiting request the loan would
+    refuse now is passed over: it cannot block the requests after it."""
 
     def carry_out_in_order() -> None:
-        for asked in [*before, request]:
-            loan = str(asked.loan_id)
-            _carry_out(app, asked.action, loan, asked.details, asked.reason, asked.requested_by)
+        for asked in before:
+            with suppress(LedgerError):
+                _carry_out_request(app, asked)
+        _carry_out_request(app, request)
 
     app.rehearse(carry_out_in_order)
+
+
+def _carry_out_request(app: LedgerApp, asked: Any) -> Loan:
+    """A request (or its ``Requested`` event) carried out as it was asked."""
+    loan = str(asked.loan_id)
+    return _carry_out(app, asked.action, loan, asked.details, asked.reason, asked.requested_by)
 
 
 # --------------------------------------------------------------------------- decisions
@@ -242,6 +253,8 @@ def _day_text(on: date | None) -> str:
 
 def request_uuid(reference: str) -> UUID:
     reference = loan_reference(reference, "request id")
+    if reference[:4].upper() == REFERENCE_PREFIX:
+        reference = reference.upper()  # apr-000001 is APR-000001
     return UUID(reference) if UUID_FORM.fullmatch(reference) else approval_id_for(reference)
 
 
@@ -268,7 +281,12 @@ def request_events(app: LedgerApp, request: ApprovalRequest) -> list[Any]:
 def all_requests(app: LedgerApp) -> list[list[Any]]:
     """Every request's events, oldest request first."""
     grouped = events_by_originator(app, EVENT_CLASSES)
-    return sorted(grouped.values(), key=lambda events: events[0].reference)
+    return sorted(grouped.values(), key=lambda events: _number(events[0].reference))
+
+
+def _number(reference: str) -> int:
+    """``APR-000042`` -> 42: requests in the order they were made (past APR-999999 too)."""
+    return int(reference.removeprefix(REFERENCE_PREFIX))
 
 
 def check_status(status: str | None) -> None:

@@ -80,7 +80,7 @@ class Corrections(LedgerStore):
     def reverse(self, reference: str, version: int, *, actor: str, reason: str) -> Loan:
         """A deduction or repayment that bounced: recompute the loan without it."""
         loan = self.get_loan(reference)
-        events: list[Any] = list(self.events.get(loan.id))
+        events: list[Any] = self.history(loan)
         target = next((e for e in events if e.originator_version == version), None)
         if not isinstance(target, (Loan.InstallmentDeducted, Loan.Repaid)):
             raise CommandRefused(
@@ -114,7 +114,7 @@ class Corrections(LedgerStore):
     ) -> Loan:
         if loan.is_closed and correction.kind == "backdated_repayment":
             raise CommandRefused(f"loan {loan.label} is closed (since {loan.closed_on})")
-        recorded: list[Any] = events if events is not None else list(self.events.get(loan.id))
+        recorded: list[Any] = events if events is not None else self.history(loan)
         facts = corrected_facts(facts_of(recorded), correction)
         run = run_facts(recorded[0], facts)
         if run.refused_refunds:  # money already paid back that the corrected history lacks

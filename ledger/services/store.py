@@ -145,9 +145,12 @@ class LedgerStore(Application[UUID]):
         the loans it changed are dropped (every command loads its own). A four-eyes request
         rehearses its command, so a request that could never be carried out is refused."""
         outer: list[Any] | None = getattr(self._held, "aggregates", None)
-        self._held.aggregates = []
+        rehearsed: list[Any] = []
+        self._held.aggregates = rehearsed
         try:
-            return command()
+            result = command()
+            integrity.refuse_if_held(self, rehearsed)  # a quarantined loan: refused now too
+            return result
         finally:
             self._held.aggregates = outer
 
@@ -233,5 +236,11 @@ class LedgerStore(Application[UUID]):
     # ------------------------------------------------------------------ reading
 
     def loan_events(self, reference: str) -> list[Any]:
-        loan = self.get_loan(reference)
-        return list(self.events.get(loan.id))
+        return self.history(self.get_loan(reference))
+
+    def history(self, loan: Loan) -> list[Any]:
+        """The loan's events: those saved, then those a command of this unit of work has
+        just recorded and not saved yet (a rehearsed request's, for the next request)."""
+        pending = list(loan.pending_events)
+        saved = list(self.events.get(loan.id)) if loan.version > len(pending) else []
+        return saved + pending

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from ledger.services import integrity
+from ledger.services.application import LedgerApp
 from tests.conftest import Ledger
 from tests.interface.test_edge_cli import assert_refused
 from tests.interface.test_remedies_cli import account_balance, assert_verified_clean
@@ -153,10 +155,13 @@ def test_under_the_threshold_it_is_carried_out_at_once_and_the_rule_is_recorded(
     assert "below the four-eyes threshold of 300.01" in rule["rule_text"]
     monkeypatch.setenv("LEDGER_FOUR_EYES_BELOW", "300.00")  # not under: equal
     assert book.ok(*REFUND)["approval"]["rule"] == "four_eyes"
-    text = book(*REFUND[:3], "100.00", "--reason", "part")  # under it: paid at once
+    monkeypatch.setenv("LEDGER_FOUR_EYES_BELOW", "1000.00")  # 300.00 today + 100.00 < it
+    text = book(*REFUND[:3], "100.00", "--reason", "part")  # carried out at once
     assert text.code == 0, text.err
-    assert "APR-000003: below the four-eyes threshold of 300.00" in text.out
+    assert "APR-000003: below the four-eyes threshold of 1000.00" in text.out
     assert book.ok("loan", "show", "FEE")["credit"] == "200.00"
+    assert_refused(book, ["approval", "approve", "APR-000002", "--actor", "carol"],
+                   "cannot refund 300.00: the credit owed to the borrower is 200.00")  # fmt: skip
 
 
 @pytest.mark.parametrize("threshold", ["1,50", "-5.00", "0", "1e3", "abc"])
@@ -189,9 +194,62 @@ def test_a_back_dated_repayment_and_a_reversal_are_approved_as_corrections(
     asked = ledger.ok("loan", "reverse", "B", "--event", str(version), "--reason", "bounced",
                       "--actor", "desk")  # fmt: skip
     assert (asked["approval"]["amount"], asked["approval"]["status"]) == ("20.00", "pending")
+    assert_refused(ledger, ["loan", "reverse", "B", "--event", str(version), "--reason", "again"],
+                   f"event {version} was already reversed")  # fmt: skip  # by the one waiting
     assert repaid["amount"] == "20.00"
     done = ledger.ok("approval", "approve", asked["approval"]["approval_id"], "--actor", "carol")
     assert (done["result"]["kind"], done["result"]["reverses"]) == ("reversal", version)
     assert ledger.ok("audit", "verify", "B")["clean"] is True
     assert_refused(ledger, ["loan", "reverse", "B", "--event", "1", "--reason", "x"],
                    "only a deduction or a repayment can be reversed")  # fmt: skip
+
+
+def test_a_waiting_request_the_loan_now_refuses_does_not_block_the_next_one(book: Ledger) -> None:
+    book.ok(*WAIVE)
+    book.ok(*REFUND)  # counts on the waiver's credit
+    book.ok("approval", "reject", "APR-000001", "--reason", "asked twice", "--actor", "carol")
+    again = book.ok(*WAIVE)  # APR-000002 (the refund) would now be refused: passed over
+    assert again["approval"]["approval_id"] == "APR-000003"
+    assert_refused(book, ["loan", "waive", "FEE", "--fee", "0.01", "--reason", "x"],
+                   "cannot waive 0.01 of fee")  # fmt: skip  # the waiting 300.00 is all of it
+
+
+def test_a_request_on_a_quarantined_loan_is_refused_and_records_nothing(book: Ledger) -> None:
+    app = LedgerApp.from_url(book.db_url)
+    try:
+        integrity.quarantine(app, app.get_loan("FEE").id, "FEE", 6, "a test")
+    finally:
+        app.close()
+    assert_refused(book, WAIVE, "loan FEE is quarantined")
+
+
+@pytest.mark.parametrize(
+    "disguise", ["api:carol", "carol\u200b", "CAROL", "\uff43\uff41\uff52\uff4f\uff4c"]
+)  # the last: full-width
+def test_the_requester_is_the_same_person_whatever_way_the_name_is_written(
+    book: Ledger, disguise: str
+) -> None:
+    book.ok(*WAIVE, "--actor", disguise)
+    assert_refused(book, ["approval", "approve", "APR-000001", "--actor", "carol"],
+                   "requester cannot approve")  # fmt: skip
+
+
+def test_amounts_cut_small_do_not_pass_under_the_threshold_together(
+    book: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a threshold of 100.00, 60.00 is carried out at once; a second 60.00 on the same
+    loan and day is not (60.00 + 60.00 >= 100.00): it waits for a second person."""
+    monkeypatch.setenv("LEDGER_FOUR_EYES_BELOW", "100.00")
+    first = book.ok("loan", "waive", "FEE", "--fee", "60.00", "--reason", "part 1")
+    assert (first["approval"]["rule"], first["approval"]["counted_today"]) == (
+        "below_threshold",
+        "0.00",
+    )
+    second = book.ok("loan", "waive", "FEE", "--fee", "60.00", "--reason", "part 2")
+    assert (second["approval"]["rule"], second["approval"]["counted_today"]) == (
+        "four_eyes",
+        "60.00",
+    )
+    third = book.ok("loan", "refund", "FEE", "39.99", "--reason", "part 3")  # 60 + 39.99 < 100
+    assert third["approval"]["rule"] == "below_threshold" and third["credit_after"] == "20.01"
+    assert "with 60.00 before it today" in third["approval"]["rule_text"]

@@ -251,6 +251,7 @@ def test_corrections_through_the_cli_record_who_and_why(
     ledger: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LEDGER_ACTOR", "complaints-desk")
+    monkeypatch.setenv("LEDGER_FOUR_EYES_BELOW", "1000.00")  # one person (test_approvals_cli)
     ledger.ok("loan", "open", "--product", "equal_principal", "--principal", "1000.00",
               "--term", "2", "--disbursed-on", "2026-01-15", "--daily-rate", "0.0005",
               "--loan-id", "C")  # fmt: skip

@@ -13,7 +13,9 @@ from ledger.domain.approval import (
     BELOW_THRESHOLD,
     FOUR_EYES,
     ApprovalRequest,
+    person_key,
     rule_for,
+    same_person,
 )
 from ledger.domain.errors import CommandRefused, NotPermitted
 
@@ -107,3 +109,17 @@ def test_a_malformed_request_is_refused_before_any_event(
     }
     with pytest.raises(CommandRefused, match=needle):
         ApprovalRequest.request("APR-000001", **{**fields, **change})  # type: ignore[arg-type]
+
+
+def test_amounts_already_carried_out_under_the_threshold_that_day_count_toward_it() -> None:
+    assert rule_for(Decimal("40.00"), Decimal("100.00"), Decimal("59.99")) == BELOW_THRESHOLD
+    assert rule_for(Decimal("40.00"), Decimal("100.00"), Decimal("60.00")) == FOUR_EYES
+
+
+@pytest.mark.parametrize(
+    "written", ["carol", "Carol", "api:carol", " CAROL ", "caro\u200bl", "\uff43arol"]
+)
+def test_a_name_is_the_same_person_however_it_is_written(written: str) -> None:
+    assert person_key(written) == "carol"
+    assert same_person(written, "api:Carol")
+    assert not same_person(written, "carole")
