@@ -24,9 +24,6 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.utils import get_topic
-
 from ledger.adapters.api_keys import APPROVER, AUDITOR
 from ledger.adapters.config import FourEyes
 from ledger.domain.approval import (
@@ -45,11 +42,10 @@ from ledger.domain.errors import CommandRefused, LedgerError, NotFound, NotPermi
 from ledger.domain.loan import Loan
 from ledger.domain.money import fmt
 from ledger.services.application import LedgerApp
-from ledger.services.event_log import count_of, events_by_originator
+from ledger.services.event_log import count_of, created_as, events_by_originator
 from ledger.services.parsing import UUID_FORM, loan_reference
 
 EVENT_CLASSES = (ApprovalRequest.Requested, ApprovalRequest.Approved, ApprovalRequest.Rejected)
-REQUESTED_TOPIC = get_topic(ApprovalRequest.Requested)
 
 
 @dataclass(frozen=True)
@@ -260,12 +256,7 @@ def request_uuid(reference: str) -> UUID:
 
 def get_request(app: LedgerApp, reference: str) -> ApprovalRequest:
     """The request, or :class:`NotFound` (another aggregate's UUID is not read as one)."""
-    request_id = request_uuid(reference)
-    first = app.recorder.select_events(request_id, limit=1)
-    found: Any = None
-    if first and first[0].topic == REQUESTED_TOPIC:
-        with suppress(AggregateNotFoundError):
-            found = app.repository.get(request_id)
+    found = created_as(app, request_uuid(reference), ApprovalRequest.Requested)
     if not isinstance(found, ApprovalRequest):
         raise NotFound(f"unknown approval request {reference}")
     return found

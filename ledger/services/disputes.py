@@ -19,14 +19,10 @@ number (``LedgerApp.execute``).
 from __future__ import annotations
 
 import json
-from contextlib import suppress
 from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
-
-from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.utils import get_topic
 
 from ledger.domain.dispute import (
     STATUSES,
@@ -38,11 +34,10 @@ from ledger.domain.errors import CommandRefused, NotFound
 from ledger.domain.money import fmt
 from ledger.services import audit, explain
 from ledger.services.application import LedgerApp
-from ledger.services.event_log import count_of, events_by_originator
+from ledger.services.event_log import count_of, created_as, events_by_originator
 from ledger.services.parsing import UUID_FORM, loan_reference
 
 EVENT_CLASSES = (Dispute.Opened, Dispute.FindingAttached, Dispute.Decided, Dispute.Closed)
-OPENED_TOPIC = get_topic(Dispute.Opened)
 
 
 def dispute_uuid(reference: str) -> UUID:
@@ -56,12 +51,7 @@ def dispute_uuid(reference: str) -> UUID:
 def get_dispute(app: LedgerApp, reference: str) -> Dispute:
     """The case, or :class:`NotFound`; another aggregate's UUID (a loan's) is not read: its
     first event is not a case's."""
-    case_id = dispute_uuid(reference)
-    first = app.recorder.select_events(case_id, limit=1)
-    found: Any = None
-    if first and first[0].topic == OPENED_TOPIC:
-        with suppress(AggregateNotFoundError):
-            found = app.repository.get(case_id)
+    found = created_as(app, dispute_uuid(reference), Dispute.Opened)
     if not isinstance(found, Dispute):
         raise NotFound(f"unknown dispute {reference}")
     return found

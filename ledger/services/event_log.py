@@ -5,10 +5,11 @@ this way, with no table of their own to keep."""
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import suppress
 from typing import Any, cast
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.utils import get_topic
 
 from ledger.adapters.sql import Sql
@@ -33,6 +34,17 @@ def events_by_originator(
         if len(page) < PAGE:
             return grouped
         start = page[-1].id
+
+
+def created_as(app: Application[UUID], aggregate_id: UUID, created: type) -> Any | None:
+    """The aggregate ``aggregate_id`` if its first event is a ``created`` (another kind's id,
+    a loan's, is not read as one), else None."""
+    first = app.recorder.select_events(aggregate_id, limit=1)
+    if not first or first[0].topic != get_topic(created):
+        return None
+    with suppress(AggregateNotFoundError):
+        return app.repository.get(aggregate_id)
+    return None
 
 
 def count_of(app: Application[UUID], event_class: type) -> int:
