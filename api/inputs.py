@@ -107,6 +107,11 @@ class OpenLoan(Body):
     grace_days: StrictInt | None = Field(default=None, ge=0, le=90)
     installment_multiple: Rate | None = None
     rounding: StrictStr | None = Field(default=None, max_length=20)
+    first_due_date: IsoDate | None = Field(
+        default=None,
+        description="Installment 1's due date, after disbursed_on and at most two months "
+        "later (loan-rules section 9); default: disbursed_on + 1 month",
+    )
 
 
 class Repayment(Body):

@@ -226,6 +226,7 @@ class ReportTerms(Shape):
     principal: Money
     term: int
     disbursed_on: Day
+    first_due_date: Day = Field(description="Installment 1's due date (loan-rules 2 and 9)")
     rate: str = Field(examples=["0.0005 a day"])
     method: str
     monthly_rate: DecimalText

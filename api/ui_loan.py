@@ -97,6 +97,7 @@ def _terms(loan: Loan) -> str:
             ("principal", fmt(t.principal)),
             ("term", f"{t.term} months"),
             ("disbursed on", t.disbursed_on.isoformat()),
+            ("first due", t.due_date(1).isoformat() + (" (named)" if t.first_due_date else "")),
             ("rate", rate_text(t, loan.monthly_rate)),
             ("prepayment fee", f"{percent(t.prepayment_fee_rate)} % of principal prepaid"),
             ("penalty rate", f"{t.penalty_multiplier} x the rate"),

@@ -38,7 +38,7 @@ from ledger.adapters.sql import Cursor
 from ledger.domain.loan import Loan
 from ledger.domain.money import ZERO, Exact, accumulate, fmt
 from ledger.domain.money import shown as unrounded_text
-from ledger.domain.rules import due_date
+from ledger.domain.terms import Terms
 from projections.balances import from_fen, to_fen
 from projections.base import upsert
 from projections.facts import Fact
@@ -76,16 +76,22 @@ COLUMNS = (
 )
 
 
-def cycle_of(disbursed_on: date, on: date) -> int:
-    """The cycle holding business day ``on``: the first ``k >= 1`` with due date >= ``on``."""
-    months = (on.year - disbursed_on.year) * 12 + on.month - disbursed_on.month
-    k = max(months, 1)
-    return k if due_date(disbursed_on, k) >= on else k + 1
+def cycle_of(terms: Terms, on: date) -> int:
+    """The cycle holding business day ``on``: the first ``k >= 1`` with due date >= ``on``
+    (sections 2 and 9: counted from the first due date when the loan names one)."""
+    origin = terms.first_due_date or terms.disbursed_on
+    months = (on.year - origin.year) * 12 + on.month - origin.month
+    k = max(months + (1 if terms.first_due_date else 0), 1)
+    while k > 1 and terms.due_date(k - 1) >= on:
+        k -= 1
+    while terms.due_date(k) < on:
+        k += 1
+    return k
 
 
-def period_of(disbursed_on: date, cycle: int) -> tuple[date, date]:
-    start = disbursed_on if cycle == 1 else due_date(disbursed_on, cycle - 1) + timedelta(days=1)
-    return start, due_date(disbursed_on, cycle)
+def period_of(terms: Terms, cycle: int) -> tuple[date, date]:
+    start = terms.disbursed_on if cycle == 1 else terms.due_date(cycle - 1) + timedelta(days=1)
+    return start, terms.due_date(cycle)
 
 
 class Statement:
@@ -128,7 +134,7 @@ class Statement:
         self.flows[flow] = self.flows.get(flow, ZERO) + amount
 
     def row(self, fold: LoanFold) -> list[Any]:
-        start, end = period_of(fold.disbursed_on, self.cycle)
+        start, end = period_of(fold.terms, self.cycle)
         o_principal, o_interest, o_penalty = self.opening
         c_principal = fold.principal_outstanding
         c_interest = fold.interest_owed
@@ -226,7 +232,7 @@ class Statements(LoanProjection):
                 fold.credit,
             )
         statement = self.current(fold)
-        cycle = cycle_of(fold.disbursed_on, fact.on)
+        cycle = cycle_of(fold.terms, fact.on)
         while statement.cycle < cycle:
             self.pending[(fold.loan_id, statement.cycle)] = statement.row(fold)
             opening = (fold.principal_outstanding, fold.interest_owed, fold.penalty_owed)

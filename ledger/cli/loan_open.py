@@ -96,6 +96,12 @@ from ledger.services.products import terms_from_input
     help="Rounding of ties (default half_up; see Rounding below).",
 )
 @click.option(
+    "--first-due-date",
+    type=DATE,
+    help="Installment 1's due date, after --disbursed-on and at most two months later "
+    "(a broken first period, loan-rules section 9; default: a month after).",
+)
+@click.option(
     "--loan-id",
     type=NEW_LOAN_ID,
     help="Your reference for the loan: 1 to 64 of A-Z a-z 0-9 . _ -, not a UUID "
@@ -120,6 +126,7 @@ def loan_open(ctx: click.Context, /, db: str | None, as_json: bool, **flags: Any
             "principal": state["principal_outstanding"],
             "term": terms.term,
             "disbursed_on": terms.disbursed_on.isoformat(),
+            "first_due_date": terms.due_date(1).isoformat(),
             "method": terms.method.value,
             "emi": str(opened.emi) if terms.method is Method.EQUAL_INSTALLMENT else None,
             "monthly_rate": str(opened.monthly_rate),

@@ -49,7 +49,9 @@ def plain(value: Any) -> Any:
         return value.value
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
-    if is_dataclass(value) and not isinstance(value, type):  # terms, installments (snapshots)
+    if hasattr(value, "as_event_fields"):  # terms (snapshots): as an event writes them
+        return plain(value.as_event_fields())
+    if is_dataclass(value) and not isinstance(value, type):  # installments (snapshots)
         return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]

@@ -48,7 +48,7 @@ class LoanCommands(LoanState):
         self._require_day_open(on)
         while len(self.installments) < self.last_k:
             k = len(self.installments) + 1
-            due = rules.due_date(self.terms.disbursed_on, k)
+            due = self.terms.due_date(k)
             if due > on:
                 break
             is_last = k == self.last_k
@@ -244,7 +244,7 @@ class LoanCommands(LoanState):
     def _require_morning_done(self, on: date) -> None:
         self._require_day_open(on)
         if len(self.installments) < self.last_k and (
-            rules.due_date(self.terms.disbursed_on, len(self.installments) + 1) <= on
+            self.terms.due_date(len(self.installments) + 1) <= on
         ):
             raise CommandRefused(f"loan {self.label}: the morning of {on} has not run yet")
 

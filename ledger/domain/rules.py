@@ -8,7 +8,6 @@ float; amounts are :class:`~decimal.Decimal` and are rounded only where the spec
 from __future__ import annotations
 
 import calendar
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -16,24 +15,9 @@ from decimal import ROUND_CEILING, Decimal
 
 from ledger.domain.money import FEN, ONE, ZERO, Exact, Rounding, round_to
 from ledger.domain.terms import Arithmetic, DayCount, Method
+from ledger.domain.terms import due_date as due_date  # sections 2 and 9, kept with the terms
 
 # --------------------------------------------------------------------------- section 2
-
-
-@functools.lru_cache(maxsize=65536)
-def due_date(disbursed_on: date, k: int) -> date:
-    """Section 2: installment ``k`` is due on ``D0 + k months``, day clamped to month's end.
-
-    Computed from ``D0`` for every ``k`` (never from the previous due date), so a loan
-    disbursed on Jan 31 is due Feb 28/29, Mar 31, Apr 30, ...
-    """
-    if k < 0:
-        raise ValueError("installment number must be >= 0")
-    months = disbursed_on.month - 1 + k
-    year = disbursed_on.year + months // 12
-    month = months % 12 + 1
-    day = min(disbursed_on.day, calendar.monthrange(year, month)[1])
-    return date(year, month, day)
 
 
 # --------------------------------------------------------------------------- section 4

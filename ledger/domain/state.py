@@ -256,7 +256,7 @@ class LoanState(CreditState):
             days_past_due=self.days_past_due(day),
             overdue_since=self.overdue_since,
             next_k=next_k,
-            next_due_date=rules.due_date(self.terms.disbursed_on, next_k) if next_k else None,
+            next_due_date=self.terms.due_date(next_k) if next_k else None,
             next_due_amount=next_amount,
             principal_repaid=self.principal_repaid,
             interest_paid=self.interest_paid,
@@ -367,5 +367,5 @@ class LoanState(CreditState):
                 rounding=t.rounding,
             )
             remaining -= parts.principal
-            rows.append((k, rules.due_date(t.disbursed_on, k), parts.principal, parts.interest))
+            rows.append((k, t.due_date(k), parts.principal, parts.interest))
         return rows

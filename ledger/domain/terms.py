@@ -7,6 +7,8 @@ without importing anything beyond the standard library.
 
 from __future__ import annotations
 
+import calendar
+import functools
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -120,9 +122,15 @@ class Terms:
     installment_multiple: Decimal
     rounding: Rounding
     arithmetic: Arithmetic = Arithmetic.EXACT
+    first_due_date: date | None = None  # section 9: None, installment k due D0 + k months
 
     def as_event_fields(self) -> dict[str, object]:
-        """The terms as plain values (str, int, Decimal, date) for an event."""
+        """The terms as plain values (str, int, Decimal, date) for an event. A term added
+        after loans were recorded is written only when set, so the terms of those loans (and
+        the hash chain over them) read exactly as they were written."""
+        added: dict[str, object] = {}
+        if self.first_due_date is not None:
+            added["first_due_date"] = self.first_due_date
         return {
             "product": self.product,
             "principal": self.principal,
@@ -138,6 +146,7 @@ class Terms:
             "installment_multiple": self.installment_multiple,
             "rounding": self.rounding.value,
             "arithmetic": self.arithmetic.value,
+            **added,
         }
 
     @classmethod
@@ -161,12 +170,43 @@ class Terms:
             rounding=Rounding(str(fields["rounding"])),
             # terms recorded before exact accruals have no "arithmetic": they used decimal28
             arithmetic=Arithmetic(str(fields.get("arithmetic", Arithmetic.DECIMAL28.value))),
+            first_due_date=_optional_date(fields.get("first_due_date")),
         )
+
+    def due_date(self, k: int) -> date:
+        """Sections 2 and 9: when installment ``k`` is due under these terms."""
+        return due_date(self.disbursed_on, k, self.first_due_date)
 
 
 def _dec(value: object) -> Decimal:
     assert isinstance(value, Decimal), value
     return value
+
+
+def _optional_date(value: object) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))  # a projection's fold keeps it as text
+
+
+def due_date(disbursed_on: date, k: int, first_due_date: date | None = None) -> date:
+    """Sections 2 and 9: installment ``k`` is due on ``D0 + k months``; with a first due date
+    ``F``, on ``F + (k - 1) months``; each counted from its origin (never from the previous
+    due date), the day clamped to the month's end. Installment 0 is the disbursement."""
+    if k < 0:
+        raise ValueError("installment number must be >= 0")
+    if first_due_date is None:
+        return add_months(disbursed_on, k)
+    return disbursed_on if k == 0 else add_months(first_due_date, k - 1)
+
+
+@functools.lru_cache(maxsize=65536)
+def add_months(origin: date, months: int) -> date:
+    """``origin`` plus ``months`` calendar months, the day clamped to the month's end (Jan 31
+    + 1 month is Feb 28 or 29)."""
+    index = origin.month - 1 + months
+    year, month = origin.year + index // 12, index % 12 + 1
+    return date(year, month, min(origin.day, calendar.monthrange(year, month)[1]))
 
 
 def _date(value: object) -> date:

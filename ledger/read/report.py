@@ -149,6 +149,7 @@ def build(app: LedgerApp, reference: str, caps: RateCaps) -> dict[str, Any]:
             "principal": fmt(t.principal),
             "term": t.term,
             "disbursed_on": t.disbursed_on.isoformat(),
+            "first_due_date": t.due_date(1).isoformat(),
             "rate": f"{t.daily_rate} a day"
             if t.daily_rate
             else f"{t.annual_rate} a year ({t.day_count.value if t.day_count else ''})",

@@ -47,6 +47,7 @@ WHAT_IF_TERMS = (
     "grace_days",
     "installment_multiple",
     "rounding",
+    "first_due_date",
 )
 
 

@@ -22,6 +22,7 @@ from ledger.domain.terms import (
     DayCount,
     Method,
     Terms,
+    due_date,
 )
 from ledger.services import parsing
 
@@ -91,6 +92,7 @@ class LoanTermsInput(BaseModel):
     grace_days: Whole = Field(default=DEFAULT_GRACE_DAYS, ge=0, le=90)
     installment_multiple: Dec = Field(default=DEFAULT_INSTALLMENT_MULTIPLE, gt=0, le=100)
     rounding: Rounding = Rounding.HALF_UP
+    first_due_date: Day | None = None
 
     @model_validator(mode="after")
     def _check(self) -> LoanTermsInput:
@@ -108,6 +110,14 @@ class LoanTermsInput(BaseModel):
             raise ValueError("principal: more than two decimal places")
         if (self.installment_multiple / FEN) % 1 != 0:
             raise ValueError("installment_multiple: must be a whole number of fen")
+        latest = due_date(self.disbursed_on, 2)
+        if self.first_due_date is not None and not (
+            self.disbursed_on < self.first_due_date <= latest
+        ):
+            raise ValueError(
+                f"first_due_date: must be after disbursed_on {self.disbursed_on} and at most "
+                f"two months later ({latest}), got {self.first_due_date} (loan-rules section 9)"
+            )
         return self
 
     def to_terms(self) -> Terms:
@@ -130,6 +140,7 @@ class LoanTermsInput(BaseModel):
             grace_days=self.grace_days,
             installment_multiple=self.installment_multiple,
             rounding=self.rounding,
+            first_due_date=self.first_due_date,
         )
 
 
