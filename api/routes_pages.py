@@ -24,8 +24,9 @@ from api.ui_portfolio import ListQuery, portfolio_page
 from ledger.adapters.api_keys import ApiKey, find
 from ledger.domain.errors import CommandRefused, InvalidInput
 from ledger.domain.terms import PRESETS
+from ledger.read import approvals as approval_views
 from ledger.read import views
-from ledger.services import parsing
+from ledger.services import disputes, parsing
 from projections import schedule as schedule_view
 from projections.loan_list import MAX_PAGE, STATUSES, LoanFilter, list_loans
 
@@ -158,7 +159,9 @@ def page_routes(ctx: ApiContext) -> APIRouter:
             projections = caught_up(["schedule"])
             rows = [schedule_view.shown(r) for r in projections.schedule.read(loan.id)]
             recorded = ledger.loan_events(reference)
-            return loan_page(loan, recorded, views.loan_state(loan), rows)
+            cases = disputes.cases_of_loan(ledger, loan.id)
+            requests = approval_views.of_loan(ledger, str(loan.id))
+            return loan_page(loan, recorded, views.loan_state(loan), rows, cases, requests)
 
         return signed_in_page(request, render)
 

@@ -45,7 +45,12 @@ SUMMED = {"planned_principal", "planned_interest", "principal", "interest", "pen
 
 
 def loan_page(
-    loan: Loan, events: Sequence[Any], state: dict[str, Any], schedule: list[dict[str, Any]]
+    loan: Loan,
+    events: Sequence[Any],
+    state: dict[str, Any],
+    schedule: list[dict[str, Any]],
+    cases: Sequence[dict[str, Any]] = (),
+    requests: Sequence[dict[str, Any]] = (),
 ) -> str:
     label = e(loan.label)
     body = [
@@ -64,8 +69,36 @@ def loan_page(
         "days (the evening's accrual, a morning deduction that collected nothing) are grouped "
         "by installment period: open a period to see its days and their arithmetic.</p>",
         timeline(periods(events)),
+        *_disputes_and_approvals(cases, requests),
     ]
     return page(f"Loan {loan.label}", "".join(body))
+
+
+def _disputes_and_approvals(
+    cases: Sequence[dict[str, Any]], requests: Sequence[dict[str, Any]]
+) -> list[str]:
+    """The loan's dispute cases and four-eyes requests (loan-rules §12.5), each in a line:
+    who asked, the rule that applied, who decided."""
+    parts = []
+    if cases:
+        rows = [
+            (c["dispute_id"], c["status"], c["claim"]["charge"], c["claim"]["amount"],
+             (c["decision"] or {}).get("outcome") or "", c["claim"]["on"])
+            for c in cases
+        ]  # fmt: skip
+        parts += ["<h2>Dispute cases</h2>",
+                  table(["case", "status", "charge", "amount", "outcome", "opened"], rows,
+                        ident="disputes")]  # fmt: skip
+    if requests:
+        rows = [
+            (r["approval_id"], r["what"], r["requested_by"], r["rule_text"], r["status"],
+             r["decided_by"] or "")
+            for r in requests
+        ]  # fmt: skip
+        parts += ["<h2>Four-eyes requests</h2>",
+                  table(["request", "what", "asked by", "rule", "status", "decided by"], rows,
+                        ident="approvals")]  # fmt: skip
+    return parts
 
 
 def _status(state: dict[str, Any]) -> str:

@@ -23,8 +23,10 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.routes_pages import local_next
 from ledger.adapters.api_keys import new_key
+from ledger.adapters.config import FourEyes
 from ledger.domain.loan import Loan
 from ledger.domain.money import ZERO, fmt
+from ledger.services import approvals, disputes
 from ledger.services.application import LedgerApp
 from ledger.services.products import terms_from_input
 from tests.conftest import _drop_schema, _postgres_url
@@ -419,3 +421,20 @@ def test_errors_on_ui_pages_are_html_pages_with_their_status(small: Pages) -> No
         assert "problem+json" not in answer.headers["content-type"]
         assert needle in html.unescape(answer.text), (path, answer.text[-800:])
         assert "<b>" not in answer.text.split("<h1>")[1]  # the id is shown escaped
+
+
+def test_the_loan_page_lists_its_dispute_cases_and_four_eyes_requests(small: Pages) -> None:
+    app = small.app
+    claim = {"claim": SCRIPT, "received_by": "desk", "channel": "phone", "channel_ref": ""}
+    disputes.open_dispute(app, "CAROL", charge="interest", amount=Decimal("5.00"),
+                          period=(date(2026, 1, 15), date(2026, 1, 25)), actor="desk",
+                          **claim)  # fmt: skip
+    app.execute(lambda: approvals.request_backdated_repayment(
+        app, "CAROL", amount=Decimal("100.00"), on=date(2026, 1, 20), reason="branch",
+        by=approvals.Person("desk", "operator"), four_eyes=FourEyes(),
+    ))  # fmt: skip
+    page = text_of(small.get("/ui/loans/CAROL"))
+    assert "<table id=disputes>" in page and "DSP-000001" in page
+    assert "<table id=approvals>" in page and "APR-000001" in page
+    assert "record a repayment of 100.00 back-dated to 2026-01-20" in page
+    assert "a second person with the approver role decides" in page
