@@ -132,3 +132,13 @@ def test_a_bad_compound_multiplier_is_refused_and_writes_nothing(
 ) -> None:
     args = [*OPEN, "--compound-multiplier", value, "--loan-id", "BAD"]
     assert_refused(ledger, args, needle)
+
+
+def test_what_if_without_the_split_shows_the_one_penalty(ledger: Ledger) -> None:
+    """The what-if's charged penalty of a split loan is penalty and compound interest, each
+    rounded (1.50 + 0.03 with compound_multiplier 1.0); under compound_multiplier 1.5 it would
+    have been 1.50 + 0.05."""
+    overdue_through_april_5(ledger, "CIW", "--compound-multiplier", "1.0")
+    answer = ledger.ok("audit", "what-if", "CIW", "--set", "compound_multiplier=1.5")
+    total = answer["total"]
+    assert (total["charged"]["penalty"], total["would_have_been"]["penalty"]) == ("1.53", "1.55")
