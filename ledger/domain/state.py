@@ -83,17 +83,20 @@ class Installment:
         return self.principal - self.principal_paid
 
     def as_dict(self) -> dict[str, Any]:
-        """Every field (a snapshot keeps them all)."""
-        return dict(vars(self))
+        """Every field (a snapshot keeps them all, and its seal is over them); the compound
+        fields (section 11) only when one is not zero, so an installment reads, and a
+        snapshot or a correction's state seals and hashes, as before they existed."""
+        fields = dict(vars(self))
+        if not any(fields[name] for name in COMPOUND_FIELDS):
+            for name in COMPOUND_FIELDS:
+                del fields[name]
+        return fields
 
     def derived(self) -> dict[str, Any]:
         """The fields a correction recomputes and records (``last_paid_on`` is bookkeeping
         of when money arrived, not something the rules derive)."""
         fields = self.as_dict()
         del fields["last_paid_on"]
-        if not any(fields[name] for name in COMPOUND_FIELDS):  # as recorded before section 11
-            for name in COMPOUND_FIELDS:
-                del fields[name]
         return fields
 
 
