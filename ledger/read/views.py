@@ -234,8 +234,16 @@ def describe(e: Any) -> str:
         per_year = f" / {e.divisor}" if e.divisor != 1 else ""
         text = f"{e.base} x {e.rate} x {e.days}{per_year} = {e.normal}"
         for p in e.penalties:
-            factors = f"{p['base']} x {e.rate} x {e.days}{per_year} x {e.penalty_multiplier}"
-            text += f"; penalty #{p['k']}: {factors} = {p['amount']}"
+            rate = f"{e.rate} x {e.days}{per_year}"
+            if "compound" in p:  # section 11: penalty on principal, compound on interest
+                text += (
+                    f"; penalty #{p['k']}: {p['principal_base']} x {rate} x "
+                    f"{e.penalty_multiplier} = {p['penalty']}; compound #{p['k']}: "
+                    f"{p['interest_base']} x {rate} x {p['compound_multiplier']} = {p['compound']}"
+                )
+            else:
+                text += f"; penalty #{p['k']}: {p['base']} x {rate} x {e.penalty_multiplier}"
+                text += f" = {p['amount']}"
         return text
     if isinstance(e, Loan.InstallmentFellDue):
         interest = f"interest round({e.interest_accrued}) = {e.interest}"
