@@ -5,12 +5,15 @@ per installment and shown as its own figure; a loan that does not keeps one pena
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from ledger.services.application import LedgerApp
 from tests.conftest import Ledger
+from tests.interface.test_api import serve
 from tests.interface.test_edge_cli import assert_refused
 
 # The loan of section 8 example 5: 1,000.00 equal_principal over 2 months at 0.05 %/day.
@@ -142,3 +145,21 @@ def test_what_if_without_the_split_shows_the_one_penalty(ledger: Ledger) -> None
     answer = ledger.ok("audit", "what-if", "CIW", "--set", "compound_multiplier=1.5")
     total = answer["total"]
     assert (total["charged"]["penalty"], total["would_have_been"]["penalty"]) == ("1.53", "1.55")
+
+
+def test_post_loans_takes_compound_multiplier_and_get_shows_compound_accrued(
+    app: LedgerApp,
+) -> None:
+    """Over HTTP: the section 11 example opened with ``compound_multiplier`` "1.5"; after
+    2026-04-05 the balances row shows penalty 1.50 and compound interest 0.05 apart."""
+    body = {"loan_id": "HTTP11", "product": "equal_principal", "principal": "1000.00",
+            "term": 2, "disbursed_on": "2026-03-01", "daily_rate": "0.0005",
+            "compound_multiplier": "1.5"}  # fmt: skip
+    for api in serve(app):
+        opened = api.post("/loans", body)
+        assert opened.status_code == 201, opened.text
+        assert opened.json()["compound_accrued"] == "0.00"
+        app.set_balance("HTTP11", Decimal(0))
+        app.close_days(date(2026, 4, 5))
+        shown = api.get("/loans/HTTP11").json()
+        assert (shown["penalty_accrued"], shown["compound_accrued"]) == ("1.50", "0.05")
