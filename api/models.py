@@ -131,6 +131,11 @@ class Allocation(Shape):
 
     k: int
     penalty: Money
+    compound: Money | None = Field(
+        default=None,
+        description="Compound interest paid (loan-rules section 11); only on a loan that "
+        "names compound_multiplier",
+    )
     interest: Money
     principal: Money
     total: Money
