@@ -104,6 +104,11 @@ class OpenLoan(Body):
     method: StrictStr | None = Field(default=None, max_length=40)
     prepayment_fee_rate: Rate | None = None
     penalty_multiplier: Rate | None = None
+    compound_multiplier: Rate | None = Field(
+        default=None,
+        description="Overdue interest bears compound interest at this multiplier, apart from "
+        "the overdue principal's penalty (loan-rules section 11); default: one penalty on both",
+    )
     grace_days: StrictInt | None = Field(default=None, ge=0, le=90)
     installment_multiple: Rate | None = None
     rounding: StrictStr | None = Field(default=None, max_length=20)

@@ -82,7 +82,8 @@ class LoanFigures(BaseModel):
     new), and a figure added later must not break its readers. Read from the
     balances projection (``GET /loans/{loan_id}``, ``GET /loans``) it also has
     ``overdue_since``, ``next_due_amount`` and ``version``; computed from the events (``as_of``,
-    ``known_at``, a command's answer) it has not."""
+    ``known_at``, a command's answer) it has not. A loan that names ``compound_multiplier``
+    (loan-rules section 11) also has ``compound_accrued``, the compound interest owed."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -130,6 +131,11 @@ class Allocation(Shape):
 
     k: int
     penalty: Money
+    compound: Money | None = Field(
+        default=None,
+        description="Compound interest paid (loan-rules section 11); only on a loan that "
+        "names compound_multiplier",
+    )
     interest: Money
     principal: Money
     total: Money

@@ -3,7 +3,9 @@
 Amounts are whole fen (``BIGINT``), exact and summable on both stores:
 ``principal_outstanding``; ``interest_accrued`` (normal interest since the last due date,
 rounded as a payoff rounds it, loan-rules section 7); ``penalty_accrued`` (per installment
-``round(penalty accrued) - paid``, section 6); ``overdue_amount`` (unpaid principal and interest
+``round(penalty accrued) - paid``, section 6); ``compound_accrued`` (section 11, the same for
+compound interest; NULL for a loan that does not name ``compound_multiplier``);
+``overdue_amount`` (unpaid principal and interest
 of overdue installments); ``amount_due`` (what the next deduction asks for); the next
 installment's due date and planned amount (section 5's plan); ``days_past_due`` at the last
 closed day (section 6); ``credit``: what the loan holds for its borrower (section 12: paid
@@ -35,6 +37,7 @@ COLUMNS = (
     "principal_outstanding",
     "interest_accrued",
     "penalty_accrued",
+    "compound_accrued",
     "overdue_amount",
     "amount_due",
     "days_past_due",
@@ -53,6 +56,7 @@ AMOUNTS = {
     "principal_outstanding",
     "interest_accrued",
     "penalty_accrued",
+    "compound_accrued",
     "overdue_amount",
     "amount_due",
     "next_due_amount",
@@ -82,7 +86,7 @@ def _iso(day: date | None) -> str | None:
 
 class Balances(LoanProjection):
     name = "balances"
-    schema = 3  # 2: folds are LoanState; day_closed; 3: credit
+    schema = 4  # 2: folds are LoanState; day_closed; 3: credit; 4: compound_accrued
     description = "one row per loan: status, principal, interest, penalty, overdue, next due"
 
     def __init__(self, sql: Any, cache_size: int = 50_000) -> None:
@@ -154,6 +158,7 @@ def row_of(fold: LoanFold) -> dict[str, Any]:
         "principal_outstanding": to_fen(f.principal_outstanding),
         "interest_accrued": to_fen(f.interest_accrued),
         "penalty_accrued": to_fen(f.penalty_accrued),
+        "compound_accrued": None if f.compound_accrued is None else to_fen(f.compound_accrued),
         "overdue_amount": to_fen(f.overdue_amount),
         "amount_due": to_fen(f.amount_due),
         "days_past_due": f.days_past_due,
@@ -183,6 +188,8 @@ def shown(row: dict[str, Any]) -> dict[str, Any]:
     for column in COLUMNS:
         if column in result or column in ("reference", "loan_id"):
             continue
+        if column == "compound_accrued" and row[column] is None:
+            continue  # a loan that does not split penalty (section 11) shows what it did
         value = row[column]
         if column in AMOUNTS:
             amount = from_fen(value)

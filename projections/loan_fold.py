@@ -162,7 +162,10 @@ def _day(value: str | None) -> date | None:
 
 def _installment(row: list[Any]) -> Installment:
     values: dict[str, Any] = {}
-    for name, value in zip(INSTALLMENT_FIELDS, row, strict=True):
+    if len(row) > len(INSTALLMENT_FIELDS):
+        raise ValueError(f"an installment of {len(row)} fields, more than {INSTALLMENT_FIELDS}")
+    # a fold saved before section 11 has no compound fields at the end: they are zero
+    for name, value in zip(INSTALLMENT_FIELDS, row, strict=False):
         if name in INSTALLMENT_DATES:
             values[name] = _day(value)
         elif name == "k":

@@ -79,6 +79,13 @@ from ledger.services.products import terms_from_input
     f"(default {DEFAULT_PENALTY_MULTIPLIER}).",
 )
 @click.option(
+    "--compound-multiplier",
+    type=FACTOR,
+    help="Overdue interest bears compound interest at this many times the day's rate, apart "
+    "from the overdue principal's penalty, each rounded on its own (loan-rules section 11; "
+    "default: one penalty on both).",
+)
+@click.option(
     "--grace-days",
     type=DAYS,
     help=f"Days after a due date before an unpaid installment is overdue, 0 to 90 "

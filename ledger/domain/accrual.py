@@ -18,9 +18,11 @@ def accrual_of(loan: LoanState, on: date) -> dict[str, Any]:
     """Section 4, the accrual of day ``on``, unrounded: normal interest = base x rate x days
     / divisor (base: the principal not yet overdue; the original principal for a flat loan),
     and per overdue installment penalty = (its principal + interest owed) x rate x days /
-    divisor x multiplier. The inputs go with the amounts, so the event can be checked by
-    hand; the amounts are written to 28 digits, and the state adds the exact values the
-    inputs define (``Loan.InterestAccrued.normal_exact``)."""
+    divisor x multiplier (section 11, a loan naming ``compound_multiplier``: penalty on the
+    principal, compound interest on the interest, apart: :func:`_overdue_charge`). The
+    inputs go with the amounts, so the event can be checked by hand; the amounts are written
+    to 28 digits, and the state adds the exact values the inputs define
+    (``Loan.InterestAccrued.normal_exact``)."""
     t = loan.terms
     rate = rules.day_rate(
         on,
@@ -40,10 +42,10 @@ def accrual_of(loan: LoanState, on: date) -> dict[str, Any]:
     for inst in loan.installments:
         if inst.overdue_from is not None and inst.overdue_from <= on:
             owed = inst.owed(t)
-            overdue_base = owed.principal + owed.interest
-            if overdue_base > ZERO:
-                amount = rules.penalty_interest(overdue_base, rate, t.penalty_multiplier)
-                penalties.append({"k": inst.k, "base": overdue_base, "amount": readable(amount)})
+            entry = _overdue_charge(inst.k, owed.principal, owed.interest, rate, loan)
+            if entry is not None:
+                amount, record = entry
+                penalties.append(record)
                 penalty_total = accumulate(penalty_total, amount)
     return {
         "on": on,
@@ -56,6 +58,37 @@ def accrual_of(loan: LoanState, on: date) -> dict[str, Any]:
         "penalties": penalties,
         "penalty": readable(penalty_total),
         "into": "last_installment" if len(loan.installments) == loan.last_k else "period",
+    }
+
+
+def _overdue_charge(
+    k: int, principal: Decimal, interest: Decimal, rate: rules.DayRate, loan: LoanState
+) -> tuple[Exact | Decimal, dict[str, Any]] | None:
+    """The day's charge on installment ``k``'s overdue principal and interest, and its record
+    in ``InterestAccrued.penalties``: section 4, one penalty on both, ``{k, base, amount}``;
+    section 11 (a loan naming ``compound_multiplier``), penalty on the principal and compound
+    interest on the interest, apart: ``{k, base, amount, principal_base, penalty,
+    interest_base, compound_multiplier, compound}`` with ``amount = penalty + compound``.
+    ``None`` when nothing is overdue."""
+    t = loan.terms
+    base = principal + interest
+    if base <= ZERO:
+        return None
+    if t.compound_multiplier is None:
+        amount = rules.penalty_interest(base, rate, t.penalty_multiplier)
+        return amount, {"k": k, "base": base, "amount": readable(amount)}
+    penalty = rules.penalty_interest(principal, rate, t.penalty_multiplier)
+    compound = rules.compound_interest(interest, rate, t.compound_multiplier)
+    amount = accumulate(penalty, compound)
+    return amount, {
+        "k": k,
+        "base": base,
+        "amount": readable(amount),
+        "principal_base": principal,
+        "penalty": readable(penalty),
+        "interest_base": interest,
+        "compound_multiplier": t.compound_multiplier,
+        "compound": readable(compound),
     }
 
 

@@ -52,6 +52,8 @@ def plain(value: Any) -> Any:
     if hasattr(value, "as_event_fields"):  # terms (snapshots): as an event writes them
         return plain(value.as_event_fields())
     if is_dataclass(value) and not isinstance(value, type):  # installments (snapshots)
+        if hasattr(value, "as_dict"):  # its own fields as it keeps them (Installment.as_dict)
+            return plain(value.as_dict())
         return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]

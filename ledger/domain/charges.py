@@ -3,7 +3,8 @@
 Charged, per installment ``k`` (loan-rules sections 4 to 7):
 
 - interest = the installment's fixed interest + ``round(interest accrued after its due date)``;
-- penalty = ``round(penalty accrued on it)`` (section 6), before any waiver;
+- penalty = ``round(penalty accrued on it)`` (section 6), before any waiver; on a loan that
+  splits it (section 11), plus ``round(compound interest accrued on it)``, each rounded apart;
 - and a row ``k = 0`` for what is charged outside the installments: the interest and the fee
   a prepayment collected (section 7) and, while the loan is open, the interest accrued since
   the last due date, rounded as a payoff would charge it.
@@ -33,7 +34,8 @@ def charges(state: LoanState, events: Sequence[Any]) -> tuple[Charges, dict[str,
     for inst in state.installments:
         rows[inst.k] = {
             "interest": inst.interest + round_to(inst.interest_after_due, FEN, r),
-            "penalty": round_to(inst.penalty_accrued, FEN, r),
+            "penalty": round_to(inst.penalty_accrued, FEN, r)
+            + round_to(inst.compound_accrued, FEN, r),  # zero unless the loan splits (s. 11)
             "fee": ZERO,
         }
     prepaid = [e for e in events if isinstance(e, Loan.Prepaid)]

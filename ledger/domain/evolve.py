@@ -52,17 +52,20 @@ def _repaid(state: LoanState, e: Loan.Repaid) -> None:
 
 def _interest_accrued(state: LoanState, e: Loan.InterestAccrued) -> None:
     """Section 4: normal interest into the period (or after the last due date), penalty into
-    each overdue installment, both unrounded (exact, or in 28-digit decimals for a loan
-    opened before exact accruals); the day is closed."""
-    normal, penalties = e.accrued(state.terms.arithmetic)
+    each overdue installment (section 11: and compound interest, apart, on a loan that splits
+    them), unrounded (exact, or in 28-digit decimals for a loan opened before exact
+    accruals); the day is closed."""
+    normal = e.normal_accrued(state.terms.arithmetic)
     if e.into == "period":
         state.interest_accrued = accumulate(state.interest_accrued, normal)
     else:
         last = state.installments[-1]
         last.interest_after_due = accumulate(last.interest_after_due, normal)
-    for p, amount in zip(e.penalties, penalties, strict=True):
+    for p, (penalty, compound) in zip(e.penalties, e.charges(state.terms.arithmetic), strict=True):
         inst = state.installments[int(p["k"]) - 1]
-        inst.penalty_accrued = accumulate(inst.penalty_accrued, amount)
+        inst.penalty_accrued = accumulate(inst.penalty_accrued, penalty)
+        if compound is not None:
+            inst.compound_accrued = accumulate(inst.compound_accrued, compound)
     state.closed_through = e.on
 
 

@@ -21,7 +21,7 @@ from ledger.domain.actor import UNKNOWN, current_actor
 from ledger.domain.chain import GENESIS, link
 from ledger.domain.credit import credit_defaults
 from ledger.domain.differences import differences
-from ledger.domain.money import ZERO, Exact
+from ledger.domain.money import ZERO, Exact, accumulate
 from ledger.domain.prepayment import PrepaymentQuote
 from ledger.domain.remedies import Remedies
 from ledger.domain.state import ACTIVE, CLOSED, OVERDUE, Installment, LoanState
@@ -163,7 +163,16 @@ class Loan(Aggregate, Remedies):
         installment penalty = (overdue principal + interest) x rate x days / divisor x
         multiplier. Unrounded: ``normal`` and the penalties' amounts are written to 28 digits;
         a loan with exact arithmetic adds the exact values the inputs define (version 4 added
-        ``divisor``; older events had the rate already divided, ``divisor`` 1)."""
+        ``divisor``; older events had the rate already divided, ``divisor`` 1).
+
+        Each entry of ``penalties`` is ``{k, base, amount}``: base = overdue principal +
+        interest of installment ``k``. On a loan that names ``compound_multiplier`` (section
+        11) an entry also splits the charge: ``principal_base`` bears ``penalty`` = principal
+        x rate x days / divisor x ``penalty_multiplier``, ``interest_base`` bears ``compound``
+        = interest x rate x days / divisor x ``compound_multiplier`` (the multiplier is in
+        the entry), and ``amount = penalty + compound``; ``penalty`` (the field) is the sum
+        of the amounts either way. Other loans' entries (and every event recorded before
+        section 11) have no such keys: their meaning is unchanged."""
 
         on: date
         base: Decimal
@@ -180,13 +189,33 @@ class Loan(Aggregate, Remedies):
         upcast_v3_v4 = staticmethod(_rate_already_divided)
 
         def accrued(self, arithmetic: Arithmetic) -> tuple[Exact | Decimal, list[Exact | Decimal]]:
-            """The day's normal interest and each penalty, as the loan's state adds them:
+            """The day's normal interest and each entry's amount (penalty, plus compound
+            interest on a loan that splits them, section 11), as the loan's state adds them:
             exact from the inputs (``exact``), or as recorded (``decimal28``)."""
             if arithmetic is Arithmetic.DECIMAL28:
                 return self.normal, [p["amount"] for p in self.penalties]
+            return self.normal_accrued(arithmetic), [
+                penalty if compound is None else accumulate(penalty, compound)
+                for penalty, compound in self.charges(arithmetic)
+            ]
+
+        def normal_accrued(self, arithmetic: Arithmetic) -> Exact | Decimal:
+            """The day's normal interest, exact from the inputs or as recorded."""
+            if arithmetic is Arithmetic.DECIMAL28:
+                return self.normal
+            return rules.normal_interest(
+                self.base, rules.DayRate(self.rate, self.divisor, self.days)
+            )
+
+        def charges(
+            self, arithmetic: Arithmetic
+        ) -> list[tuple[Exact | Decimal, Exact | Decimal | None]]:
+            """Each entry's penalty and compound interest (section 11) as the state adds them,
+            exact from the inputs or as recorded; compound ``None`` (the penalty being the
+            whole amount) for an entry that does not split."""
             rate = rules.DayRate(self.rate, self.divisor, self.days)
-            return rules.normal_interest(self.base, rate), [
-                rules.penalty_interest(p["base"], rate, self.penalty_multiplier)
+            return [
+                rules.entry_charges(p, rate, self.penalty_multiplier, arithmetic)
                 for p in self.penalties
             ]
 

@@ -23,7 +23,7 @@ class PrepaymentQuote:
     kind: str  # "full" or "partial"
     allocations: tuple[rules.Allocation, ...]
     overdue: Decimal  # principal + interest of installments due and unpaid
-    penalty: Decimal
+    penalty: Decimal  # penalty owed, with compound interest on a loan splitting it (section 11)
     interest: Decimal  # round(normal interest accrued since the last due date)
     interest_accrued: Decimal | Exact  # the same, unrounded
     fee_rate: Decimal
@@ -53,7 +53,7 @@ def quote_prepayment(
     (a smaller EMI or principal step, or fewer installments)."""
     t = loan.terms
     owed = loan.owed()
-    penalty = loan.penalty_owed
+    penalty = loan.charges_owed  # penalty, and compound interest on a loan splitting it (s. 11)
     overdue = loan.amount_due - penalty  # interest and principal of what is due
     interest = loan.interest_accrued_rounded
     quote = partial(  # what is due now, the same in a full and a partial prepayment

@@ -8,10 +8,11 @@ float; amounts are :class:`~decimal.Decimal` and are rounded only where the spec
 from __future__ import annotations
 
 import calendar
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, Decimal
+from typing import Any
 
 from ledger.domain.money import FEN, ONE, ZERO, Exact, Rounding, round_to
 from ledger.domain.terms import Arithmetic, DayCount, Method
@@ -109,6 +110,36 @@ def penalty_interest(overdue_base: Decimal, rate: DayRate, multiplier: Decimal) 
     return Exact(overdue_base) * rate.factor * Exact(multiplier)
 
 
+def compound_interest(
+    overdue_interest: Decimal, rate: DayRate, multiplier: Decimal
+) -> Exact | Decimal:
+    """Section 11: compound interest of one day on a loan that names ``compound_multiplier``
+    = ``overdue interest x rate x days / divisor x compound_multiplier``, exact (its overdue
+    principal bears :func:`penalty_interest` at ``penalty_multiplier`` apart). Neither bears
+    penalty or compound interest."""
+    return penalty_interest(overdue_interest, rate, multiplier)
+
+
+def entry_charges(
+    entry: Mapping[str, Any], rate: DayRate, penalty_multiplier: Decimal, arithmetic: Arithmetic
+) -> tuple[Exact | Decimal, Exact | Decimal | None]:
+    """Sections 4 and 11: one entry of ``InterestAccrued.penalties`` as the state adds it,
+    (penalty, compound interest): exact from its inputs, or as recorded (``decimal28``). An
+    entry that does not split (``{k, base, amount}``) is all penalty, compound ``None``; a
+    split one has penalty = ``principal_base x rate x days / divisor x penalty_multiplier``
+    and compound = ``interest_base x rate x days / divisor x compound_multiplier``."""
+    if "compound" not in entry:
+        if arithmetic is Arithmetic.DECIMAL28:
+            return entry["amount"], None
+        return penalty_interest(entry["base"], rate, penalty_multiplier), None
+    if arithmetic is Arithmetic.DECIMAL28:
+        return entry["penalty"], entry["compound"]
+    return (
+        penalty_interest(entry["principal_base"], rate, penalty_multiplier),
+        compound_interest(entry["interest_base"], rate, entry["compound_multiplier"]),
+    )
+
+
 # --------------------------------------------------------------------------- section 5
 
 
@@ -186,38 +217,42 @@ def installment_parts(
 
 @dataclass(frozen=True)
 class Owed:
-    """What is still owed on one installment (section 6: penalty, interest, principal)."""
+    """What is still owed on one installment (section 6: penalty, interest, principal;
+    section 11: ``compound`` interest, ``None`` on a loan that does not name
+    ``compound_multiplier``, whose one penalty covers principal and interest)."""
 
     k: int
     penalty: Decimal
     interest: Decimal
     principal: Decimal
+    compound: Decimal | None = None
 
     @property
     def total(self) -> Decimal:
-        return self.penalty + self.interest + self.principal
+        return self.penalty + (self.compound or ZERO) + self.interest + self.principal
 
 
 @dataclass(frozen=True)
 class Allocation:
-    """Section 6: the part of a payment that went to one installment."""
+    """Section 6: the part of a payment that went to one installment (``compound``, section
+    11: only on a loan that splits penalty; its record has no ``compound`` key otherwise)."""
 
     k: int
     penalty: Decimal
     interest: Decimal
     principal: Decimal
+    compound: Decimal | None = None
 
     @property
     def total(self) -> Decimal:
-        return self.penalty + self.interest + self.principal
+        return self.penalty + (self.compound or ZERO) + self.interest + self.principal
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "k": self.k,
-            "penalty": self.penalty,
-            "interest": self.interest,
-            "principal": self.principal,
-        }
+        record: dict[str, object] = {"k": self.k, "penalty": self.penalty}
+        if self.compound is not None:
+            record["compound"] = self.compound
+        record.update(interest=self.interest, principal=self.principal)
+        return record
 
 
 def unpaid_penalty(
@@ -229,7 +264,8 @@ def unpaid_penalty(
 
 def allocate(amount: Decimal, owed: Sequence[Owed]) -> tuple[list[Allocation], Decimal]:
     """Section 6: money received pays installments oldest first, and inside one installment
-    penalty, then interest, then principal.
+    penalty, then (section 11, a loan that splits it) compound interest, then interest, then
+    principal.
 
     Returns the allocations (installments that received nothing are left out) and what
     is left of ``amount``.
@@ -243,12 +279,14 @@ def allocate(amount: Decimal, owed: Sequence[Owed]) -> tuple[list[Allocation], D
             break
         penalty = min(left, item.penalty)
         left -= penalty
+        compound = None if item.compound is None else min(left, item.compound)
+        left -= compound or ZERO
         interest = min(left, item.interest)
         left -= interest
         principal = min(left, item.principal)
         left -= principal
-        if penalty or interest or principal:
-            allocations.append(Allocation(item.k, penalty, interest, principal))
+        if penalty or compound or interest or principal:
+            allocations.append(Allocation(item.k, penalty, interest, principal, compound))
     return allocations, left
 
 

@@ -7,8 +7,9 @@ models, the presenters, explain and the report all read the same numbers. The fi
 are computed from the state here and nowhere else:
 
 - what is owed per installment (loan-rules section 6): penalty ``round(accrued) - paid -
-  waived``, interest ``fixed + round(interest after the due date) - paid - waived``,
-  principal ``fixed - paid``;
+  waived`` (and, section 11, compound interest the same way on a loan that splits it),
+  interest ``fixed + round(interest after the due date) - paid - waived``, principal ``fixed -
+  paid``;
 - the amount due (sum of what is owed), the overdue amount (interest + principal of overdue
   installments), the principal outstanding, the payoff interest (``round(interest accrued)``,
   section 7), days past due and status (section 6).
@@ -52,10 +53,21 @@ class Installment:
     # when money last reached it: bookkeeping for the schedule, not a figure the rules derive,
     # so a correction does not record it and two histories compare equal without it
     last_paid_on: date | None = field(default=None, compare=False)
+    # section 11, a loan naming compound_multiplier: compound interest on its overdue interest
+    # (its penalty is then on the overdue principal only); zero on any other loan
+    compound_accrued: Decimal | Exact = ZERO  # unrounded
+    compound_paid: Decimal = ZERO
+    compound_waived: Decimal = ZERO
 
     def owed(self, terms: Terms) -> rules.Owed:
-        """Section 6: what is still owed on this installment, by part."""
+        """Section 6: what is still owed on this installment, by part; section 11: compound
+        interest ``round(accrued) - paid - waived`` on its own, on a loan that splits it."""
         interest_total = self.interest + round_to(self.interest_after_due, FEN, terms.rounding)
+        compound = None
+        if terms.splits_penalty:
+            compound = rules.unpaid_penalty(
+                self.compound_accrued, self.compound_paid + self.compound_waived, terms.rounding
+            )
         return rules.Owed(
             k=self.k,
             penalty=rules.unpaid_penalty(
@@ -63,6 +75,7 @@ class Installment:
             ),
             interest=interest_total - self.interest_paid - self.interest_waived,
             principal=self.principal - self.principal_paid,
+            compound=compound,
         )
 
     @property
@@ -70,8 +83,14 @@ class Installment:
         return self.principal - self.principal_paid
 
     def as_dict(self) -> dict[str, Any]:
-        """Every field (a snapshot keeps them all)."""
-        return dict(vars(self))
+        """Every field (a snapshot keeps them all, and its seal is over them); the compound
+        fields (section 11) only when one is not zero, so an installment reads, and a
+        snapshot or a correction's state seals and hashes, as before they existed."""
+        fields = dict(vars(self))
+        if not any(fields[name] for name in COMPOUND_FIELDS):
+            for name in COMPOUND_FIELDS:
+                del fields[name]
+        return fields
 
     def derived(self) -> dict[str, Any]:
         """The fields a correction recomputes and records (``last_paid_on`` is bookkeeping
@@ -79,6 +98,9 @@ class Installment:
         fields = self.as_dict()
         del fields["last_paid_on"]
         return fields
+
+
+COMPOUND_FIELDS = ("compound_accrued", "compound_paid", "compound_waived")
 
 
 @dataclass(frozen=True)
@@ -108,6 +130,9 @@ class Figures:
     fees_paid: Decimal
     closed_on: date | None
     credit: Decimal  # owed to the borrower (section 12)
+    # section 11: compound interest owed, round(accrued) - paid - waived per installment;
+    # None on a loan that does not name compound_multiplier (its penalty covers both)
+    compound_accrued: Decimal | None = None
 
 
 class LoanState(CreditState):
@@ -200,6 +225,7 @@ class LoanState(CreditState):
         for a in allocations:
             inst = self.installments[int(a["k"]) - 1]
             inst.penalty_paid += a["penalty"]
+            inst.compound_paid += a.get("compound", ZERO)  # section 11 only
             inst.interest_paid += a["interest"]
             inst.principal_paid += a["principal"]
             inst.last_paid_on = on
@@ -264,6 +290,7 @@ class LoanState(CreditState):
             fees_paid=self.fees_paid,
             closed_on=self.closed_on,
             credit=self.credit,
+            compound_accrued=self.compound_owed if self.terms.splits_penalty else None,
         )
 
     @property
@@ -302,6 +329,17 @@ class LoanState(CreditState):
         return sum((o.penalty for o in self.owed()), ZERO)
 
     @property
+    def compound_owed(self) -> Decimal:
+        """Section 11: compound interest owed (zero on a loan that does not split penalty)."""
+        return sum((o.compound or ZERO for o in self.owed()), ZERO)
+
+    @property
+    def charges_owed(self) -> Decimal:
+        """Penalty and compound interest owed: the charges on what is overdue (sections 6
+        and 11)."""
+        return self.penalty_owed + self.compound_owed
+
+    @property
     def interest_accrued_rounded(self) -> Decimal:
         """Normal interest accrued since the last due date, as a payoff rounds it (section 7)."""
         return round_to(self.interest_accrued, FEN, self.terms.rounding)
@@ -313,8 +351,9 @@ class LoanState(CreditState):
 
     @property
     def balance(self) -> Decimal:
-        """What the borrower owes, to the fen: principal + interest + penalty (section 7)."""
-        return self.principal_outstanding + self.interest_owed + self.penalty_owed
+        """What the borrower owes, to the fen: principal + interest + penalty (+ compound
+        interest, section 11) (section 7)."""
+        return self.principal_outstanding + self.interest_owed + self.charges_owed
 
     @property
     def loan_status(self) -> str:

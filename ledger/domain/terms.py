@@ -123,6 +123,15 @@ class Terms:
     rounding: Rounding
     arithmetic: Arithmetic = Arithmetic.EXACT
     first_due_date: date | None = None  # section 9: None, installment k due D0 + k months
+    # section 11: None, one penalty on overdue principal and interest (section 4); set, overdue
+    # interest bears compound interest at this multiplier apart from the principal's penalty
+    compound_multiplier: Decimal | None = None
+
+    @property
+    def splits_penalty(self) -> bool:
+        """Section 11: the loan named ``compound_multiplier``, so overdue principal bears
+        penalty and overdue interest compound interest, each rounded on its own."""
+        return self.compound_multiplier is not None
 
     def as_event_fields(self) -> dict[str, object]:
         """The terms as plain values (str, int, Decimal, date) for an event. A term added
@@ -131,6 +140,8 @@ class Terms:
         added: dict[str, object] = {}
         if self.first_due_date is not None:
             added["first_due_date"] = self.first_due_date
+        if self.compound_multiplier is not None:
+            added["compound_multiplier"] = self.compound_multiplier
         return {
             "product": self.product,
             "principal": self.principal,
@@ -171,6 +182,7 @@ class Terms:
             # terms recorded before exact accruals have no "arithmetic": they used decimal28
             arithmetic=Arithmetic(str(fields.get("arithmetic", Arithmetic.DECIMAL28.value))),
             first_due_date=_optional_date(fields.get("first_due_date")),
+            compound_multiplier=_optional_dec(fields.get("compound_multiplier")),
         )
 
     def due_date(self, k: int) -> date:
@@ -181,6 +193,12 @@ class Terms:
 def _dec(value: object) -> Decimal:
     assert isinstance(value, Decimal), value
     return value
+
+
+def _optional_dec(value: object) -> Decimal | None:
+    if value is None or isinstance(value, Decimal):
+        return value
+    return Decimal(str(value))  # a projection's fold keeps it as text
 
 
 def _optional_date(value: object) -> date | None:

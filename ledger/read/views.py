@@ -23,7 +23,7 @@ EVENT_BASE_FIELDS = {"originator_id", "originator_version", "timestamp", "origin
 def loan_state(loan: Loan, as_of: date | None = None) -> dict[str, Any]:
     """``ledger loan show``: the loan's figures (:meth:`LoanState.figures`) as printed."""
     f = loan.figures(as_of)
-    return {
+    shown = {
         "loan_id": loan.label,
         "uuid": str(loan.id),
         "product": loan.terms.product,
@@ -44,6 +44,21 @@ def loan_state(loan: Loan, as_of: date | None = None) -> dict[str, Any]:
         "next_due_date": f.next_due_date.isoformat() if f.next_due_date else None,
         "closed_on": f.closed_on.isoformat() if f.closed_on else None,
     }
+    return with_compound(shown, f.compound_accrued)
+
+
+def with_compound(shown: dict[str, Any], compound: Decimal | None) -> dict[str, Any]:
+    """Section 11: a loan naming ``compound_multiplier`` shows ``compound_accrued`` (owed,
+    rounded per installment) next to ``penalty_accrued``; any other loan shows what it always
+    did."""
+    if compound is None:
+        return shown
+    result: dict[str, Any] = {}
+    for name, value in shown.items():
+        result[name] = value
+        if name == "penalty_accrued":
+            result["compound_accrued"] = fmt(compound)
+    return result
 
 
 def events(loan_events: Iterable[Any]) -> list[dict[str, Any]]:
@@ -65,6 +80,7 @@ def allocations(items: Sequence[rules.Allocation]) -> list[dict[str, Any]]:
         {
             "k": a.k,
             "penalty": fmt(a.penalty),
+            **({} if a.compound is None else {"compound": fmt(a.compound)}),  # section 11
             "interest": fmt(a.interest),
             "principal": fmt(a.principal),
             "total": fmt(a.total),
@@ -218,8 +234,16 @@ def describe(e: Any) -> str:
         per_year = f" / {e.divisor}" if e.divisor != 1 else ""
         text = f"{e.base} x {e.rate} x {e.days}{per_year} = {e.normal}"
         for p in e.penalties:
-            factors = f"{p['base']} x {e.rate} x {e.days}{per_year} x {e.penalty_multiplier}"
-            text += f"; penalty #{p['k']}: {factors} = {p['amount']}"
+            rate = f"{e.rate} x {e.days}{per_year}"
+            if "compound" in p:  # section 11: penalty on principal, compound on interest
+                text += (
+                    f"; penalty #{p['k']}: {p['principal_base']} x {rate} x "
+                    f"{e.penalty_multiplier} = {p['penalty']}; compound #{p['k']}: "
+                    f"{p['interest_base']} x {rate} x {p['compound_multiplier']} = {p['compound']}"
+                )
+            else:
+                text += f"; penalty #{p['k']}: {p['base']} x {rate} x {e.penalty_multiplier}"
+                text += f" = {p['amount']}"
         return text
     if isinstance(e, Loan.InstallmentFellDue):
         interest = f"interest round({e.interest_accrued}) = {e.interest}"

@@ -44,6 +44,7 @@ WHAT_IF_TERMS = (
     "method",
     "prepayment_fee_rate",
     "penalty_multiplier",
+    "compound_multiplier",
     "grace_days",
     "installment_multiple",
     "rounding",

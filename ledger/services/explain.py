@@ -35,7 +35,7 @@ def explain(
     figures = {
         "principal_outstanding": parts.principal(),
         "interest_accrued": parts.interest(),
-        **parts.installment_figures(fmt(f.penalty_accrued), fmt(f.overdue_amount)),
+        **parts.installment_figures(f.penalty_accrued, f.overdue_amount, f.compound_accrued),
         "fees_paid": parts.fees(events),
         "credit": parts.credit(),
     }
@@ -91,7 +91,14 @@ class Explanation:
         self.credit_lines: Lines = []  # owed to the borrower (section 12)
 
     def k_lines(self, k: int) -> dict[str, Lines]:
-        return self.per_k.setdefault(k, {"interest": [], "penalty": [], "principal": []})
+        """Installment ``k``'s lines by part (``compound`` only on a loan that splits
+        penalty, section 11)."""
+        if k not in self.per_k:
+            parts = ["interest", "penalty", "principal"]
+            if self.loan.terms.splits_penalty:
+                parts.insert(2, "compound")
+            self.per_k[k] = {part: [] for part in parts}
+        return self.per_k[k]
 
     def add(self, e: Any) -> None:
         if isinstance(e, Loan.Disbursed):
@@ -145,19 +152,31 @@ class Explanation:
         else:
             what = arithmetic + " (after the last due date)"
             self.k_lines(self.loan.last_k)["interest"].append(_line(e, normal, what, "§4"))
-        for p, amount in zip(e.penalties, penalties, strict=True):
+        for p, amount, (penalty, compound) in zip(
+            e.penalties, penalties, e.charges(self.loan.terms.arithmetic), strict=True
+        ):
+            k, factors = int(p["k"]), f"{e.rate} x {e.days}{per_year}"
+            if compound is None:
+                what = f"{p['base']} x {factors} x {e.penalty_multiplier} = {p['amount']} on #{k}"
+                self.k_lines(k)["penalty"].append(_line(e, amount, what, "§4"))
+                continue
             what = (
-                f"{p['base']} x {e.rate} x {e.days}{per_year} x {e.penalty_multiplier} = "
-                f"{p['amount']} on #{p['k']}"
+                f"principal {p['principal_base']} x {factors} x {e.penalty_multiplier} = "
+                f"{p['penalty']} on #{k}"
             )
-            self.k_lines(int(p["k"]))["penalty"].append(_line(e, amount, what, "§4"))
+            self.k_lines(k)["penalty"].append(_line(e, penalty, what, "§11"))
+            what = (
+                f"interest {p['interest_base']} x {factors} x {p['compound_multiplier']} = "
+                f"{p['compound']} on #{k}"
+            )
+            self.k_lines(k)["compound"].append(_line(e, compound, what, "§11"))
 
     def _paid(self, e: Any) -> None:
         how = type(e).__name__
         for a in e.allocations:
             k = int(a["k"])
-            for part in ("penalty", "interest", "principal"):
-                if a[part]:
+            for part in ("penalty", "compound", "interest", "principal"):
+                if a.get(part):  # "compound": a loan splitting penalty only (section 11)
                     what = f"{part} of #{k} paid ({how})"
                     self.k_lines(k)[part].append(_line(e, -a[part], what, "§6"))
             if a["principal"]:
@@ -197,12 +216,17 @@ class Explanation:
         """Installment ``k`` from its lines: penalty accrued, paid, owed (section 6);
         interest owed (after-due accruals rounded); principal owed."""
         lines = self.k_lines(k)
-        amounts = [_value(x) for x in lines["penalty"]]
-        accrued = sum((a for a in amounts if a > 0), Exact(0))
-        paid = readable(-sum((a for a in amounts if a < 0), Exact(0)))
-        owed = rules.unpaid_penalty(accrued, paid, self.mode)
+        accrued, paid, owed = self._charge(k, "penalty")
         interest = round_to(_sum(lines["interest"]), FEN, self.mode)
         return accrued, paid, owed, interest, readable(_sum(lines["principal"]))
+
+    def _charge(self, k: int, part: str) -> tuple[Exact, Decimal, Decimal]:
+        """Penalty (section 6) or compound interest (section 11) of installment ``k`` from
+        its lines: accrued, paid or waived, owed = round(accrued) - paid - waived."""
+        amounts = [_value(x) for x in self.k_lines(k)[part]]
+        accrued = sum((a for a in amounts if a > 0), Exact(0))
+        paid = readable(-sum((a for a in amounts if a < 0), Exact(0)))
+        return accrued, paid, rules.unpaid_penalty(accrued, paid, self.mode)
 
     def unsettled(self) -> list[dict[str, Any]]:
         rows = []
@@ -217,6 +241,7 @@ class Explanation:
                     "overdue_from": inst.overdue_from.isoformat() if inst.overdue_from else None,
                     "penalty": f"round_{self.mode.value}({shown(accrued)}) - paid {fmt(paid)} = "
                     f"{fmt(owed)} (§6)",
+                    **self._compound_owed(inst.k),
                     "interest_owed": fmt(interest),
                     "principal_owed": fmt(principal),
                     "lines": self.k_lines(inst.k),
@@ -224,25 +249,32 @@ class Explanation:
             )
         return rows
 
-    def installment_figures(self, penalty: str, overdue: str) -> dict[str, Any]:
-        """The penalty owed and the overdue amount, each added up over the unsettled
-        installments' lines and compared with the state's figure."""
+    def _compound_owed(self, k: int) -> dict[str, str]:
+        """Section 11: installment ``k``'s compound interest, on a loan that splits it."""
+        if not self.loan.terms.splits_penalty:
+            return {}
+        accrued, paid, owed = self._charge(k, "compound")
+        text = f"round_{self.mode.value}({shown(accrued)}) - paid {fmt(paid)} = {fmt(owed)} (§11)"
+        return {"compound": text}
+
+    def installment_figures(
+        self, penalty: Decimal, overdue: Decimal, compound: Decimal | None
+    ) -> dict[str, Any]:
+        """The penalty owed (section 11: and the compound interest owed, on a loan that splits
+        them) and the overdue amount, each added up over the unsettled installments' lines and
+        compared with the state's figure."""
         unsettled = [i for i in self.loan.installments if i.settled_on is None]
-        penalty_total = sum((self._owed(i.k)[2] for i in unsettled), ZERO)
         overdue_ks = [i.k for i in unsettled if i.overdue_from is not None]
         overdue_total = sum((self._owed(k)[3] + self._owed(k)[4] for k in overdue_ks), ZERO)
+        charges = {"penalty_accrued": self._charge_figure(unsettled, "penalty", penalty)}
+        if compound is not None:
+            charges["compound_accrued"] = self._charge_figure(unsettled, "compound", compound)
         return {
-            "penalty_accrued": {
-                "figure": penalty,
-                "sum_of_parts": fmt(penalty_total),
-                "rounded": "per installment: round(sum of its daily penalties) - paid (§6)",
-                "adds_up": fmt(penalty_total) == penalty,
-                "lines": [x for i in unsettled for x in self.k_lines(i.k)["penalty"]],
-            },
+            **charges,
             "overdue_amount": {
-                "figure": overdue,
+                "figure": fmt(overdue),
                 "sum_of_parts": fmt(overdue_total),
-                "adds_up": fmt(overdue_total) == overdue,
+                "adds_up": overdue_total == overdue,
                 "lines": [
                     x
                     for k in overdue_ks
@@ -250,6 +282,22 @@ class Explanation:
                     for x in self.k_lines(k)[part]
                 ],
             },
+        }
+
+    def _charge_figure(self, unsettled: list[Any], part: str, figure: Decimal) -> dict[str, Any]:
+        """Penalty or compound interest owed, added up per installment from its lines."""
+        total = sum((self._charge(i.k, part)[2] for i in unsettled), ZERO)
+        rounded = (
+            "per installment: round(sum of its daily penalties) - paid (§6)"
+            if part == "penalty"
+            else "per installment: round(sum of its daily compound interest) - paid (§11)"
+        )
+        return {
+            "figure": fmt(figure),
+            "sum_of_parts": fmt(total),
+            "rounded": rounded,
+            "adds_up": total == figure,
+            "lines": [x for i in unsettled for x in self.k_lines(i.k)[part]],
         }
 
     def credit(self) -> dict[str, Any]:

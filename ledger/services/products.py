@@ -93,6 +93,7 @@ class LoanTermsInput(BaseModel):
     installment_multiple: Dec = Field(default=DEFAULT_INSTALLMENT_MULTIPLE, gt=0, le=100)
     rounding: Rounding = Rounding.HALF_UP
     first_due_date: Day | None = None
+    compound_multiplier: Dec | None = Field(default=None, ge=0, le=10)  # section 11
 
     @model_validator(mode="after")
     def _check(self) -> LoanTermsInput:
@@ -141,6 +142,7 @@ class LoanTermsInput(BaseModel):
             installment_multiple=self.installment_multiple,
             rounding=self.rounding,
             first_due_date=self.first_due_date,
+            compound_multiplier=self.compound_multiplier,
         )
 
 
