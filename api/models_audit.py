@@ -17,7 +17,6 @@ from api.models import (
     LoanFigures,
     LoanStatus,
     Money,
-    ProjectionStatus,
     Reference,
     ScheduleRow,
     Shape,
@@ -25,6 +24,7 @@ from api.models import (
 )
 from api.models_approvals import ApprovalView
 from api.models_disputes import DisputeCase
+from api.models_status import ProjectionStatus
 
 # --------------------------------------------------------------------------- explain
 
@@ -233,6 +233,10 @@ class ReportTerms(Shape):
     emi: Money
     prepayment_fee_rate: DecimalText
     penalty_multiplier: DecimalText
+    compound_multiplier: DecimalText | None = Field(
+        description="Section 11: overdue interest bears compound interest at this multiple "
+        "(null: one penalty on principal and interest, section 4)"
+    )
     grace_days: int
     rounding: str
 

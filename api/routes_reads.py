@@ -36,10 +36,8 @@ from api.models import (
     LoanPage,
     Portfolio,
     PrepaymentAnswer,
-    ProjectionStatus,
     ScheduleRow,
     Statement,
-    Status,
 )
 from api.models_audit import (
     Checkpoints,
@@ -49,6 +47,7 @@ from api.models_audit import (
     Verification,
     WhatIfAnswer,
 )
+from api.models_status import ProjectionStatus, Status
 from api.problems import LOAN_QUERY, LOAN_READ, READ, Operations
 from api.routes_commands import _prepay_amount
 from ledger.adapters.api_keys import ApiKey

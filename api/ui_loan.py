@@ -123,6 +123,12 @@ def _status(state: dict[str, Any]) -> str:
 
 def _terms(loan: Loan) -> str:
     t = loan.terms
+    penalty = [("penalty rate", f"{t.penalty_multiplier} x the rate")]
+    if t.compound_multiplier is not None:  # section 11: two charges on what is overdue
+        penalty = [
+            ("penalty rate", f"{t.penalty_multiplier} x the rate on overdue principal"),
+            ("compound rate", f"{t.compound_multiplier} x the rate on overdue interest"),
+        ]
     return facts(
         [
             ("product", t.product),
@@ -133,7 +139,7 @@ def _terms(loan: Loan) -> str:
             ("first due", t.due_date(1).isoformat() + (" (named)" if t.first_due_date else "")),
             ("rate", rate_text(t, loan.monthly_rate)),
             ("prepayment fee", f"{percent(t.prepayment_fee_rate)} % of principal prepaid"),
-            ("penalty rate", f"{t.penalty_multiplier} x the rate"),
+            *penalty,
             ("grace days", t.grace_days),
         ],
         "terms",

@@ -4,7 +4,8 @@
 (loan-rules section 5: interest estimated as base x the monthly rate; re-planned by a partial
 prepayment, section 7), kept as they were when the installment fell due. ``principal`` /
 ``interest`` are what was fixed on the due date from what actually accrued (``NULL`` until
-then); ``penalty`` is ``round(penalty accrued)`` (section 6). ``paid_*`` is what was collected,
+then); ``penalty`` is ``round(penalty accrued)`` (section 6; a loan that splits it, section
+11, adds its compound interest, rounded on its own). ``paid_*`` is what was collected,
 ``last_paid_on`` when. ``status``: ``upcoming`` (not due yet), ``due`` (fixed, nothing paid),
 ``partly_paid``, ``overdue``, ``paid``, or ``prepaid`` (will never fall due: the loan was
 paid off, or a prepayment shortened its term). Amounts in fen.
@@ -131,8 +132,10 @@ class Schedule(LoanProjection):
     def _fixed(self, fold: LoanFold, inst: Installment) -> list[Any]:
         owed = inst.owed(fold.terms)
         interest = owed.interest + inst.interest_paid + inst.interest_waived
-        penalty = owed.penalty + inst.penalty_paid
-        paid = inst.penalty_paid + inst.interest_paid + inst.principal_paid
+        # section 11: a split loan's compound interest is counted with its penalty here
+        charges_paid = inst.penalty_paid + inst.compound_paid
+        penalty = owed.penalty + (owed.compound or ZERO) + charges_paid
+        paid = charges_paid + inst.interest_paid + inst.principal_paid
         if inst.settled_on is not None:
             status = "paid"
         elif inst.overdue_from is not None:
@@ -146,8 +149,9 @@ class Schedule(LoanProjection):
         return [
             str(fold.loan_id), inst.k, inst.due_date.isoformat(), *planned,
             to_fen(inst.principal), to_fen(interest), to_fen(penalty),
-            to_fen(inst.penalty_paid), to_fen(inst.interest_paid), to_fen(inst.principal_paid),
-            to_fen(paid), to_fen(inst.penalty_waived + inst.interest_waived),
+            to_fen(charges_paid), to_fen(inst.interest_paid), to_fen(inst.principal_paid),
+            to_fen(paid),
+            to_fen(inst.penalty_waived + inst.compound_waived + inst.interest_waived),
             _iso(inst.last_paid_on), _iso(inst.overdue_from),
             _iso(inst.settled_on), status,
         ]  # fmt: skip

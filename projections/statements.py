@@ -7,7 +7,8 @@ of its due date (``2026-02``): every month holds exactly one due date of a loan.
 
 The balance is what the borrower owes, to the fen: principal outstanding + interest (fixed and
 unpaid, plus accrued since the last due date rounded as a payoff rounds it, section 7) +
-penalty (per installment ``round(accrued) - paid``, section 6). For each cycle::
+penalty (per installment ``round(accrued) - paid``, section 6; on a loan that splits it,
+section 11, its compound interest is counted in the statement's penalty figures). For each cycle::
 
     closing = opening + disbursed + interest + penalty + fees - paid - waived + adjustments
 
@@ -138,7 +139,7 @@ class Statement:
         o_principal, o_interest, o_penalty = self.opening
         c_principal = fold.principal_outstanding
         c_interest = fold.interest_owed
-        c_penalty = fold.penalty_owed
+        c_penalty = fold.charges_owed
         f = self.flows
         paid = {k: f.get(k, ZERO) for k in PAID}
         paid_interest = sum((v for k, v in paid.items() if k.endswith("_interest")), ZERO)
@@ -228,14 +229,14 @@ class Statements(LoanProjection):
             self.restated[fold.loan_id] = (
                 fold.principal_outstanding,
                 fold.interest_owed,
-                fold.penalty_owed,
+                fold.charges_owed,
                 fold.credit,
             )
         statement = self.current(fold)
         cycle = cycle_of(fold.terms, fact.on)
         while statement.cycle < cycle:
             self.pending[(fold.loan_id, statement.cycle)] = statement.row(fold)
-            opening = (fold.principal_outstanding, fold.interest_owed, fold.penalty_owed)
+            opening = (fold.principal_outstanding, fold.interest_owed, fold.charges_owed)
             statement = Statement(statement.cycle + 1, opening)
             statement.version = fold.version
             fold.extra["statement"] = statement
@@ -259,7 +260,7 @@ class Statements(LoanProjection):
             p, i, pen, credit = self.restated.pop(fold.loan_id)
             statement.add("adjusted_principal", fold.principal_outstanding - p)
             statement.add("adjusted_interest", fold.interest_owed - i)
-            statement.add("adjusted_penalty", fold.penalty_owed - pen)
+            statement.add("adjusted_penalty", fold.charges_owed - pen)
             statement.add("credit_added", fold.credit - credit)
         elif isinstance(e, (Loan.PaidChargeWaived, Loan.OverpaymentHeld)):
             statement.add("credit_added", e.amount)
@@ -270,6 +271,7 @@ class Statements(LoanProjection):
             for a in e.allocations:
                 for part in ("penalty", "interest", "principal"):
                     statement.add(f"{source}_{part}", a[part])
+                statement.add(f"{source}_penalty", a.get("compound", ZERO))  # section 11
             if isinstance(e, Loan.Prepaid):
                 statement.add("prepaid_interest", e.interest)
                 statement.add("prepaid_principal", e.principal)

@@ -158,6 +158,9 @@ def build(app: LedgerApp, reference: str, caps: RateCaps) -> dict[str, Any]:
             "emi": fmt(loan.emi),
             "prepayment_fee_rate": str(t.prepayment_fee_rate),
             "penalty_multiplier": str(t.penalty_multiplier),
+            "compound_multiplier": (
+                str(t.compound_multiplier) if t.compound_multiplier is not None else None
+            ),
             "grace_days": t.grace_days,
             "rounding": r.value,
         },

@@ -163,3 +163,34 @@ def test_post_loans_takes_compound_multiplier_and_get_shows_compound_accrued(
         app.close_days(date(2026, 4, 5))
         shown = api.get("/loans/HTTP11").json()
         assert (shown["penalty_accrued"], shown["compound_accrued"]) == ("1.50", "0.05")
+
+
+def test_a_split_loans_statement_counts_compound_interest_with_its_penalty_and_closes(
+    ledger: Ledger,
+) -> None:
+    """The statement of cycle 2026-05 (2026-04-02..05-01) of the split loan: the charges added
+    (penalty and compound interest) and paid are counted in its penalty figures, so
+    ``closing = opening + interest + penalty - paid`` and the closing balance is what
+    ``loan show`` says is due at the cycle's end (its amount_due, compound interest in it)."""
+    overdue_through_april_5(ledger, "ST", "--compound-multiplier", "1.0")
+    ledger.ok("loan", "repay", "ST", "200.00", "--on", "2026-04-06")
+    ledger.ok("close-day", "--through", "2026-05-01")
+    statements = ledger.ok("loan", "statement", "ST")
+    second = next(s for s in statements if s["month"] == "2026-05")
+    flows = Decimal(second["opening_balance"]) + Decimal(second["interest"])
+    flows += Decimal(second["penalty"]) - Decimal(second["paid_total"])
+    assert flows == Decimal(second["closing_balance"])
+    shown = ledger.ok("loan", "show", "ST", "--as-of", "2026-05-01")
+    assert second["closing_balance"] == shown["amount_due"]
+    assert second["repaid_penalty"] == "1.53"  # the 200.00 paid penalty 1.50, compound 0.03
+
+
+def test_a_split_loans_schedule_counts_compound_interest_with_its_penalty(ledger: Ledger) -> None:
+    """Installment 1 of the loan above through 2026-04-05: penalty 1.50 and compound 0.05 are
+    the schedule's penalty 1.55 (both rounded apart); the 200.00 repayment pays 1.55 of it."""
+    overdue_through_april_5(ledger, "SC", "--compound-multiplier", "1.5")
+    first = ledger.ok("loan", "schedule", "SC")[0]
+    assert first["penalty"] == "1.55"
+    ledger.ok("loan", "repay", "SC", "200.00", "--on", "2026-04-06")
+    first = ledger.ok("loan", "schedule", "SC")[0]
+    assert (first["penalty"], first["paid_penalty"], first["paid"]) == ("1.55", "1.55", "200.00")
