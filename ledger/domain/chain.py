@@ -16,7 +16,7 @@ match. Events recorded before the chain existed carry ``chain = ""`` (see
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import fields, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -166,17 +166,28 @@ def sealed_forms(fields: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 def _link_problem(
     previous: str, event: Any, stored: str, keyed: bool, keyring: Keyring | None
 ) -> str | None:
+    """Why the event's stored link does not check, or ``None``. The event as it reads now is
+    tried first; only a link that fails it is tried against the forms older class versions
+    sealed (:func:`sealed_forms`), so an honest chain costs one canonical text an event."""
     kind, loan_id, version = type(event).__name__, event.originator_id, event.originator_version
-    forms = sealed_forms(vars(event))
-    texts = [previous + canonical(kind, loan_id, int(version), f) for f in forms]
-    text = texts[0]
+    fields = vars(event)
+
+    def text_of(form: Mapping[str, Any]) -> str:
+        return previous + canonical(kind, loan_id, int(version), form)
+
+    def older_texts() -> Iterator[str]:
+        return (text_of(f) for f in sealed_forms(fields)[1:] if f != fields)
+
+    text = text_of(fields)
     if is_sealed(stored):
         if keyring is None:
             return "no chain key is configured to check its seal"
-        problems = [keyring.problem(t, stored) for t in texts]
-        return None if None in problems else problems[0]
+        problem = keyring.problem(text, stored)
+        if problem is None or any(keyring.problem(t, stored) is None for t in older_texts()):
+            return None
+        return problem
     if keyed:
         return "an unkeyed link after keyed ones (the chain was recomputed without the key)"
-    if all(stored != unkeyed(t) for t in texts):
-        return f"stored hash {stored[:12] or '(none)'}... != recomputed {unkeyed(text)[:12]}..."
-    return None
+    if stored == unkeyed(text) or any(stored == unkeyed(t) for t in older_texts()):
+        return None
+    return f"stored hash {stored[:12] or '(none)'}... != recomputed {unkeyed(text)[:12]}..."

@@ -95,12 +95,12 @@ def expected_pairs(ids: list[uuid.UUID], through: date) -> set[tuple[str, str]]:
 
 
 def test_a_worker_killed_mid_pass_resumes_with_one_accrual_per_loan_per_day(pg_url: str) -> None:
-    ids = open_book(pg_url, 120)
-    through = date(2026, 3, 31)
+    ids = open_book(pg_url, 60)
+    through = date(2026, 2, 28)  # 60 loans x 59 days, in batches of 10 loans
     first = worker(pg_url, "--through", through.isoformat())
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # wait until it is well into the pass
-        if len(accrual_counts(pg_url)) >= 120 * 20:
+        if len(accrual_counts(pg_url)) >= 60 * 20:
             break
         time.sleep(0.05)
     first.send_signal(signal.SIGKILL)
@@ -140,11 +140,11 @@ def test_two_workers_given_the_same_partition_never_double_accrue(pg_url: str) -
 def test_sigterm_finishes_the_batch_stops_cleanly_and_the_next_start_resumes(
     pg_url: str,
 ) -> None:
-    ids = open_book(pg_url, 80)
-    through = date(2026, 3, 31)
+    ids = open_book(pg_url, 40)
+    through = date(2026, 2, 28)
     first = worker(pg_url, "--through", through.isoformat(), "--json")
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(accrual_counts(pg_url)) < 80 * 10:
+    while time.monotonic() < deadline and len(accrual_counts(pg_url)) < 40 * 10:
         time.sleep(0.05)
     first.send_signal(signal.SIGTERM)
     out, err = first.communicate(timeout=60)
