@@ -37,6 +37,8 @@ NOT_HASHED = frozenset(
 def plain(value: Any) -> Any:
     """A value of an event or a snapshot as JSON: amounts as their exact decimal strings,
     dates ISO."""
+    if value is None or type(value) in (str, int, bool):  # as they are (the common case)
+        return value
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, Fraction):  # an exact accrual (a correction's recorded state)
