@@ -143,9 +143,10 @@ class Release(Body):
 
 
 class Waiver(Body):
-    part: Literal["fee", "penalty", "interest"] = Field(
+    part: Literal["fee", "penalty", "interest", "compound"] = Field(
         description="fee: the prepayment fee (always paid: waived, it becomes credit); "
-        "penalty, interest: what is owed first, then what was paid, as credit"
+        "penalty, interest: what is owed first, then what was paid, as credit; compound: "
+        "compound interest still owed, on a loan that charges it apart (section 11)"
     )
     amount: Amount
     reason: Reason

@@ -254,8 +254,8 @@ class Statements(LoanProjection):
             statement.normal = accumulate(statement.normal, normal)
             for amount in penalties:
                 statement.penalty = accumulate(statement.penalty, amount)
-        elif isinstance(e, Loan.Waived):
-            statement.add(f"waived_{e.part}", e.amount)
+        elif isinstance(e, Loan.Waived):  # compound interest is counted with the penalty
+            statement.add(f"waived_{'penalty' if e.part == 'compound' else e.part}", e.amount)
         elif isinstance(e, Loan.Corrected):  # what the recomputation changed, per part
             p, i, pen, credit = self.restated.pop(fold.loan_id)
             statement.add("adjusted_principal", fold.principal_outstanding - p)

@@ -39,6 +39,13 @@ ON_HELP = "Business date (YYYY-MM-DD; default: the loan's next open day, a close
 @click.option("--penalty", "penalty", type=MONEY, help="Waive this much penalty.")
 @click.option("--interest", "interest", type=MONEY, help="Waive this much interest.")
 @click.option(
+    "--compound",
+    "compound",
+    type=MONEY,
+    help="Waive this much compound interest still owed (a loan opened with "
+    "--compound-multiplier, loan-rules section 11).",
+)
+@click.option(
     "--reason",
     required=True,
     type=TEXT,
@@ -56,6 +63,7 @@ def loan_waive(
     fee: Decimal | None,
     penalty: Decimal | None,
     interest: Decimal | None,
+    compound: Decimal | None,
     reason: str,
     on: date | None,
     actor: str | None,
@@ -65,10 +73,10 @@ def loan_waive(
     """Waive a charge of loan LOAN_ID: what is still owed of it first (oldest installment
     first; no money moves), then what was already paid of it, which becomes credit owed to
     the borrower (a closed loan too; `ledger loan refund` pays it out)."""
-    parts = (("fee", fee), ("penalty", penalty), ("interest", interest))
+    parts = (("fee", fee), ("penalty", penalty), ("interest", interest), ("compound", compound))
     given = [(part, value) for part, value in parts if value is not None]
     if len(given) != 1:
-        raise CliError("give exactly one of --fee, --penalty and --interest")
+        raise CliError("give exactly one of --fee, --penalty and --interest (or --compound)")
     part, value = given[0]
     payload = run_gated(
         ctx,

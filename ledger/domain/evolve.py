@@ -101,6 +101,8 @@ def _waived(state: LoanState, e: Loan.Waived) -> None:
         if e.part == "penalty":
             inst.penalty_waived += a["amount"]
             state.penalty_waived += a["amount"]
+        elif e.part == "compound":  # section 11: a loan that charges it apart
+            inst.compound_waived += a["amount"]
         else:
             inst.interest_waived += a["amount"]
             state.interest_waived += a["amount"]

@@ -19,6 +19,8 @@ from ledger.domain.commands import LoanCommands
 from ledger.domain.errors import CommandRefused
 from ledger.domain.money import ZERO, fmt
 
+COMPOUND = "compound"  # section 11: the part a waiver names for compound interest
+
 
 class Remedies(LoanCommands):
     """Waivers, credit and refunds; :class:`~ledger.domain.loan.Loan` inherits them."""
@@ -35,7 +37,9 @@ class Remedies(LoanCommands):
         (``Waived``), then what was already paid of it, which becomes credit
         (``PaidChargeWaived``). A closed loan can only have paid charges waived."""
         self._require_remedy_day(on)
-        if part not in credit.PARTS:
+        if part == COMPOUND:
+            self._check_compound_waiver(amount)
+        elif part not in credit.PARTS:
             raise CommandRefused(f"a waiver is of {', '.join(credit.PARTS)}, not {part!r}")
         if amount <= ZERO:
             raise CommandRefused(f"waiver amount must be positive, got {fmt(amount)}")
@@ -150,8 +154,25 @@ class Remedies(LoanCommands):
     # ------------------------------------------------------------------ helpers
 
     def _owed_of(self, part: str) -> list[tuple[int, Decimal]]:
-        """What is owed of ``part`` per unsettled installment (a fee is never owed)."""
-        return [] if part == "fee" else [(o.k, getattr(o, part)) for o in self.owed()]
+        """What is owed of ``part`` per unsettled installment (a fee is never owed; compound
+        interest only on a loan that splits it, section 11)."""
+        return [] if part == "fee" else [(o.k, getattr(o, part) or ZERO) for o in self.owed()]
+
+    def _check_compound_waiver(self, amount: Decimal) -> None:
+        """Section 11: compound interest is waived only on a loan that charges it apart, and
+        only what is still owed of it (compound interest already paid is not given back as
+        credit: not built)."""
+        if not self.terms.splits_penalty:
+            raise CommandRefused(
+                f"loan {self.label} charges no compound interest apart (it was opened without "
+                "compound_multiplier): waive its penalty"
+            )
+        owed = sum((v for _, v in self._owed_of(COMPOUND)), ZERO)
+        if amount > owed:
+            raise CommandRefused(
+                f"loan {self.label}: cannot waive {fmt(amount)} of compound interest: "
+                f"{fmt(owed)} is owed (compound interest already paid cannot be given back)"
+            )
 
     def _forgive(
         self,
@@ -203,7 +224,10 @@ class Remedies(LoanCommands):
         )
 
     def _paid_and_credited(self, part: str) -> tuple[Decimal, Decimal]:
-        """What was paid of ``part`` in all, and what waivers already gave back of it."""
+        """What was paid of ``part`` in all, and what waivers already gave back of it
+        (compound interest: none is given back, :meth:`_check_compound_waiver`)."""
+        if part == COMPOUND:
+            return ZERO, ZERO
         if part == "fee":
             return self.fees_paid, self.fees_credited
         if part == "penalty":

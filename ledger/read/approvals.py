@@ -28,6 +28,10 @@ WHAT = {
 }
 
 
+PART_NAMES = {"fee": "fee", "penalty": "penalty", "interest": "interest",
+              "compound": "compound interest"}  # fmt: skip
+
+
 def rule_text(rule: str, threshold: Decimal | None, counted_today: Decimal) -> str:
     """Which rule applied (loan-rules §12.5), in words."""
     if rule == BELOW_THRESHOLD and threshold is not None:
@@ -49,7 +53,9 @@ def request_view(events: list[Any]) -> dict[str, Any]:
         "loan_id": asked.loan_reference,
         "loan_uuid": str(asked.loan_id),
         "action": asked.action,
-        "what": WHAT[asked.action].format(**asked.details),
+        "what": WHAT[asked.action].format(
+            **{**asked.details, "part": PART_NAMES.get(asked.details.get("part", ""), "")}
+        ),
         "details": dict(asked.details),
         "amount": fmt(asked.amount),
         "reason": asked.reason,

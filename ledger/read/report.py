@@ -173,7 +173,11 @@ def build(app: LedgerApp, reference: str, caps: RateCaps) -> dict[str, Any]:
             "interest": fmt(charged_total["interest"]),
             "penalty": fmt(charged_total["penalty"]),
             "fees": fmt(charged_total["fee"]),
-            "waived": fmt(loan.penalty_waived + loan.interest_waived),
+            "waived": fmt(
+                loan.penalty_waived
+                + loan.interest_waived
+                + sum((i.compound_waived for i in loan.installments), ZERO)  # section 11
+            ),
             "received": fmt(received(flows)),
         },
         "payments": payments,

@@ -194,3 +194,33 @@ def test_a_split_loans_schedule_counts_compound_interest_with_its_penalty(ledger
     ledger.ok("loan", "repay", "SC", "200.00", "--on", "2026-04-06")
     first = ledger.ok("loan", "schedule", "SC")[0]
     assert (first["penalty"], first["paid_penalty"], first["paid"]) == ("1.55", "1.55", "200.00")
+
+
+def test_compound_interest_still_owed_can_be_waived_and_the_statement_still_closes(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through 2026-04-05 installment 1 owes compound interest 0.05 (see above): a waiver of
+    0.05 forgives it (compound_accrued 0.00, amount due 517.05 - 0.05 = 517.00); 0.01 more is
+    refused (nothing owed, and paid compound interest is not given back); a loan opened
+    without the term has no compound interest to waive."""
+    monkeypatch.setenv("LEDGER_FOUR_EYES_BELOW", "100.00")  # one person (test_approvals_cli)
+    ledger.ok(*OPEN, "--loan-id", "NOSPLIT")
+    overdue_through_april_5(ledger, "WV", "--compound-multiplier", "1.5")
+    waived = ledger.ok("loan", "waive", "WV", "--compound", "0.05", "--on", "2026-04-06",
+                       "--reason", "compound interest disputed")  # fmt: skip
+    assert (waived["forgiven"], waived["credited"]) == ("0.05", "0.00")
+    assert waived["approval"]["what"] == "waive 0.05 of the compound interest"
+    shown = ledger.ok("loan", "show", "WV")
+    assert (shown["compound_accrued"], shown["penalty_accrued"]) == ("0.00", "1.50")
+    assert shown["amount_due"] == "517.00"
+    assert_refused(ledger, ["loan", "waive", "WV", "--compound", "0.01", "--reason", "x"],
+                   "cannot waive 0.01 of compound interest: 0.00 is owed")  # fmt: skip
+    assert ledger.ok("audit", "verify", "WV")["clean"] is True
+    ledger.ok("close-day", "--through", "2026-05-01")
+    for statement in ledger.ok("loan", "statement", "WV"):
+        flows = Decimal(statement["opening_balance"]) + Decimal(statement["disbursed"])
+        flows += Decimal(statement["interest"]) + Decimal(statement["penalty"])
+        flows -= Decimal(statement["paid_total"]) + Decimal(statement["waived"])
+        assert flows == Decimal(statement["closing_balance"]), statement["month"]
+    assert_refused(ledger, ["loan", "waive", "NOSPLIT", "--compound", "0.01", "--reason", "x"],
+                   "charges no compound interest apart")  # fmt: skip

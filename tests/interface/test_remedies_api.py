@@ -210,4 +210,4 @@ def test_the_openapi_document_declares_the_refund_and_the_fee_waiver() -> None:
     )
     assert "RefundDone" in json.dumps(refund["responses"]["201"])
     waiver = document["components"]["schemas"]["Waiver"]["properties"]["part"]
-    assert waiver["enum"] == ["fee", "penalty", "interest"]
+    assert waiver["enum"] == ["fee", "penalty", "interest", "compound"]  # compound: section 11
