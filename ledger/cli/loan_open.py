@@ -106,7 +106,8 @@ from ledger.services.products import terms_from_input
     "--first-due-date",
     type=DATE,
     help="Installment 1's due date, after --disbursed-on and at most two months later "
-    "(a broken first period, loan-rules section 9; default: a month after).",
+    "(a broken first period, loan-rules section 9; default: a month after). Later "
+    "installments fall due on its day of the month.",
 )
 @click.option(
     "--loan-id",

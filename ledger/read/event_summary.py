@@ -108,12 +108,14 @@ class Shape:
 
 
 def _allocated(allocations: Iterable[dict[str, Any]]) -> dict[str, Decimal]:
+    """The money by part; a split loan's compound interest (section 11) in the penalty
+    column, as the statements count it."""
     totals = {part: ZERO for part in ("principal", "interest", "penalty")}
     for a in allocations:
-        for part in totals:
-            value = a.get(part)
-            if isinstance(value, Decimal):
-                totals[part] += value
+        for part, value in a.items():
+            column = "penalty" if part == "compound" else part
+            if column in totals and isinstance(value, Decimal):
+                totals[column] += value
     return totals
 
 
@@ -227,6 +229,9 @@ def _closed(e: Loan.Closed) -> Shape:
 
 def _waived(e: Loan.Waived) -> Shape:
     note = f"{e.reason} ({e.actor}); " + _to_installments(e.allocations)
+    if e.part == "compound":  # section 11: shown in the penalty column, as statements count it
+        parts: tuple[tuple[str, Decimal], ...] = (("penalty", e.amount),)
+        return Shape("compound interest waived", e.amount, parts, note.rstrip("; "))
     return Shape(f"{e.part} waived", e.amount, ((e.part, e.amount),), note.rstrip("; "))
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from ledger.read.event_summary import summaries
 from ledger.services.application import LedgerApp
 from tests.conftest import Ledger
 from tests.interface.test_api import serve
@@ -224,3 +225,18 @@ def test_compound_interest_still_owed_can_be_waived_and_the_statement_still_clos
         assert flows == Decimal(statement["closing_balance"]), statement["month"]
     assert_refused(ledger, ["loan", "waive", "NOSPLIT", "--compound", "0.01", "--reason", "x"],
                    "charges no compound interest apart")  # fmt: skip
+
+
+def test_the_timeline_counts_compound_interest_in_its_penalty_column(ledger: Ledger) -> None:
+    """On the audit page's timeline (and ``ledger loan events``) a split loan's payment adds
+    up: its penalty column holds penalty 1.50 and compound interest 0.05 (1.55), and a
+    compound waiver shows there too."""
+    overdue_through_april_5(ledger, "TL", "--compound-multiplier", "1.5")
+    ledger.ok("loan", "repay", "TL", "100.00", "--on", "2026-04-06")
+    app = LedgerApp.from_url(ledger.db_url)
+    try:
+        repaid = next(s for s in summaries(app.loan_events("TL")) if s.event == "Repaid")
+    finally:
+        app.close()
+    assert repaid.part("penalty") == Decimal("1.55")
+    assert sum(value for _, value in repaid.parts) == Decimal("100.00")
