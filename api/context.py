@@ -174,10 +174,8 @@ class ApiContext:
         """A four-eyes command's answer (loan-rules §12.5): 202 and the request while it waits
         for a second person; carried out at once (under the threshold), 201 and what it did,
         with the request (``approval``)."""
-        view = approval_views.shown(self.ledger, outcome.request)
-        if outcome.loan is None:
-            return 202, {"approval": view, "result": None}
-        return 201, {**carried_out(outcome.loan), "approval": view}
+        answer = approval_views.gated_answer(self.ledger, outcome, carried_out)
+        return (202 if outcome.loan is None else 201), answer
 
     @staticmethod
     def person(key: ApiKey) -> approvals.Person:

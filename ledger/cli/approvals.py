@@ -52,11 +52,7 @@ def run_gated(
     four_eyes = FourEyes.from_env()
 
     def command() -> dict[str, Any]:
-        outcome = request(app, who, four_eyes)
-        view = approval_views.shown(app, outcome.request)
-        if outcome.loan is None:
-            return {"approval": view, "result": None}
-        return {**carried_out(outcome.loan), "approval": view}
+        return approval_views.gated_answer(app, request(app, who, four_eyes), carried_out)
 
     with acting_as(who.name):
         return app.execute(command)

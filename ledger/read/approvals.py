@@ -3,6 +3,7 @@ with its rule and decision, the list, and what a carried-out request did to its 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -83,7 +84,7 @@ def request_view(events: list[Any]) -> dict[str, Any]:
 
 
 def shown(app: LedgerApp, request: ApprovalRequest) -> dict[str, Any]:
-    return request_view(approvals.request_events(app, request))
+    return request_view(app.history(request))
 
 
 def carried_out(loan: Loan, request: ApprovalRequest) -> dict[str, Any]:
@@ -94,6 +95,18 @@ def carried_out(loan: Loan, request: ApprovalRequest) -> dict[str, Any]:
     if request.action == REFUND:
         return views.refund(loan)
     return views.correction(loan, views.newest_pending(loan, Loan.Corrected))
+
+
+def gated_answer(
+    app: LedgerApp, outcome: approvals.Outcome, carried_out: Callable[[Loan], dict[str, Any]]
+) -> dict[str, Any]:
+    """A four-eyes command's answer (loan-rules §12.5), on the CLI and over HTTP: the request
+    and ``"result": None`` while it waits for a second person; carried out at once (under
+    the threshold), what it did (``carried_out``) with the request as ``approval``."""
+    view = shown(app, outcome.request)
+    if outcome.loan is None:
+        return {"approval": view, "result": None}
+    return {**carried_out(outcome.loan), "approval": view}
 
 
 def outcome_view(app: LedgerApp, outcome: approvals.Outcome) -> dict[str, Any]:

@@ -262,13 +262,6 @@ def get_request(app: LedgerApp, reference: str) -> ApprovalRequest:
     return found
 
 
-def request_events(app: LedgerApp, request: ApprovalRequest) -> list[Any]:
-    """The request's events, saved and just recorded (before the unit of work saves them)."""
-    pending = list(request.pending_events)
-    saved = list(app.events.get(request.id)) if request.version > len(pending) else []
-    return saved + pending
-
-
 def all_requests(app: LedgerApp) -> list[list[Any]]:
     """Every request's events, oldest request first."""
     grouped = events_by_originator(app, EVENT_CLASSES)

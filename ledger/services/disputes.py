@@ -209,8 +209,7 @@ def show(app: LedgerApp, reference: str) -> dict[str, Any]:
 
 def shown(app: LedgerApp, case: Dispute) -> dict[str, Any]:
     """A case just changed by a command (its new events not saved yet), as :func:`show`."""
-    saved = list(app.events.get(case.id)) if case.version > len(case.pending_events) else []
-    return case_view(saved + list(case.pending_events))
+    return case_view(app.history(case))
 
 
 def _when(event: Any) -> dict[str, Any]:

@@ -238,9 +238,9 @@ class LedgerStore(Application[UUID]):
     def loan_events(self, reference: str) -> list[Any]:
         return self.history(self.get_loan(reference))
 
-    def history(self, loan: Loan) -> list[Any]:
-        """The loan's events: those saved, then those a command of this unit of work has
-        just recorded and not saved yet (a rehearsed request's, for the next request)."""
-        pending = list(loan.pending_events)
-        saved = list(self.events.get(loan.id)) if loan.version > len(pending) else []
+    def history(self, aggregate: Any) -> list[Any]:
+        """An aggregate's events (a loan's, a case's, a request's): those saved, then those a
+        command of this unit of work has just recorded and not saved yet."""
+        pending = list(aggregate.pending_events)
+        saved = list(self.events.get(aggregate.id)) if aggregate.version > len(pending) else []
         return saved + pending
