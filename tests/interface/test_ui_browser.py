@@ -145,8 +145,10 @@ def test_an_auditor_reads_a_two_year_loan_on_one_short_page(
     assert "/ui/login?next=/ui/loans/BOB" in browser.current_url
     browser.find_element(By.NAME, "key").send_keys(key)
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(browser, 20).until(lambda b: b.current_url.endswith("/ui/loans/BOB"))
-    assert browser.title == "Loan BOB"
+    # the address changes before the new page is read: wait for both
+    WebDriverWait(browser, 20).until(
+        lambda b: b.current_url.endswith("/ui/loans/BOB") and b.title == "Loan BOB"
+    )
 
     # short: the routine days are folded into one row per period
     height = browser.execute_script("return document.body.scrollHeight")
@@ -239,7 +241,10 @@ def test_the_portfolio_links_into_its_loans_and_errors_are_pages(
     browser.get(f"{base}/ui/portfolio?as_of=2026-03-01")
     browser.find_element(By.NAME, "key").send_keys(key)
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(browser, 20).until(lambda b: "/ui/portfolio?as_of=2026-03-01" in b.current_url)
+    WebDriverWait(browser, 20).until(
+        lambda b: "/ui/portfolio?as_of=2026-03-01" in b.current_url
+        and b.find_elements(By.ID, "totals")
+    )
     totals = browser.find_element(By.ID, "totals").text
     assert "at the end of business day 2026-03-01" in totals
     assert "current balances" in browser.find_element(By.ID, "current-note").text
