@@ -17,9 +17,10 @@ from uuid import UUID
 
 from ledger.domain.credit import credit_defaults
 from ledger.domain.evolve import evolve
+from ledger.domain.installment import Installment
 from ledger.domain.loan import Loan
 from ledger.domain.money import Rounding, fraction_text
-from ledger.domain.state import Installment, LoanState
+from ledger.domain.state import LoanState
 from ledger.domain.terms import Method, Terms
 from projections.facts import Fact
 

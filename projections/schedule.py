@@ -18,9 +18,9 @@ from typing import Any
 from uuid import UUID
 
 from ledger.adapters.sql import Cursor
+from ledger.domain.installment import Installment
 from ledger.domain.loan import Loan
 from ledger.domain.money import ZERO, fmt
-from ledger.domain.state import Installment
 from projections.balances import from_fen, to_fen
 from projections.base import upsert
 from projections.facts import Fact

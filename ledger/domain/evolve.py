@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ledger.domain.installment import Installment
 from ledger.domain.loan import Loan
 from ledger.domain.money import ZERO, accumulate
-from ledger.domain.state import CLOSED, Installment, LoanState
+from ledger.domain.state import CLOSED, LoanState
 from ledger.domain.terms import Terms
 
 

@@ -21,11 +21,20 @@ from ledger.domain.actor import UNKNOWN, current_actor
 from ledger.domain.chain import GENESIS, link
 from ledger.domain.credit import credit_defaults
 from ledger.domain.differences import differences
+from ledger.domain.installment import Installment
 from ledger.domain.money import ZERO, Exact, accumulate
 from ledger.domain.prepayment import PrepaymentQuote
 from ledger.domain.remedies import Remedies
-from ledger.domain.state import ACTIVE, CLOSED, OVERDUE, Installment, LoanState
+from ledger.domain.state import ACTIVE, CLOSED, OVERDUE, LoanState
 from ledger.domain.terms import Arithmetic, Terms
+from ledger.domain.upcasts import (
+    accrued_in_28_digits,
+    asker_unknown,
+    before_credit,
+    rate_already_divided,
+    unchained,
+    waivers_as_recorded,
+)
 
 __all__ = [
     "ACTIVE",
@@ -37,41 +46,6 @@ __all__ = [
     "PrepaymentQuote",
     "differences",
 ]
-
-
-def _unchained(state: dict[str, Any]) -> None:
-    """Loan events v1 -> v2: recorded before the hash chain existed."""
-    state["chain"] = GENESIS
-
-
-def _asker_unknown(state: dict[str, Any]) -> None:
-    """Loan events v2 -> v3: who asked was not recorded before version 3."""
-    state["recorded_by"] = UNKNOWN
-
-
-def _accrued_in_28_digits(state: dict[str, Any]) -> None:
-    """``Disbursed`` v3 -> v4: a loan opened before exact accruals keeps the 28-digit
-    arithmetic it was opened under (:class:`~ledger.domain.terms.Arithmetic`)."""
-    state["terms"].setdefault("arithmetic", Arithmetic.DECIMAL28.value)
-
-
-def _before_credit(state: dict[str, Any]) -> None:
-    """``Corrected`` v3 -> v4: a correction recorded before credit existed (loan-rules §12)
-    recomputed its history without holding unused money as credit (``credit_rules`` false:
-    :func:`ledger.domain.replay.run_facts`)."""
-    state.setdefault("credit_rules", False)
-
-
-def _waivers_as_recorded(state: dict[str, Any]) -> None:
-    """``Corrected`` v4 -> v5: before version 5 a correction did not list recorded waivers
-    its recomputed history could not reproduce (none were recomputed differently)."""
-    state.setdefault("waivers_not_reproduced", [])
-
-
-def _rate_already_divided(state: dict[str, Any]) -> None:
-    """``InterestAccrued`` v3 -> v4: before exact accruals ``rate`` was the day's rate,
-    already divided (to 28 digits): the divisor was 1."""
-    state.setdefault("divisor", 1)
 
 
 class Loan(Aggregate, Remedies):
@@ -94,8 +68,8 @@ class Loan(Aggregate, Remedies):
         recorded_by: str
         class_version = 3
 
-        upcast_v1_v2 = staticmethod(_unchained)
-        upcast_v2_v3 = staticmethod(_asker_unknown)
+        upcast_v1_v2 = staticmethod(unchained)
+        upcast_v2_v3 = staticmethod(asker_unknown)
 
         def apply(self, aggregate: Any) -> None:
             from ledger.domain.evolve import evolve  # it dispatches on these very classes
@@ -115,9 +89,9 @@ class Loan(Aggregate, Remedies):
         recorded_by: str
         class_version = 4
 
-        upcast_v1_v2 = staticmethod(_unchained)
-        upcast_v2_v3 = staticmethod(_asker_unknown)
-        upcast_v3_v4 = staticmethod(_accrued_in_28_digits)
+        upcast_v1_v2 = staticmethod(unchained)
+        upcast_v2_v3 = staticmethod(asker_unknown)
+        upcast_v3_v4 = staticmethod(accrued_in_28_digits)
 
     class InstallmentFellDue(Event):
         """Morning of a due date: installment ``k`` is fixed from what actually accrued
@@ -186,7 +160,7 @@ class Loan(Aggregate, Remedies):
         into: str  # "period" (next installment) or "last_installment" (after the final due date)
         class_version = 4
 
-        upcast_v3_v4 = staticmethod(_rate_already_divided)
+        upcast_v3_v4 = staticmethod(rate_already_divided)
 
         def accrued(self, arithmetic: Arithmetic) -> tuple[Exact | Decimal, list[Exact | Decimal]]:
             """The day's normal interest and each entry's amount (penalty, plus compound
@@ -300,8 +274,8 @@ class Loan(Aggregate, Remedies):
         waivers_not_reproduced: list[dict[str, Any]]
         class_version = 5
 
-        upcast_v3_v4 = staticmethod(_before_credit)
-        upcast_v4_v5 = staticmethod(_waivers_as_recorded)
+        upcast_v3_v4 = staticmethod(before_credit)
+        upcast_v4_v5 = staticmethod(waivers_as_recorded)
 
     class PaidChargeWaived(Event):
         """loan-rules §12: ``amount`` of a charge already paid (``part``: the prepayment

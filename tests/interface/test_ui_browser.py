@@ -242,8 +242,9 @@ def test_the_portfolio_links_into_its_loans_and_errors_are_pages(
     browser.find_element(By.NAME, "key").send_keys(key)
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     WebDriverWait(browser, 20).until(
-        lambda b: "/ui/portfolio?as_of=2026-03-01" in b.current_url
-        and b.find_elements(By.ID, "totals")
+        lambda b: (
+            "/ui/portfolio?as_of=2026-03-01" in b.current_url and b.find_elements(By.ID, "totals")
+        )
     )
     totals = browser.find_element(By.ID, "totals").text
     assert "at the end of business day 2026-03-01" in totals

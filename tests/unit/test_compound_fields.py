@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from ledger.domain.chain import plain
-from ledger.domain.state import COMPOUND_FIELDS, Installment
+from ledger.domain.installment import COMPOUND_FIELDS, Installment
 
 
 def test_an_installment_without_compound_interest_writes_what_it_wrote_before() -> None:
