@@ -32,6 +32,7 @@ from ledger.domain.terms import (
     DEFAULT_PENALTY_MULTIPLIER,
     PRESETS,
     DayCount,
+    InterestMethod,
     Method,
 )
 from ledger.read import views
@@ -86,6 +87,13 @@ from ledger.services.products import terms_from_input
     "default: one penalty on both).",
 )
 @click.option(
+    "--interest-method",
+    type=click.Choice([m.value for m in InterestMethod]),
+    help="daily_balance: the daily balance x the day's rate; per_transaction: the principal "
+    "not yet due x (whole months x the monthly rate + odd days x the day rate) (loan-rules "
+    "section 10; default daily_balance).",
+)
+@click.option(
     "--grace-days",
     type=DAYS,
     help=f"Days after a due date before an unpaid installment is overdue, 0 to 90 "
@@ -136,6 +144,7 @@ def loan_open(ctx: click.Context, /, db: str | None, as_json: bool, **flags: Any
             "disbursed_on": terms.disbursed_on.isoformat(),
             "first_due_date": terms.due_date(1).isoformat(),
             "method": terms.method.value,
+            "interest_method": terms.interest_method.value,
             "emi": str(opened.emi) if terms.method is Method.EQUAL_INSTALLMENT else None,
             "monthly_rate": str(opened.monthly_rate),
             "prepayment_fee_rate": str(terms.prepayment_fee_rate),

@@ -89,6 +89,8 @@ def _prepaid(state: LoanState, e: Loan.Prepaid) -> None:
         state.principal_step = e.principal_step
     if e.last_k is not None:
         state.last_k = e.last_k
+    if e.kind == "partial" and state.terms.per_transaction:
+        state.piece_from = e.on  # section 10: a new piece starts with the new principal
 
 
 def _closed(state: LoanState, e: Loan.Closed) -> None:

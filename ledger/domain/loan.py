@@ -17,16 +17,17 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from ledger.domain import rules
+from ledger.domain.accrued import AccruedAmounts
 from ledger.domain.actor import UNKNOWN, current_actor
 from ledger.domain.chain import GENESIS, link
 from ledger.domain.credit import credit_defaults
 from ledger.domain.differences import differences
 from ledger.domain.installment import Installment
-from ledger.domain.money import ZERO, Exact, accumulate
+from ledger.domain.money import ZERO
 from ledger.domain.prepayment import PrepaymentQuote
 from ledger.domain.remedies import Remedies
 from ledger.domain.state import ACTIVE, CLOSED, OVERDUE, LoanState
-from ledger.domain.terms import Arithmetic, Terms
+from ledger.domain.terms import Terms
 from ledger.domain.upcasts import (
     accrued_in_28_digits,
     asker_unknown,
@@ -132,7 +133,7 @@ class Loan(Aggregate, Remedies):
         amount: Decimal
         allocations: list[dict[str, Any]]
 
-    class InterestAccrued(Event):
+    class InterestAccrued(Event, AccruedAmounts):
         """End of day ``on`` (section 4): normal = base x rate x days / divisor; per overdue
         installment penalty = (overdue principal + interest) x rate x days / divisor x
         multiplier. Unrounded: ``normal`` and the penalties' amounts are written to 28 digits;
@@ -146,7 +147,14 @@ class Loan(Aggregate, Remedies):
         = interest x rate x days / divisor x ``compound_multiplier`` (the multiplier is in
         the entry), and ``amount = penalty + compound``; ``penalty`` (the field) is the sum
         of the amounts either way. Other loans' entries (and every event recorded before
-        section 11) have no such keys: their meaning is unchanged."""
+        section 11) have no such keys: their meaning is unchanged.
+
+        On a ``per_transaction`` loan (section 10) ``rate``/``divisor``/``days`` are section
+        10's day rate (a penalty entry carries its own section-4 ``rate``, ``divisor`` and
+        ``days`` where they differ), and the day that completes a whole month of the piece
+        has ``month`` (:func:`ledger.domain.per_transaction.month_entry`): normal = base x
+        rate x days / divisor + month ``amount``. ``month`` is absent from every other event
+        (stored and hashed without it), so it reads as ``None``."""
 
         on: date
         base: Decimal
@@ -158,40 +166,15 @@ class Loan(Aggregate, Remedies):
         penalties: list[dict[str, Any]]
         penalty: Decimal
         into: str  # "period" (next installment) or "last_installment" (after the final due date)
+        month: dict[str, Any] | None = None  # section 10, only where a month completes
         class_version = 4
 
         upcast_v3_v4 = staticmethod(rate_already_divided)
 
-        def accrued(self, arithmetic: Arithmetic) -> tuple[Exact | Decimal, list[Exact | Decimal]]:
-            """The day's normal interest and each entry's amount (penalty, plus compound
-            interest on a loan that splits them, section 11), as the loan's state adds them:
-            exact from the inputs (``exact``), or as recorded (``decimal28``)."""
-            if arithmetic is Arithmetic.DECIMAL28:
-                return self.normal, [p["amount"] for p in self.penalties]
-            return self.normal_accrued(arithmetic), [
-                penalty if compound is None else accumulate(penalty, compound)
-                for penalty, compound in self.charges(arithmetic)
-            ]
-
-        def normal_accrued(self, arithmetic: Arithmetic) -> Exact | Decimal:
-            """The day's normal interest, exact from the inputs or as recorded."""
-            if arithmetic is Arithmetic.DECIMAL28:
-                return self.normal
-            return rules.normal_interest(
-                self.base, rules.DayRate(self.rate, self.divisor, self.days)
-            )
-
-        def charges(
-            self, arithmetic: Arithmetic
-        ) -> list[tuple[Exact | Decimal, Exact | Decimal | None]]:
-            """Each entry's penalty and compound interest (section 11) as the state adds them,
-            exact from the inputs or as recorded; compound ``None`` (the penalty being the
-            whole amount) for an entry that does not split."""
-            rate = rules.DayRate(self.rate, self.divisor, self.days)
-            return [
-                rules.entry_charges(p, rate, self.penalty_multiplier, arithmetic)
-                for p in self.penalties
-            ]
+        def __post_init__(self) -> None:
+            super().__post_init__()
+            if self.month is None:  # not stored, not hashed: the event reads as before
+                del vars(self)["month"]
 
     class Overdue(Event):
         """Installment ``k`` was not fully paid by the end of its due date + grace days;

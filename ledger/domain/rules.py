@@ -127,7 +127,10 @@ def entry_charges(
     (penalty, compound interest): exact from its inputs, or as recorded (``decimal28``). An
     entry that does not split (``{k, base, amount}``) is all penalty, compound ``None``; a
     split one has penalty = ``principal_base x rate x days / divisor x penalty_multiplier``
-    and compound = ``interest_base x rate x days / divisor x compound_multiplier``."""
+    and compound = ``interest_base x rate x days / divisor x compound_multiplier``; the
+    entry's own ``rate``, ``divisor`` and ``days`` where it has them (section 10)."""
+    if "rate" in entry:  # section 10: a per_transaction loan's penalty keeps section 4's rate
+        rate = DayRate(entry["rate"], entry["divisor"], entry["days"], rate.arithmetic)
     if "compound" not in entry:
         if arithmetic is Arithmetic.DECIMAL28:
             return entry["amount"], None

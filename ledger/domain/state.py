@@ -111,6 +111,9 @@ class LoanState(CreditState):
     interest_waived: Decimal
     refunds_due: Decimal  # money received and not used: held as credit, less credit used
     last_event_on: date  # the business date of the newest event folded in
+    # section 10, a per_transaction loan: the day of its latest partial prepayment, which
+    # started a new piece; None (the class's) for every other loan, and until one
+    piece_from: date | None = None
 
     def start(
         self,
@@ -167,9 +170,11 @@ class LoanState(CreditState):
 
     def derived_state(self) -> dict[str, Any]:
         """Everything the rules derived for this loan (not its terms): what a correction
-        replaces."""
+        replaces (``piece_from``, section 10, only once a prepayment set it)."""
         state = {name: getattr(self, name) for name in self.DERIVED}
         state["installments"] = [i.derived() for i in self.installments]
+        if self.piece_from is not None:
+            state["piece_from"] = self.piece_from
         return state
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -183,6 +188,17 @@ class LoanState(CreditState):
             Installment(**{**i, "last_paid_on": paid_on.get(int(i["k"]))})
             for i in state["installments"]
         ]
+        if "piece_from" in state:
+            self.piece_from = state["piece_from"]
+        else:
+            vars(self).pop("piece_from", None)  # back to the class's None
+
+    @property
+    def piece_start_on(self) -> date:
+        """Section 10: the first day of the current piece: the period's start (the latest
+        due date, or the disbursement), or a later partial prepayment's day."""
+        period_start = self.terms.due_date(len(self.installments))
+        return period_start if self.piece_from is None else max(period_start, self.piece_from)
 
     # ------------------------------------------------------------------ figures
 

@@ -47,6 +47,15 @@ class Method(StrEnum):
     FLAT = "flat"
 
 
+class InterestMethod(StrEnum):
+    """How a period's normal interest is computed (loan-rules section 10): ``daily_balance``,
+    the daily balance x the day's rate (sections 4-5); ``per_transaction``, the principal not
+    yet due x (whole months x the monthly rate + odd days x the day rate)."""
+
+    DAILY_BALANCE = "daily_balance"
+    PER_TRANSACTION = "per_transaction"
+
+
 class Replan(StrEnum):
     """How a partial prepayment re-plans the remaining installments (loan-rules section 7)."""
 
@@ -126,6 +135,12 @@ class Terms:
     # section 11: None, one penalty on overdue principal and interest (section 4); set, overdue
     # interest bears compound interest at this multiplier apart from the principal's penalty
     compound_multiplier: Decimal | None = None
+    interest_method: InterestMethod = InterestMethod.DAILY_BALANCE  # section 10
+
+    @property
+    def per_transaction(self) -> bool:
+        """Section 10: the loan's normal interest is computed per transaction."""
+        return self.interest_method is InterestMethod.PER_TRANSACTION
 
     @property
     def splits_penalty(self) -> bool:
@@ -142,6 +157,8 @@ class Terms:
             added["first_due_date"] = self.first_due_date
         if self.compound_multiplier is not None:
             added["compound_multiplier"] = self.compound_multiplier
+        if self.per_transaction:
+            added["interest_method"] = self.interest_method.value
         return {
             "product": self.product,
             "principal": self.principal,
@@ -183,6 +200,9 @@ class Terms:
             arithmetic=Arithmetic(str(fields.get("arithmetic", Arithmetic.DECIMAL28.value))),
             first_due_date=_optional_date(fields.get("first_due_date")),
             compound_multiplier=_optional_dec(fields.get("compound_multiplier")),
+            interest_method=InterestMethod(
+                str(fields.get("interest_method", InterestMethod.DAILY_BALANCE.value))
+            ),
         )
 
     def due_date(self, k: int) -> date:

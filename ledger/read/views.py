@@ -231,10 +231,9 @@ def describe(e: Any) -> str:
     """What an event did and how, in one line with its amounts and arithmetic, by the
     event's class (the audit page's timeline, the demo's story)."""
     if isinstance(e, Loan.InterestAccrued):
-        per_year = f" / {e.divisor}" if e.divisor != 1 else ""
-        text = f"{e.base} x {e.rate} x {e.days}{per_year} = {e.normal}"
+        text = e.arithmetic_text()
         for p in e.penalties:
-            rate = f"{e.rate} x {e.days}{per_year}"
+            rate = e.rate_text(p)
             if "compound" in p:  # section 11: penalty on principal, compound on interest
                 text += (
                     f"; penalty #{p['k']}: {p['principal_base']} x {rate} x "

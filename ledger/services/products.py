@@ -20,6 +20,7 @@ from ledger.domain.terms import (
     DEFAULT_PENALTY_MULTIPLIER,
     PRESETS,
     DayCount,
+    InterestMethod,
     Method,
     Terms,
     due_date,
@@ -94,6 +95,7 @@ class LoanTermsInput(BaseModel):
     rounding: Rounding = Rounding.HALF_UP
     first_due_date: Day | None = None
     compound_multiplier: Dec | None = Field(default=None, ge=0, le=10)  # section 11
+    interest_method: InterestMethod = InterestMethod.DAILY_BALANCE  # section 10
 
     @model_validator(mode="after")
     def _check(self) -> LoanTermsInput:
@@ -119,6 +121,12 @@ class LoanTermsInput(BaseModel):
                 f"first_due_date: must be after disbursed_on {self.disbursed_on} and at most "
                 f"two months later ({latest}), got {self.first_due_date} (loan-rules section 9)"
             )
+        method = self.method or PRESETS[self.product].method
+        if self.interest_method is InterestMethod.PER_TRANSACTION and method is Method.FLAT:
+            raise ValueError(
+                "interest_method: per_transaction does not apply to a flat loan, whose charge "
+                "is on the original principal (loan-rules section 10)"
+            )
         return self
 
     def to_terms(self) -> Terms:
@@ -143,6 +151,7 @@ class LoanTermsInput(BaseModel):
             rounding=self.rounding,
             first_due_date=self.first_due_date,
             compound_multiplier=self.compound_multiplier,
+            interest_method=self.interest_method,
         )
 
 
