@@ -109,6 +109,12 @@ class OpenLoan(Body):
         description="Overdue interest bears compound interest at this multiplier, apart from "
         "the overdue principal's penalty (loan-rules section 11); default: one penalty on both",
     )
+    interest_method: StrictStr | None = Field(
+        default=None,
+        max_length=20,
+        description="daily_balance (default) or per_transaction: the principal not yet due x "
+        "(whole months x the monthly rate + odd days x the day rate) (loan-rules section 10)",
+    )
     grace_days: StrictInt | None = Field(default=None, ge=0, le=90)
     installment_multiple: Rate | None = None
     rounding: StrictStr | None = Field(default=None, max_length=20)

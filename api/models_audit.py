@@ -229,6 +229,9 @@ class ReportTerms(Shape):
     first_due_date: Day = Field(description="Installment 1's due date (loan-rules 2 and 9)")
     rate: str = Field(examples=["0.0005 a day"])
     method: str
+    interest_method: str = Field(
+        description="daily_balance (sections 4-5) or per_transaction (section 10)"
+    )
     monthly_rate: DecimalText
     emi: Money
     prepayment_fee_rate: DecimalText

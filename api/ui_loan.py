@@ -133,6 +133,12 @@ def _terms(loan: Loan) -> str:
         [
             ("product", t.product),
             ("method", method_label(t.method)),
+            (
+                "interest",
+                t.interest_method.value.replace("_", " ") + " (section 10)"
+                if t.per_transaction
+                else "daily balance",
+            ),
             ("principal", fmt(t.principal)),
             ("term", f"{t.term} months"),
             ("disbursed on", t.disbursed_on.isoformat()),

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ledger.domain import rules
+from ledger.domain import per_transaction, rules
 from ledger.domain.money import ZERO, Exact, accumulate, readable
 from ledger.domain.state import LoanState
 from ledger.domain.terms import Method
@@ -22,7 +22,10 @@ def accrual_of(loan: LoanState, on: date) -> dict[str, Any]:
     principal, compound interest on the interest, apart: :func:`_overdue_charge`). The
     inputs go with the amounts, so the event can be checked by hand; the amounts are written
     to 28 digits, and the state adds the exact values the inputs define
-    (``Loan.InterestAccrued.normal_exact``)."""
+    (``Loan.InterestAccrued.normal_exact``). Section 10, a ``per_transaction`` loan: the
+    normal rate is section 10's day rate (penalty entries keep section 4's, and carry it
+    when it differs), and the day that completes a whole month of the piece adds its
+    ``month`` entry (:mod:`ledger.domain.per_transaction`)."""
     t = loan.terms
     rate = rules.day_rate(
         on,
@@ -31,6 +34,7 @@ def accrual_of(loan: LoanState, on: date) -> dict[str, Any]:
         day_count=t.day_count,
         arithmetic=t.arithmetic,
     )
+    normal_rate = per_transaction.transaction_day_rate(t) if t.per_transaction else rate
     if t.method is Method.FLAT:
         base = t.principal
     else:
@@ -45,20 +49,35 @@ def accrual_of(loan: LoanState, on: date) -> dict[str, Any]:
             entry = _overdue_charge(inst.k, owed.principal, owed.interest, rate, loan)
             if entry is not None:
                 amount, record = entry
+                if rate != normal_rate:  # section 10: the event's rate is the normal one
+                    record.update(rate=rate.rate, divisor=rate.divisor, days=rate.days)
                 penalties.append(record)
                 penalty_total = accumulate(penalty_total, amount)
-    return {
+    normal = rules.normal_interest(base, normal_rate)
+    fields: dict[str, Any] = {
         "on": on,
         "base": base,
-        "rate": rate.rate,
-        "divisor": rate.divisor,
-        "days": rate.days,
-        "normal": readable(rules.normal_interest(base, rate)),
+        "rate": normal_rate.rate,
+        "divisor": normal_rate.divisor,
+        "days": normal_rate.days,
+        "normal": readable(normal),
         "penalty_multiplier": t.penalty_multiplier,
         "penalties": penalties,
         "penalty": readable(penalty_total),
         "into": "last_installment" if len(loan.installments) == loan.last_k else "period",
     }
+    if t.per_transaction:
+        month = per_transaction.month_entry(
+            piece_start=loan.piece_start_on,
+            on=on,
+            base=loan.principal_not_due,
+            day_rate=normal_rate,
+            monthly=per_transaction.month_rate(t),
+        )
+        if month is not None:  # section 10: the day completes a whole month of the piece
+            fields["month"] = month
+            fields["normal"] = readable(accumulate(normal, per_transaction.month_adjustment(month)))
+    return fields
 
 
 def _overdue_charge(

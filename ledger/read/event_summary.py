@@ -178,10 +178,9 @@ def _repaid(e: Loan.Repaid) -> Shape:
 
 
 def _accrued(e: Loan.InterestAccrued) -> Shape:
-    per_year = f" / {e.divisor}" if e.divisor != 1 else ""
-    note = f"{e.base} x {e.rate} x {e.days}{per_year} = {e.normal}"
+    note = e.arithmetic_text()
     for p in e.penalties:
-        factors = f"{p['base']} x {e.rate} x {e.days}{per_year} x {e.penalty_multiplier}"
+        factors = f"{p['base']} x {e.rate_text(p)} x {e.penalty_multiplier}"
         note += f"; penalty #{p['k']}: {factors} = {p['amount']}"
     parts = (("interest", e.normal),) + ((("penalty", e.penalty),) if e.penalties else ())
     return Shape("interest accrued", None, parts, note)

@@ -154,6 +154,7 @@ def build(app: LedgerApp, reference: str, caps: RateCaps) -> dict[str, Any]:
             if t.daily_rate
             else f"{t.annual_rate} a year ({t.day_count.value if t.day_count else ''})",
             "method": t.method.value,
+            "interest_method": t.interest_method.value,
             "monthly_rate": str(loan.monthly_rate),
             "emi": fmt(loan.emi),
             "prepayment_fee_rate": str(t.prepayment_fee_rate),

@@ -49,6 +49,7 @@ WHAT_IF_TERMS = (
     "installment_multiple",
     "rounding",
     "first_due_date",
+    "interest_method",
 )
 
 

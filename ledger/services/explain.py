@@ -145,17 +145,17 @@ class Explanation:
 
     def _accrued(self, e: Loan.InterestAccrued) -> None:
         normal, penalties = e.accrued(self.loan.terms.arithmetic)
-        per_year = f" / {e.divisor}" if e.divisor != 1 else ""
-        arithmetic = f"{e.base} x {e.rate} x {e.days}{per_year} = {e.normal}"
+        arithmetic = e.arithmetic_text()
         if e.into == "period":
-            self.interest_lines.append(_line(e, normal, arithmetic, "§4"))
+            rule = "§10" if self.loan.terms.per_transaction else "§4"
+            self.interest_lines.append(_line(e, normal, arithmetic, rule))
         else:
             what = arithmetic + " (after the last due date)"
             self.k_lines(self.loan.last_k)["interest"].append(_line(e, normal, what, "§4"))
         for p, amount, (penalty, compound) in zip(
             e.penalties, penalties, e.charges(self.loan.terms.arithmetic), strict=True
         ):
-            k, factors = int(p["k"]), f"{e.rate} x {e.days}{per_year}"
+            k, factors = int(p["k"]), e.rate_text(p)
             if compound is None:
                 what = f"{p['base']} x {factors} x {e.penalty_multiplier} = {p['amount']} on #{k}"
                 self.k_lines(k)["penalty"].append(_line(e, amount, what, "§4"))
