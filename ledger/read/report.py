@@ -93,14 +93,16 @@ def _group_penalties(events: list[Any], k: int, arithmetic: Arithmetic) -> list[
             if int(p["k"]) != k:
                 continue
             last = lines[-1] if lines else None
-            same = (p["base"], e.rate, e.divisor, e.penalty_multiplier)
+            # a per_transaction loan's entry may carry section 4's rate of its own (section 10)
+            rate, divisor, days = (p.get(n, getattr(e, n)) for n in ("rate", "divisor", "days"))
+            same = (p["base"], rate, divisor, e.penalty_multiplier)
             if last and last["same"] == same and (e.on - last["to"]).days == 1:
                 last["to"] = e.on
-                last["days"] += e.days
+                last["days"] += days
                 last["amount"] = accumulate(last["amount"], amount)
             else:
                 lines.append(
-                    {"from": e.on, "to": e.on, "days": e.days, "same": same, "amount": amount}
+                    {"from": e.on, "to": e.on, "days": days, "same": same, "amount": amount}
                 )
     return [_penalty_line(x) for x in lines]
 
