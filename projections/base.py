@@ -55,6 +55,13 @@ def upsert(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
     )
 
 
+def events_table(app: Any, sql: Sql) -> tuple[str, str]:
+    """The application's events table and its column of positions in the log."""
+    return sql.table(app.recorder.events_table_name), (
+        "notification_id" if sql.is_postgres else "rowid"
+    )
+
+
 class PositionMoved(Exception):
     """Another projector stored a new position first; this batch was rolled back."""
 
@@ -178,7 +185,7 @@ class Projector:
         self.projection.quarantine.clear(c, self.name)  # a rebuild reads every loan again
 
     def _head_query(self) -> str:
-        table, column = self._events_table()
+        table, column = self.events_table()
         marks = ",".join("?" * len(LOAN_TOPICS))
         return f"SELECT MAX({column}) AS head FROM {table} WHERE topic IN ({marks})"
 
@@ -200,9 +207,8 @@ class Projector:
         rows = self.sql.query(f"SELECT position FROM {self.t_pos} WHERE name = ?", [self.key])
         return int(rows[0][0]) if rows else 0
 
-    def _events_table(self) -> tuple[str, str]:
-        table = self.sql.table(self.app.recorder.events_table_name)
-        return table, "notification_id" if self.sql.is_postgres else "rowid"
+    def events_table(self) -> tuple[str, str]:
+        return events_table(self.app, self.sql)
 
     def head(self) -> int:
         """The id of the last loan event in the log (0 when there is none)."""
@@ -210,7 +216,7 @@ class Projector:
 
     def lag(self, position: int | None = None) -> int:
         """How many loan events are recorded after the stored position."""
-        table, column = self._events_table()
+        table, column = self.events_table()
         marks = ",".join("?" * len(LOAN_TOPICS))
         rows = self.sql.query(
             f"SELECT COUNT(*) FROM {table} WHERE {column} > ? AND topic IN ({marks})",
@@ -303,7 +309,7 @@ class Projector:
     def _rebuild_step(self) -> int:
         """The next page of loans of a rebuild (or its end); return the events read."""
         target, after = self._rebuild_state()
-        table, column = self._events_table()
+        table, column = self.events_table()
         where = "" if after is None else " AND originator_id > ?"
         params: list[Any] = [DISBURSED_TOPIC, target]
         if after is not None:
@@ -357,7 +363,7 @@ class Projector:
         """The events up to ``target`` of loans without a Disbursed event. A rebuild reads
         loan by loan from their Disbursed events and would never meet them; a catch-up
         quarantines such a loan, so the rebuild's last step does too."""
-        table, column = self._events_table()
+        table, column = self.events_table()
         others = [t for t in LOAN_TOPICS if t != DISBURSED_TOPIC]
         return self.sql.query(
             f"SELECT {column} AS position, originator_id, originator_version, topic, state "
@@ -371,7 +377,7 @@ class Projector:
         """Every event of ``loans`` (ids as the events table holds them), as rows
         ``(position, originator_id, originator_version, topic, state)`` in loan and version
         order."""
-        table, column = self._events_table()
+        table, column = self.events_table()
         marks = ",".join("?" * len(loans))
         # Only the key in SQL, so the primary key index is used (a condition on the position
         # makes PostgreSQL scan the notification index instead: 30 times slower here).

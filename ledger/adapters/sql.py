@@ -70,3 +70,60 @@ class Cursor:
         return [
             tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in self.curs.fetchall()
         ]
+
+
+STREAM_PAGE = 1_000  # rows per fetch of a streamed read
+
+
+class Snapshot:
+    """One read-only transaction that sees the database as it was when it began, for reads
+    that must agree with each other (a position and the rows written with it), and rows read
+    from a cursor a page at a time (:meth:`stream`): constant memory however many there are.
+    On PostgreSQL a ``REPEATABLE READ, READ ONLY`` transaction and a server-side (named)
+    cursor, which fetches ``page`` rows per round trip; on SQLite (WAL mode) a read
+    transaction and ``fetchmany``, which steps the statement only as far as asked."""
+
+    def __init__(self, curs: Any, sql: Sql) -> None:
+        self.curs = curs
+        self.sql = sql
+        self.pages = 0  # pages fetched by stream(), for the tests that it streams
+        self.streams = 0
+
+    def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """A small read, every row at once (see :meth:`Sql.query` on naming columns)."""
+        self.curs.execute(self.sql._sql(statement), list(params))
+        return [_row(r) for r in self.curs.fetchall()]
+
+    def stream(
+        self, statement: str, params: Sequence[Any] = (), *, page: int = STREAM_PAGE
+    ) -> Iterator[tuple[Any, ...]]:
+        """The rows of ``statement``, fetched ``page`` at a time as they are consumed."""
+        self.streams += 1
+        if self.sql.is_postgres:
+            cursor = self.curs.connection.cursor(name=f"ledger_stream_{self.streams}")
+        else:
+            cursor = self.curs.sqlite_cursor.connection.cursor()
+        try:
+            cursor.execute(self.sql._sql(statement), list(params))
+            while True:
+                rows = cursor.fetchmany(page)
+                self.pages += 1
+                if not rows:
+                    return
+                for r in rows:
+                    yield _row(r)
+        finally:
+            cursor.close()
+
+
+def _row(r: Any) -> tuple[Any, ...]:
+    return tuple(r.values()) if isinstance(r, dict) else tuple(r)
+
+
+@contextmanager
+def snapshot(sql: Sql) -> Iterator[Snapshot]:
+    """A :class:`Snapshot` of ``sql``'s database, rolled back (it writes nothing) at the end."""
+    with sql.datastore.transaction(commit=False) as curs:
+        if sql.is_postgres:
+            curs.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield Snapshot(curs, sql)

@@ -63,16 +63,18 @@ def with_compound(shown: dict[str, Any], compound: Decimal | None) -> dict[str, 
 
 def events(loan_events: Iterable[Any]) -> list[dict[str, Any]]:
     """``ledger loan events``: every event in order, with its data as recorded."""
-    return [
-        {
-            "version": e.originator_version,
-            "type": type(e).__name__,
-            "effective_date": e.on.isoformat(),
-            "recorded_at": e.timestamp.isoformat(),
-            "data": {k: plain(v) for k, v in vars(e).items() if k not in EVENT_BASE_FIELDS},
-        }
-        for e in loan_events
-    ]
+    return [event(e) for e in loan_events]
+
+
+def event(e: Any) -> dict[str, Any]:
+    """One event as ``ledger loan events`` shows it (and ``ledger export events``)."""
+    return {
+        "version": e.originator_version,
+        "type": type(e).__name__,
+        "effective_date": e.on.isoformat(),
+        "recorded_at": e.timestamp.isoformat(),
+        "data": {k: plain(v) for k, v in vars(e).items() if k not in EVENT_BASE_FIELDS},
+    }
 
 
 def allocations(items: Sequence[rules.Allocation]) -> list[dict[str, Any]]:
