@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TextIO, TypeVar
 
 import click
 from click.core import ParameterSource
@@ -169,6 +169,13 @@ def json_option(f: F) -> F:
 def write_new_file(path: str, text: str, *, replace: bool) -> None:
     """Write ``text`` to ``path``: refused if it exists (unless ``replace``) and never
     through a symbolic link (``O_NOFOLLOW``), so a report cannot clobber another file."""
+    with open_new_file(path, replace=replace) as handle:
+        handle.write(text)
+
+
+def open_new_file(path: str, *, replace: bool, newline: str | None = None) -> TextIO:
+    """``path`` opened for writing as :func:`write_new_file` does (``newline=""``: the text's
+    own line ends, as the ``csv`` module wants)."""
     if os.path.islink(path):
         raise CliError(f"--out: {path} is a symbolic link; give the real path")
     flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
@@ -179,5 +186,4 @@ def write_new_file(path: str, text: str, *, replace: bool) -> None:
         raise CliError(f"--out: {path} exists; add --force to replace it") from None
     except OSError as error:
         raise CliError(f"--out: cannot write {path}: {error.strerror}") from None
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    return os.fdopen(descriptor, "w", encoding="utf-8", newline=newline)

@@ -199,6 +199,9 @@ def _register_commands() -> None:
 
     cli.add_command(dispute_group)
     cli.add_command(approval_group)
+    from ledger.cli.exports import export_group
+
+    cli.add_command(export_group)
 
 
 _register_commands()
