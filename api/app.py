@@ -28,6 +28,7 @@ from api.problems import MAX_BODY_BYTES, Problem, problem, refusal
 from api.routes_approvals import approval_routes
 from api.routes_commands import command_routes, correction_routes
 from api.routes_disputes import dispute_routes
+from api.routes_exports import export_routes
 from api.routes_pages import page_routes
 from api.routes_reads import audit_routes, book_routes, check_routes, read_routes
 from ledger.adapters.api_keys import ApiKey
@@ -68,6 +69,7 @@ def create_app(
     app.include_router(check_routes(ctx))
     app.include_router(dispute_routes(ctx))
     app.include_router(approval_routes(ctx))
+    app.include_router(export_routes(ctx))
     app.include_router(page_routes(ctx))
     return app
 
