@@ -225,7 +225,7 @@ def _conforms(document: dict[str, Any], path: str, method: str, response: Any) -
     """Raise :class:`FailureGroup` unless ``response`` holds its schema in ``document``."""
     operation = schemathesis.openapi.from_dict(document)[path][method]
     named = {"loan_id": "ALICE", "month": "2026-03", "dispute_id": "DSP-000001",
-             "approval_id": "APR-000001"}  # fmt: skip
+             "approval_id": "APR-000001", "name": "statements"}  # fmt: skip
     in_path = {name: named[name] for name in re.findall(r"{(\w+)}", path)}
     case = operation.Case(path_parameters=in_path, headers=HEADERS)
     case.validate_response(response, checks=[response_schema_conformance])
@@ -308,6 +308,9 @@ def _tour(client: TestClient, app: LedgerApp) -> list[tuple[str, str, Any]]:
         get(path, path.split("?")[0])
     for path in ("/status", "/audit/checkpoints", "/audit/projections"):
         get(path, path)
+    for name in ("balances", "statements", "schedule", "portfolio", "events"):
+        get(f"/exports/{name}?format=json", "/exports/{name}")
+    get("/exports/statements?format=csv&as_of=2026-03-01", "/exports/{name}")
     _dispute_tour(post, get)
     _approval_tour(client, done)
     return done
