@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 from pydantic import Field
+from starlette.background import BackgroundTask
 
 from api.context import ApiContext
 from api.inputs import AsOf, day_of
@@ -105,6 +106,7 @@ def export_routes(ctx: ApiContext) -> APIRouter:
         return StreamingResponse(
             run.chunks(),
             media_type=run.media_type,
+            background=BackgroundTask(run.close),  # the snapshot, even if never streamed
             headers={
                 "Content-Disposition": f'attachment; filename="{run.filename}"',
                 "X-Ledger-Position": str(run.position),
