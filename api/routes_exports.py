@@ -102,7 +102,7 @@ def export_routes(ctx: ApiContext) -> APIRouter:
         chosen = find(name)  # an unknown export: 404 before anything is caught up
         ctx.caught_up(list(chosen.needs))
         day = day_of(as_of) if as_of is not None else None
-        run = open_export(ctx.ledger, name, format, day, as_of_name="as_of")
+        run = open_export(ctx.ledger, name, format, day, as_of_name="as_of", format_name="format")
         return StreamingResponse(
             run.chunks(),
             media_type=run.media_type,

@@ -67,7 +67,7 @@ def test_every_role_that_reads_may_export_and_no_key_is_401(api: Api) -> None:
     [
         ("/exports/balances?as_of=2026-02-20", 422, "as_of is not supported"),
         ("/exports/schedule?as_of=2026-02-20", 422, "as_of is not supported"),
-        ("/exports/statements?format=xml", 422, "written as csv or json"),
+        ("/exports/statements?format=xml", 422, "format xml: export statements is written as"),
         ("/exports/events?as_of=2026-02-30", 422, "as_of"),
         ("/exports/events?as_of=2031-01-01", 422, "after the business date"),
         ("/exports/portfolio?as_of=2026-03-02", 422, "run only through 2026-03-01"),

@@ -26,7 +26,7 @@ from projections.facts import LOAN_TOPICS, fact_from_row
 from projections.portfolio import bucket_of
 
 BALANCES = "ledger_balances"
-BY_LOAN = "COALESCE(b.reference, x.loan_id), x.loan_id"  # the order of `ledger loan list`
+BY_LOAN = "COALESCE(b.reference, ''), x.loan_id"  # the order of `ledger loan list`
 
 
 def _joined(table: str, columns: tuple[str, ...], source: Source) -> str:
@@ -59,7 +59,7 @@ def balance_rows(source: Source) -> Iterator[dict[str, Any]]:
     names = ", ".join(f"x.{c} AS {c}" for c in balances_view.COLUMNS)
     for r in source.stream(
         f"SELECT {names} FROM {source.table(BALANCES)} x "
-        "ORDER BY COALESCE(x.reference, x.loan_id), x.loan_id"
+        "ORDER BY COALESCE(x.reference, ''), x.loan_id"
     ):
         yield balances_view.shown(dict(zip(balances_view.COLUMNS, r, strict=True)))
 

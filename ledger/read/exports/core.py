@@ -188,6 +188,7 @@ def open_export(
     as_of: date | None = None,
     *,
     as_of_name: str = "--as-of",
+    format_name: str = "--format",
     page: int = STREAM_PAGE,
     chunk_bytes: int = CHUNK_BYTES,
 ) -> ExportRun:
@@ -198,7 +199,7 @@ def open_export(
     export = find(name)
     if fmt not in export.formats:
         raise InvalidInput(
-            f"--format {fmt}: export {name} is written as {' or '.join(export.formats)}"
+            f"{format_name} {fmt}: export {name} is written as {' or '.join(export.formats)}"
         )
     if as_of is not None:
         if export.as_of_means is None:
