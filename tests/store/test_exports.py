@@ -5,11 +5,24 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 import pytest
 
-from ledger.read.exports import open_export
+from ledger.domain.errors import CommandRefused, InvalidInput
+from ledger.read.exports import (
+    EXPORTS,
+    FORMATS,
+    Export,
+    ExportRun,
+    Format,
+    Source,
+    open_export,
+    register,
+    register_format,
+)
 from ledger.services.application import LedgerApp
 from ledger.services.products import terms_from_input
 from projections import Projections
@@ -77,3 +90,40 @@ def test_an_export_is_one_snapshot_a_loan_recorded_meanwhile_is_not_in_it(
     assert run.behind == 0
     again = open_export(book, "balances", "csv")
     assert "CAROL" in "".join(again.chunks()) and again.position > run.position
+
+
+def test_one_more_export_is_one_registration_with_a_format_of_its_own(book: LedgerApp) -> None:
+    def count(source: Source) -> Iterator[dict[str, Any]]:
+        table = source.table("ledger_balances")
+        for (loans,) in source.stream(f"SELECT COUNT(*) AS loans FROM {table}"):
+            yield {"loans": loans}
+
+    def text(run: ExportRun, rows: Iterator[dict[str, Any]]) -> Iterator[str]:
+        for row in rows:
+            yield f"{run.export.name}: {row['loans']} loans\n"
+
+    register_format(Format("txt", "text/plain", "txt", text))
+    register(
+        Export(
+            "count",
+            "the loans counted",
+            ("loans",),
+            count,
+            projection="balances",
+            needs=("balances",),
+            as_of_means=None,
+            no_as_of="a count of now",
+            formats=("txt", "csv"),
+        )
+    )
+    try:
+        run = open_export(book, "count", "txt")
+        assert "".join(run.chunks()) == "count: 2 loans\n"
+        assert (run.filename, run.media_type) == ("count-current.txt", "text/plain")
+        assert "".join(open_export(book, "count", "csv").chunks()) == "loans\r\n2\r\n"
+        with pytest.raises(InvalidInput, match="written as txt or csv"):
+            open_export(book, "count", "json")
+        with pytest.raises(CommandRefused, match="a count of now"):
+            open_export(book, "count", "txt", date(2026, 1, 20))
+    finally:
+        del EXPORTS["count"], FORMATS["txt"]

@@ -4,7 +4,10 @@ One :class:`Export` per thing exported says which rows, in what order, with whic
 what ``--as-of`` means for it (or why it cannot be honoured); :data:`FORMATS` holds the
 writers. ``ledger export NAME`` and ``GET /exports/{name}`` are both made from the registry,
 so one more export (the journal, later) is one more :func:`register` (and, for a format of its
-own such as beancount, one more :func:`register_format`).
+own such as beancount, one more :func:`register_format`): a module of this package that
+registers them when imported, imported by the package's ``__init__`` with ``book`` (the
+command line and the API read the registry when they are imported), its rows read through
+:meth:`Source.stream`, its ``needs`` naming the read models (its own projection) to catch up.
 
 Streaming: :func:`open_export` opens one read-only snapshot of the database (see
 :class:`ledger.adapters.sql.Snapshot`), reads there the position of the read model the export
