@@ -31,7 +31,7 @@ STREAM_PAGE = 1_000
 @click.group("export")
 def export_group() -> None:
     """The book as CSV or JSON, for spreadsheets and auditors: one command per export. Each
-    is streamed (memory does not grow with the book) and writes nothing to the store."""
+    is streamed (memory does not grow with the book) and records no event."""
 
 
 def _command(export: Export) -> click.Command:
