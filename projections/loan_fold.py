@@ -128,8 +128,8 @@ class LoanFold(LoanState):
         absent = credit_defaults()  # a fold saved before credit existed (section 12): none
         for name in DECIMAL_FIELDS:
             setattr(fold, name, amount_of(d[name]) if name in d else absent[name])
-        for name in DATE_FIELDS:
-            setattr(fold, name, _day(d[name]) if name in d else absent[name])
+        for name in DATE_FIELDS:  # section 10's piece_from: absent from older folds, None
+            setattr(fold, name, _day(d[name]) if name in d else absent.get(name))
         fold.installments = [_installment(row) for row in d["installments"]]
         fold.extra = d["extra"]
         return fold
