@@ -104,15 +104,15 @@ class Journal(LoanProjection):
         """(product or "", account, debits, credits) in fen, over postings dated up to
         ``as_of`` (all without it)."""
         group = "product, account" if by_product else "account"
-        pick = "product" if by_product else "''"
         where, args = ("WHERE on_date <= ?", [as_of.isoformat()]) if as_of else ("", [])
-        return self.sql.query(
-            f"SELECT {pick}, account, "
-            "SUM(CASE WHEN amount > 0 THEN amount ELSE 0 END), "
-            "SUM(CASE WHEN amount < 0 THEN -amount ELSE 0 END) "
+        rows = self.sql.query(
+            f"SELECT {group}, "
+            "SUM(CASE WHEN amount > 0 THEN amount ELSE 0 END) AS debits, "
+            "SUM(CASE WHEN amount < 0 THEN -amount ELSE 0 END) AS credits "
             f"FROM {self.t} {where} GROUP BY {group} ORDER BY {group}",
             args,
         )
+        return [tuple(r) if by_product else ("", *r) for r in rows]
 
     def loan_totals(self, accounts: list[str], as_of: date | None = None) -> dict[str, Any]:
         """Per loan, the balance in fen of each of ``accounts`` (postings up to ``as_of``)."""
@@ -121,7 +121,7 @@ class Journal(LoanProjection):
         args: list[Any] = [*accounts, *([as_of.isoformat()] if as_of else [])]
         result: dict[str, dict[str, int]] = {}
         for loan_id, account, amount in self.sql.query(
-            f"SELECT loan_id, account, SUM(amount) FROM {self.t} WHERE {where} "
+            f"SELECT loan_id, account, SUM(amount) AS total FROM {self.t} WHERE {where} "
             "GROUP BY loan_id, account",
             args,
         ):

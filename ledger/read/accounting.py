@@ -29,6 +29,7 @@ CONTROLS: dict[str, tuple[tuple[str, ...], int, str]] = {
     ),
     "credit": (("credit",), -1, "credit"),
 }
+Events = dict[str, list[Any]]  # loan id -> the loan's events, in version order
 CONTROL_ACCOUNTS = sorted({a for accounts, _, _ in CONTROLS.values() for a in accounts})
 
 
@@ -84,17 +85,20 @@ def trial_balance(
     }
 
 
-def balances_as_of(app: Any, projections: Projections, as_of: date | None) -> dict[str, Any]:
+def balances_as_of(
+    app: Any, projections: Projections, as_of: date | None, events: Events | None = None
+) -> dict[str, Any]:
     """Each loan's balances row in fen: the balances projection's (``as_of`` omitted), or the
     same row (:func:`projections.balances.row_of`) of the loan folded from its events dated up
-    to ``as_of``."""
+    to ``as_of`` (read from the store, or from ``events``, loan id -> its events)."""
     rows = {str(r["loan_id"]): r for r in projections.balances.all()}
     if as_of is None:
         return rows
     result = {}
     for loan_id in rows:
         fold: LoanFold | None = None
-        for event in app.events.get(UUID(loan_id)):
+        recorded = events[loan_id] if events else app.events.get(UUID(loan_id))
+        for event in recorded:
             if event.on > as_of:
                 break
             fact = Fact(0, UUID(loan_id), int(event.originator_version), event)
@@ -107,13 +111,15 @@ def balances_as_of(app: Any, projections: Projections, as_of: date | None) -> di
     return result
 
 
-def tie_out(app: Any, projections: Projections, *, as_of: date | None = None) -> dict[str, Any]:
+def tie_out(
+    app: Any, projections: Projections, *, as_of: date | None = None, events: Events | None = None
+) -> dict[str, Any]:
     """The control accounts against the loans' balances, per loan and in total: each control
     (principal, accrued interest, penalty, compound interest, amount due, credit) is the sum of
     its journal accounts and must equal the balances' column to the fen. A difference names
     the loan and the events that posted to the control's accounts."""
     journal = projections.journal.loan_totals(CONTROL_ACCOUNTS, as_of)
-    balances = balances_as_of(app, projections, as_of)
+    balances = balances_as_of(app, projections, as_of, events)
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     differences = []
     for loan_id in sorted(set(journal) | set(balances)):
