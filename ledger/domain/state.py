@@ -22,7 +22,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ledger.domain import rules
+from ledger.domain import per_transaction, rules
 from ledger.domain.credit import CreditState, credit_defaults
 from ledger.domain.installment import Installment
 from ledger.domain.money import FEN, ZERO, Exact, round_to
@@ -194,11 +194,15 @@ class LoanState(CreditState):
             vars(self).pop("piece_from", None)  # back to the class's None
 
     @property
-    def piece_start_on(self) -> date:
-        """Section 10: the first day of the current piece: the period's start (the latest
-        due date, or the disbursement), or a later partial prepayment's day."""
-        period_start = self.terms.due_date(len(self.installments))
-        return period_start if self.piece_from is None else max(period_start, self.piece_from)
+    def piece_origin(self) -> tuple[date, int]:
+        """Section 10: the current piece starts on ``origin + offset months``: the period's
+        start (the latest due date, or the disbursement), counted from the loan's origin, or
+        a later partial prepayment's day (:func:`ledger.domain.per_transaction.piece_origin`)."""
+        t = self.terms
+        fixed = len(self.installments)
+        return per_transaction.piece_origin(
+            t.disbursed_on, t.first_due_date, fixed, self.piece_from
+        )
 
     # ------------------------------------------------------------------ figures
 

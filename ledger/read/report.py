@@ -212,7 +212,7 @@ def _charges(
                 "interest": fmt(inst.interest + round_to(inst.interest_after_due, FEN, r)),
                 "interest_arithmetic": f"round_{r.value}({fell_due.interest_accrued}) = "
                 f"{fell_due.interest}: the normal interest accrued since the previous due date "
-                "(loan-rules §4, §5)"
+                + ("(loan-rules §10, §5)" if loan.terms.per_transaction else "(loan-rules §4, §5)")
                 + (
                     f"; plus round({shown(inst.interest_after_due)}) accrued after the last "
                     "due date"

@@ -13,7 +13,7 @@ from ledger.domain.per_transaction import (
     completed_month,
     month_adjustment,
     month_entry,
-    piece_start,
+    piece_origin,
 )
 from ledger.domain.rules import DayRate
 from projections.facts import Fact
@@ -22,22 +22,29 @@ from tests.unit.test_loan_aggregate import disburse, make_terms
 
 
 def test_a_month_completes_the_day_before_the_same_day_of_the_next_month() -> None:
-    assert completed_month(date(2026, 1, 15), date(2026, 2, 14)) == (1, date(2026, 1, 15))
-    assert completed_month(date(2026, 1, 15), date(2026, 2, 13)) is None
-    assert completed_month(date(2026, 1, 15), date(2026, 3, 14)) == (2, date(2026, 2, 15))
+    assert completed_month(date(2026, 1, 15), 0, date(2026, 2, 14)) == (1, date(2026, 1, 15))
+    assert completed_month(date(2026, 1, 15), 0, date(2026, 2, 13)) is None
+    assert completed_month(date(2026, 1, 15), 0, date(2026, 3, 14)) == (2, date(2026, 2, 15))
 
 
-def test_month_end_clamping_counts_from_the_piece_start() -> None:
-    """01-31 + 1 month = 02-28, so month 1 ends on 02-27; 02-28 + 1 month = 03-28."""
-    assert completed_month(date(2026, 1, 31), date(2026, 2, 27)) == (1, date(2026, 1, 31))
-    assert completed_month(date(2026, 2, 28), date(2026, 3, 27)) == (1, date(2026, 2, 28))
-    assert completed_month(date(2026, 2, 28), date(2026, 3, 30)) is None
+def test_months_are_counted_from_the_loans_origin_as_due_dates_are() -> None:
+    """From 01-31 the due dates are 02-28 and 03-31 (section 2); the period from 02-28 is one
+    whole month, ending 03-30, not 02-28 + 1 month = 03-28 (which would add 3 odd days)."""
+    origin = date(2026, 1, 31)
+    assert completed_month(origin, 0, date(2026, 2, 27)) == (1, date(2026, 1, 31))
+    assert completed_month(origin, 1, date(2026, 3, 27)) is None
+    assert completed_month(origin, 1, date(2026, 3, 30)) == (1, date(2026, 2, 28))
+
+
+def test_a_piece_started_by_a_prepayment_counts_from_its_own_day() -> None:
+    assert completed_month(date(2026, 3, 5), 0, date(2026, 4, 4)) == (1, date(2026, 3, 5))
 
 
 def test_the_month_replaces_its_odd_days_exactly() -> None:
     """12,000.00 x 0.18 / 12 = 180 in place of 31 x 12,000.00 x 0.18 / 360 = 186: -6."""
     entry = month_entry(
-        piece_start=date(2026, 1, 15),
+        origin=date(2026, 1, 15),
+        offset=0,
         on=date(2026, 2, 14),
         base=Decimal("12000.00"),
         day_rate=DayRate(Decimal("0.18"), 360, 1),
@@ -52,10 +59,14 @@ def test_the_month_replaces_its_odd_days_exactly() -> None:
     assert month_adjustment(entry) == Exact(-6)
 
 
-def test_a_prepayment_later_in_the_period_starts_the_piece() -> None:
-    assert piece_start(date(2026, 2, 15), None) == date(2026, 2, 15)
-    assert piece_start(date(2026, 2, 15), date(2026, 3, 5)) == date(2026, 3, 5)
-    assert piece_start(date(2026, 3, 15), date(2026, 3, 5)) == date(2026, 3, 15)
+def test_the_piece_starts_at_the_period_or_a_later_prepayment() -> None:
+    d0, first_due = date(2026, 1, 15), date(2026, 2, 25)
+    assert piece_origin(d0, None, 0, None) == (d0, 0)
+    assert piece_origin(d0, None, 2, None) == (d0, 2)
+    assert piece_origin(d0, first_due, 0, None) == (d0, 0)
+    assert piece_origin(d0, first_due, 2, None) == (first_due, 1)  # from 2026-03-25
+    assert piece_origin(d0, None, 1, date(2026, 3, 5)) == (date(2026, 3, 5), 0)
+    assert piece_origin(d0, None, 2, date(2026, 3, 5)) == (d0, 2)  # an earlier period's
 
 
 def test_a_fold_saved_before_piece_from_existed_still_loads() -> None:
@@ -66,4 +77,4 @@ def test_a_fold_saved_before_piece_from_existed_still_loads() -> None:
     del saved["piece_from"]
     loaded = LoanFold.from_json(json.dumps(saved))
     assert loaded.piece_from is None
-    assert loaded.piece_start_on == fold.terms.disbursed_on
+    assert loaded.piece_origin == (fold.terms.disbursed_on, 0)
