@@ -45,6 +45,8 @@ RECEIVABLES = (
     "compound",
     "handling_fee",
 )
+CURRENCY = "CNY"  # amounts are yuan to the fen
+
 CHARGE_NAMES = {
     "interest": "Interest",
     "penalty": "Penalty",

@@ -8,12 +8,23 @@ day of the book."""
 
 from __future__ import annotations
 
+import csv
+import io
+import subprocess
+import sys
+from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 from uuid import UUID
+
+from beancount import loader
+from beancount.core import data
 
 from ledger.adapters.config import chart_of_accounts
 from ledger.read import accounting
+from ledger.read.journal_export import beancount_lines, csv_chunks, journal_rows
 from ledger.services.application import LedgerApp
 from ledger.services.products import terms_from_input
 from projections import Projections
@@ -39,7 +50,9 @@ def special_loans(app: LedgerApp) -> None:
             app.set_balance(f"S{i}", Decimal(0))
 
 
-def test_every_entry_balances_and_the_controls_tie_out_every_day(app: LedgerApp) -> None:
+def test_every_entry_balances_and_the_controls_tie_out_every_day(
+    app: LedgerApp, tmp_path: Path
+) -> None:
     special_loans(app)
     refs = book(app, seed=301, loans=24, days=120)
     assert refs
@@ -60,6 +73,7 @@ def test_every_entry_balances_and_the_controls_tie_out_every_day(app: LedgerApp)
     accounts = {row["key"] for row in trial["accounts"]}
     assert {"penalty", "compound", "income_prepayment_fee"} <= accounts
     assert any(key.startswith("waived_") for key in accounts)
+    exported_balances_are_the_trial_balance(projections, names, trial, tmp_path)
     now = accounting.tie_out(app, projections)
     assert now["holds"], now["differences"][:5]
     events = {str(r["loan_id"]): list(app.events.get(UUID(r["loan_id"])))
@@ -75,3 +89,35 @@ def test_every_entry_balances_and_the_controls_tie_out_every_day(app: LedgerApp)
 def app_rows(projections: Projections, query: str) -> list[tuple[object, ...]]:
     journal = projections.journal
     return [tuple(r) for r in journal.sql.query(query.format(t=journal.t))]
+
+
+def exported_balances_are_the_trial_balance(
+    projections: Projections, names: dict[str, str], trial: dict[str, Any], tmp_path: Path
+) -> None:
+    """The Beancount export passes ``bean-check``, and Beancount's own balance of each account
+    is the trial balance's; the CSV export has every posting, debits equal to credits."""
+    path = tmp_path / "journal.beancount"
+    path.write_text("".join(beancount_lines(projections, names)))
+    checked = subprocess.run(
+        [str(Path(sys.executable).parent / "bean-check"), str(path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    entries, errors, _ = loader.load_file(str(path))
+    assert errors == []
+    balances: dict[str, Decimal] = defaultdict(Decimal)
+    for entry in entries:
+        if isinstance(entry, data.Transaction):
+            for posting in entry.postings:
+                assert posting.units is not None and posting.units.number is not None
+                balances[posting.account] += posting.units.number
+    expected = {row["account"]: Decimal(row["balance"]) for row in trial["accounts"]}
+    assert {a: b for a, b in balances.items() if b} == {a: b for a, b in expected.items() if b}
+    early = date(2026, 1, 12)  # read in pages of 7 rows, or all at once: the same rows
+    assert list(journal_rows(projections.journal, early, page=7)) == list(
+        journal_rows(projections.journal, early)
+    )
+    rows = list(csv.DictReader(io.StringIO("".join(csv_chunks(projections, names)))))
+    debits = sum((Decimal(r["debit"]) for r in rows if r["debit"]), Decimal(0))
+    credits = sum((Decimal(r["credit"]) for r in rows if r["credit"]), Decimal(0))
+    assert debits == credits == Decimal(trial["debits"])
