@@ -57,7 +57,9 @@ def loan_page(
         _status(state),
         f"<p><a id=report-link href='/loans/{label}/report?format=html'>Dispute report "
         f"(HTML)</a> &middot; <a href='/loans/{label}/report?format=md'>Markdown</a>"
-        f" &middot; <a href='/loans/{label}/report?format=json'>JSON</a></p>",
+        f" &middot; <a href='/loans/{label}/report?format=json'>JSON</a>"
+        f" &middot; <a id=postings-link href='/ui/loans/{label}/postings'>Postings (journal)"
+        "</a></p>",
         "<h2>Terms</h2>",
         _terms(loan),
         "<h2>Balance over time</h2>",

@@ -139,3 +139,16 @@ def test_http_serves_the_same_reads_to_an_auditor(app: LedgerApp, ledger: Ledger
         )
         bad = api.client.get("/accounting/tie-out?as_of=2026-13-01", headers=api.auditor)
         assert bad.status_code == 422
+
+
+def test_the_audit_page_links_the_loans_postings(app: LedgerApp, ledger: Ledger) -> None:
+    from tests.interface.test_ui_pages import serve_pages, text_of
+
+    ledger.ok(*OPEN, "--loan-id", "AC7")
+    ledger.ok("close-day", "--through", "2026-01-16")
+    for pages in serve_pages(app):
+        assert pages.sign_in().status_code == 303
+        assert "href='/ui/loans/AC7/postings'" in text_of(pages.get("/ui/loans/AC7"))
+        page = text_of(pages.get("/ui/loans/AC7/postings"))
+        assert "Assets:Loans:Principal:NotDue" in page and "§1 principal paid out" in page
+        assert pages.get("/ui/loans/NOPE/postings").status_code == 404
