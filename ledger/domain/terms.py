@@ -47,6 +47,14 @@ class Method(StrEnum):
     FLAT = "flat"
 
 
+class RemainingFees(StrEnum):
+    """What a full prepayment of a ``bank_installment`` loan does with the handling fees of the
+    installments not yet due (loan-rules section 13)."""
+
+    CHARGE = "charge"
+    WAIVE = "waive"
+
+
 class Replan(StrEnum):
     """How a partial prepayment re-plans the remaining installments (loan-rules section 7)."""
 
@@ -63,6 +71,8 @@ class Preset:
     prepayment_fee_rate: Decimal
     notes: str
 
+
+BANK_INSTALLMENT = "bank_installment"  # section 13
 
 PRESETS: dict[str, Preset] = {
     p.name: p
@@ -91,6 +101,13 @@ PRESETS: dict[str, Preset] = {
             Method.FLAT,
             Decimal("0"),
             "installment purchase: the charge is on the original principal",
+        ),
+        Preset(
+            BANK_INSTALLMENT,
+            Method.FLAT,
+            Decimal("0"),
+            "no interest: a handling fee of fee_rate_per_period x principal with each "
+            "installment (section 13)",
         ),
     )
 }
@@ -126,6 +143,15 @@ class Terms:
     # section 11: None, one penalty on overdue principal and interest (section 4); set, overdue
     # interest bears compound interest at this multiplier apart from the principal's penalty
     compound_multiplier: Decimal | None = None
+    # section 13 (bank_installment only): a handling fee round(P x f) with each installment,
+    # and what a full prepayment does with the fees of the installments not yet due
+    fee_rate_per_period: Decimal | None = None
+    remaining_fees: RemainingFees | None = None
+
+    @property
+    def charges_handling_fee(self) -> bool:
+        """Section 13: each installment carries a handling fee (a ``bank_installment`` loan)."""
+        return self.fee_rate_per_period is not None
 
     @property
     def splits_penalty(self) -> bool:
@@ -142,6 +168,10 @@ class Terms:
             added["first_due_date"] = self.first_due_date
         if self.compound_multiplier is not None:
             added["compound_multiplier"] = self.compound_multiplier
+        if self.fee_rate_per_period is not None:
+            added["fee_rate_per_period"] = self.fee_rate_per_period
+        if self.remaining_fees is not None:
+            added["remaining_fees"] = self.remaining_fees.value
         return {
             "product": self.product,
             "principal": self.principal,
@@ -183,6 +213,12 @@ class Terms:
             arithmetic=Arithmetic(str(fields.get("arithmetic", Arithmetic.DECIMAL28.value))),
             first_due_date=_optional_date(fields.get("first_due_date")),
             compound_multiplier=_optional_dec(fields.get("compound_multiplier")),
+            fee_rate_per_period=_optional_dec(fields.get("fee_rate_per_period")),
+            remaining_fees=(
+                RemainingFees(str(fields["remaining_fees"]))
+                if fields.get("remaining_fees") is not None
+                else None
+            ),
         )
 
     def due_date(self, k: int) -> date:
