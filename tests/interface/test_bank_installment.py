@@ -19,11 +19,14 @@ prepayment_fee_rate 0.01.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 
+from ledger.services.application import LedgerApp
 from tests.conftest import Ledger
+from tests.interface.test_api import serve
 from tests.interface.test_edge_cli import assert_refused
 
 OPEN = ["loan", "open", "--product", "bank_installment", "--principal", "6000.00", "--term", "6",
@@ -217,3 +220,51 @@ def test_a_loan_of_another_product_records_no_fee_terms_and_no_fee_keys(ledger: 
     deducted = next(e["data"] for e in events if e["type"] == "InstallmentDeducted")
     assert "fee" not in deducted["allocations"][0]
     assert "handling_fees_owed" not in ledger.ok("loan", "show", "EP")
+
+
+def test_explain_what_if_report_and_show_carry_the_handling_fees(ledger: Ledger) -> None:
+    """Installment 2 unpaid: explain's handling_fees_owed is its fee line 36.00 (§13); a
+    what-if at f = 0.005 charges 30.00 a month; the report names the terms and each fee."""
+    ledger.ok(*OPEN, "--loan-id", "BI7")
+    ledger.ok("close-day", "--through", "2026-02-28")
+    ledger.ok("bank", "set-balance", "BI7", "0")
+    ledger.ok("close-day", "--through", "2026-03-19")
+    shown = ledger.ok("loan", "show", "BI7")
+    assert (shown["handling_fees_owed"], shown["overdue_amount"]) == ("36.00", "1000.00")
+    explained = ledger.ok("loan", "explain", "BI7")
+    assert explained["adds_up"] is True
+    fees = explained["figures"]["handling_fees_owed"]
+    assert (fees["figure"], [line["arithmetic"] for line in fees["lines"]]) == (
+        "36.00",
+        ["round_half_up(6000.00 x 0.006) = 36.00 fee of #2"],
+    )
+    answer = ledger.ok("audit", "what-if", "BI7", "--set", "fee_rate_per_period=0.005")
+    total = answer["total"]
+    assert (total["charged"]["fee"], total["would_have_been"]["fee"]) == ("72.00", "60.00")
+    printed = ledger("audit", "report", "BI7", "--format", "json")
+    assert printed.code == 0, printed.err
+    report = printed.json
+    assert (report["terms"]["fee_rate_per_period"], report["terms"]["remaining_fees"]) == (
+        "0.006",
+        "charge",
+    )
+    assert report["terms"]["rate"] == "0 a day"
+    assert [f["fee"] for f in report["fees"]] == ["36.00", "36.00"]
+
+
+def test_post_loans_opens_a_bank_installment_loan_and_refuses_a_rate(app: LedgerApp) -> None:
+    body = {"loan_id": "HTTP13", "product": "bank_installment", "principal": "6000.00",
+            "term": 6, "disbursed_on": "2026-01-15", "fee_rate_per_period": "0.006",
+            "remaining_fees": "waive"}  # fmt: skip
+    for api in serve(app):
+        refused = api.post("/loans", {**body, "loan_id": "HTTPX", "daily_rate": "0.0005"})
+        assert refused.status_code == 422, refused.text
+        assert "bears no interest" in refused.text
+        opened = api.post("/loans", body)
+        assert opened.status_code == 201, opened.text
+        app.close_days(date(2026, 2, 15))
+        shown = api.get("/loans/HTTP13").json()
+        assert (shown["principal_outstanding"], shown["handling_fees_owed"]) == ("5000.00", "0.00")
+        quote = api.post("/loans/HTTP13/prepayments/quote", {"on": "2026-02-16", "full": True})
+        assert quote.status_code == 200, quote.text
+        assert (quote.json()["remaining_fees"], quote.json()["total"]) == ("0.00", "5000.00")
