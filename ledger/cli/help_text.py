@@ -105,7 +105,8 @@ def open_epilog() -> str:
     products = [(name, product_line(PRESETS[name])) for name in sorted(PRESETS)]
     rates = (
         "No product sets a rate: give --daily-rate RATE (0.0005 is 0.05 % a day), or "
-        "--annual-rate RATE with --day-count."
+        "--annual-rate RATE with --day-count; bank_installment takes none (no interest), "
+        "but --fee-rate-per-period F instead (loan-rules section 13)."
     )
     return "\n\n".join(
         [

@@ -63,6 +63,9 @@ class Figures:
     # section 11: compound interest owed, round(accrued) - paid - waived per installment;
     # None on a loan that does not name compound_multiplier (its penalty covers both)
     compound_accrued: Decimal | None = None
+    # section 13: handling fees owed on installments due (in amount_due); None on a loan that
+    # charges none
+    handling_fees_owed: Decimal | None = None
 
 
 class LoanState(CreditState):
@@ -159,6 +162,7 @@ class LoanState(CreditState):
             inst = self.installments[int(a["k"]) - 1]
             inst.penalty_paid += a["penalty"]
             inst.compound_paid += a.get("compound", ZERO)  # section 11 only
+            inst.fee_paid += a.get("fee", ZERO)  # section 13 only
             inst.interest_paid += a["interest"]
             inst.principal_paid += a["principal"]
             inst.last_paid_on = on
@@ -219,7 +223,7 @@ class LoanState(CreditState):
         next_amount = None
         if next_k is not None:
             _, _, principal, interest = self.planned_parts(next_k, count=1)[0]
-            next_amount = principal + interest
+            next_amount = principal + interest + self.handling_fee
         return Figures(
             as_of=day,
             day_closed=day <= self.closed_through,
@@ -241,6 +245,11 @@ class LoanState(CreditState):
             closed_on=self.closed_on,
             credit=self.credit,
             compound_accrued=self.compound_owed if self.terms.splits_penalty else None,
+            handling_fees_owed=(
+                sum((o.fee or ZERO for o in self.owed()), ZERO)
+                if self.terms.charges_handling_fee
+                else None
+            ),
         )
 
     @property
@@ -282,6 +291,15 @@ class LoanState(CreditState):
     def compound_owed(self) -> Decimal:
         """Section 11: compound interest owed (zero on a loan that does not split penalty)."""
         return sum((o.compound or ZERO for o in self.owed()), ZERO)
+
+    @property
+    def handling_fee(self) -> Decimal:
+        """Section 13: the handling fee each installment carries, ``round(P x f)`` (zero on a
+        loan that charges none)."""
+        t = self.terms
+        if t.fee_rate_per_period is None:
+            return ZERO
+        return rules.handling_fee(t.principal, t.fee_rate_per_period, t.rounding)
 
     @property
     def charges_owed(self) -> Decimal:
