@@ -96,7 +96,7 @@ class Positions:
     penalty_waived: Decimal = ZERO
     compound_waived: Decimal = ZERO
     prepayment_fee_waived: Decimal = ZERO  # never: a prepayment fee is paid with the payoff
-    handling_fee_waived: Decimal = ZERO
+    handling_fee_waived: Decimal = ZERO  # never: a handling fee cannot be waived yet
     interest_credited: Decimal = ZERO
     penalty_credited: Decimal = ZERO
     compound_credited: Decimal = ZERO  # never: paid compound interest is not given back
@@ -134,18 +134,17 @@ def positions_of(loan: LoanState) -> Positions:
         interest_due=sum((o.interest for o in owed), ZERO),
         penalty=loan.penalty_owed,
         compound=loan.compound_owed,
-        handling_fee=sum((getattr(o, "fee", None) or ZERO for o in owed), ZERO),
+        handling_fee=sum((o.fee or ZERO for o in owed), ZERO),
         credit=loan.credit,
         principal_repaid=loan.principal_repaid,
         interest_paid=loan.interest_paid,
         penalty_paid=loan.penalty_paid,
         compound_paid=sum((i.compound_paid for i in installments), ZERO),
         prepayment_fee_paid=loan.fees_paid,
-        handling_fee_paid=sum((getattr(i, "fee_paid", ZERO) for i in installments), ZERO),
+        handling_fee_paid=sum((i.fee_paid for i in installments), loan.handling_fees_charged),
         interest_waived=loan.interest_waived,
         penalty_waived=loan.penalty_waived,
         compound_waived=sum((i.compound_waived for i in installments), ZERO),
-        handling_fee_waived=sum((getattr(i, "fee_waived", ZERO) for i in installments), ZERO),
         interest_credited=loan.interest_credited,
         penalty_credited=loan.penalty_credited,
         prepayment_fee_credited=loan.fees_credited,
@@ -220,4 +219,6 @@ RULES: dict[type[Any], str] = {
     Loan.Refunded: "§12 credit paid back through the gateway",
     Loan.OverpaymentHeld: "§12 money not needed held as credit",
     Loan.Corrected: "§3-6 correction: the history recomputed from its facts",
+    Loan.HandlingFeeFellDue: "§13 handling fee due with the installment",
+    Loan.RemainingFeesAssessed: "§13 fees of installments not yet due, charged by the payoff",
 }

@@ -48,7 +48,8 @@ def _handling_fee_fell_due(state: LoanState, e: Loan.HandlingFeeFellDue) -> None
 
 def _remaining_fees_assessed(state: LoanState, e: Loan.RemainingFeesAssessed) -> None:
     """Section 13: the fees of the installments not yet due, charged or waived, are paid by
-    the ``Prepaid`` that follows (in its total); nothing of the state moves."""
+    the ``Prepaid`` that follows (in its total), in the same unit of work."""
+    state.handling_fees_charged += e.charged
 
 
 def _deducted(state: LoanState, e: Loan.InstallmentDeducted) -> None:

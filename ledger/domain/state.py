@@ -117,6 +117,9 @@ class LoanState(CreditState):
     # section 10, a per_transaction loan: the day of its latest partial prepayment, which
     # started a new piece; None (the class's) for every other loan, and until one
     piece_from: date | None = None
+    # section 13: the handling fees of installments not yet due that payoffs charged (paid
+    # with the payoff); zero (the class's) for every other loan
+    handling_fees_charged: Decimal = ZERO
 
     def start(
         self,
@@ -179,6 +182,8 @@ class LoanState(CreditState):
         state["installments"] = [i.derived() for i in self.installments]
         if self.piece_from is not None:
             state["piece_from"] = self.piece_from
+        if self.handling_fees_charged:
+            state["handling_fees_charged"] = self.handling_fees_charged
         return state
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -192,10 +197,11 @@ class LoanState(CreditState):
             Installment(**{**i, "last_paid_on": paid_on.get(int(i["k"]))})
             for i in state["installments"]
         ]
-        if "piece_from" in state:
-            self.piece_from = state["piece_from"]
-        else:
-            vars(self).pop("piece_from", None)  # back to the class's None
+        for name in ("piece_from", "handling_fees_charged"):  # only where they were set
+            if name in state:
+                setattr(self, name, state[name])
+            else:
+                vars(self).pop(name, None)  # back to the class's default
 
     @property
     def piece_origin(self) -> tuple[date, int]:

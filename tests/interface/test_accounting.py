@@ -152,3 +152,34 @@ def test_the_audit_page_links_the_loans_postings(app: LedgerApp, ledger: Ledger)
         page = text_of(pages.get("/ui/loans/AC7/postings"))
         assert "Assets:Loans:Principal:NotDue" in page and "§1 principal paid out" in page
         assert pages.get("/ui/loans/NOPE/postings").status_code == 404
+
+
+def test_a_bank_installments_fees_and_payoff_as_postings(ledger: Ledger) -> None:
+    """Section 13's example (6,000.00 over 6, f 0.006, prepayment fee 1 %): each installment's
+    36.00 fee is a receivable against handling-fee income when it falls due; the payoff on
+    2026-03-20 charges the 4 fees not yet due (144.00, cash against income: the payoff pays
+    them in the same unit of work), then 4,000.00 of principal and the 40.00 fee: 4,184.00 in
+    through the clearing account."""
+    ledger.ok("loan", "open", "--product", "bank_installment", "--principal", "6000.00",
+              "--term", "6", "--disbursed-on", "2026-01-15", "--fee-rate-per-period", "0.006",
+              "--prepayment-fee-rate", "0.01", "--loan-id", "BANK")  # fmt: skip
+    ledger.ok("close-day", "--through", "2026-03-19")
+    ledger.ok("loan", "prepay", "BANK", "--on", "2026-03-20", "--full")
+    postings = ledger.ok("accounting", "postings", "BANK")["postings"]
+    fee = next(p for p in postings if p["event"] == "HandlingFeeFellDue")
+    assert lines_of(postings, fee["version"]) == {
+        "Assets:Loans:HandlingFee": ("36.00", None),
+        "Income:Loans:HandlingFee": (None, "36.00"),
+    }
+    assessed = next(p for p in postings if p["event"] == "RemainingFeesAssessed")
+    assert lines_of(postings, assessed["version"]) == {
+        "Assets:Gateway:Clearing": ("144.00", None),
+        "Income:Loans:HandlingFee": (None, "144.00"),
+    }
+    prepaid = next(p for p in postings if p["event"] == "Prepaid")
+    assert lines_of(postings, prepaid["version"]) == {
+        "Assets:Gateway:Clearing": ("4040.00", None),
+        "Assets:Loans:Principal:NotDue": (None, "4000.00"),
+        "Income:Loans:PrepaymentFee": (None, "40.00"),
+    }
+    assert ledger.ok("accounting", "tie-out")["holds"] is True

@@ -35,16 +35,18 @@ SPECIAL = [
     {"product": "borrow_and_return", "interest_method": "per_transaction",
      "first_due_date": "2026-02-20"},
     {"product": "interest_first", "interest_method": "per_transaction"},
+    {"product": "bank_installment", "fee_rate_per_period": "0.006"},
+    {"product": "bank_installment", "fee_rate_per_period": "0.004", "remaining_fees": "waive"},
 ]  # fmt: skip
 
 
 def special_loans(app: LedgerApp) -> None:
     """Loans of the terms the random books do not open, two of them on empty accounts."""
     for i, extra in enumerate(SPECIAL):
+        rate = {} if extra["product"] == "bank_installment" else {"daily_rate": "0.0005"}
         terms = terms_from_input(
-            principal="4000.00", term=3, disbursed_on=date(2026, 1, 5), daily_rate="0.0005",
-            **extra,
-        )  # fmt: skip
+            principal="4000.00", term=12, disbursed_on=date(2026, 1, 5), **rate, **extra
+        )
         app.open_loan(terms, f"S{i}")
         if i < 2:
             app.set_balance(f"S{i}", Decimal(0))
@@ -56,6 +58,8 @@ def test_every_entry_balances_and_the_controls_tie_out_every_day(
     special_loans(app)
     refs = book(app, seed=301, loans=24, days=120)
     assert refs
+    for ref in ("S3", "S4"):  # bank installments paid off: their remaining fees (section 13)
+        app.prepay(ref, date(2026, 5, 1))
     projections = Projections(app)
     projections.catch_up()
     sums = app_rows(
@@ -69,9 +73,10 @@ def test_every_entry_balances_and_the_controls_tie_out_every_day(
     assert trial["balanced"], trial
     kinds = {row[0] for row in app_rows(projections, "SELECT DISTINCT event FROM {t}")}
     assert {"Disbursed", "InterestAccrued", "InstallmentFellDue", "InstallmentDeducted",
-            "Repaid", "Prepaid", "Corrected"} <= kinds  # fmt: skip
+            "Repaid", "Prepaid", "Corrected", "HandlingFeeFellDue",
+            "RemainingFeesAssessed"} <= kinds  # fmt: skip
     accounts = {row["key"] for row in trial["accounts"]}
-    assert {"penalty", "compound", "income_prepayment_fee"} <= accounts
+    assert {"penalty", "compound", "income_prepayment_fee", "income_handling_fee"} <= accounts
     assert any(key.startswith("waived_") for key in accounts)
     exported_balances_are_the_trial_balance(projections, names, trial, tmp_path)
     now = accounting.tie_out(app, projections)
