@@ -51,21 +51,21 @@ def accounting_group() -> None:
 
 
 @accounting_group.command("postings")
-@click.argument("loan_ref", metavar="LOAN_ID", type=LOAN_REF)
+@click.argument("loan_id", metavar="LOAN_ID", type=LOAN_REF)
 @db_option
 @json_option
 @click.pass_context
-def postings(ctx: click.Context, loan_ref: str, db: str | None, as_json: bool) -> None:
-    """A loan's postings, each with the event (version) and the rule behind it."""
+def postings(ctx: click.Context, loan_id: str, db: str | None, as_json: bool) -> None:
+    """The postings of loan LOAN_ID, each with the event (version) and the rule behind it."""
     names = chart_of_accounts()
     app = open_for(ctx, db)
-    loan_id = app.get_loan(loan_ref).id  # an unknown loan is refused on one line
-    rows = accounting.postings_of(_caught_up(app), loan_id, names)
+    loan = app.get_loan(loan_id)  # an unknown loan is refused on one line
+    rows = accounting.postings_of(_caught_up(app), loan.id, names)
     if as_json:
-        emit({"loan_id": loan_ref, "postings": rows})
+        emit({"loan_id": loan.label, "postings": rows})
         return
     columns = ["version", "date", "event", "account", "debit", "credit", "rule"]
-    _table(f"Postings of loan {loan_ref}", rows, columns)
+    _table(f"Postings of loan {loan.label}", rows, columns)
 
 
 @accounting_group.command("trial-balance")
