@@ -134,7 +134,7 @@ def positions_of(loan: LoanState) -> Positions:
         interest_due=sum((o.interest for o in owed), ZERO),
         penalty=loan.penalty_owed,
         compound=loan.compound_owed,
-        handling_fee=sum((o.fee or ZERO for o in owed), ZERO),
+        handling_fee=loan.handling_fees_owed,
         credit=loan.credit,
         principal_repaid=loan.principal_repaid,
         interest_paid=loan.interest_paid,

@@ -252,9 +252,7 @@ class LoanState(CreditState):
             credit=self.credit,
             compound_accrued=self.compound_owed if self.terms.splits_penalty else None,
             handling_fees_owed=(
-                sum((o.fee or ZERO for o in self.owed()), ZERO)
-                if self.terms.charges_handling_fee
-                else None
+                self.handling_fees_owed if self.terms.charges_handling_fee else None
             ),
         )
 
@@ -292,6 +290,11 @@ class LoanState(CreditState):
     @property
     def penalty_owed(self) -> Decimal:
         return sum((o.penalty for o in self.owed()), ZERO)
+
+    @property
+    def handling_fees_owed(self) -> Decimal:
+        """Section 13: handling fees of installments due, not paid (zero on other loans)."""
+        return sum((o.fee or ZERO for o in self.owed()), ZERO)
 
     @property
     def compound_owed(self) -> Decimal:

@@ -268,3 +268,35 @@ def test_post_loans_opens_a_bank_installment_loan_and_refuses_a_rate(app: Ledger
         quote = api.post("/loans/HTTP13/prepayments/quote", {"on": "2026-02-16", "full": True})
         assert quote.status_code == 200, quote.text
         assert (quote.json()["remaining_fees"], quote.json()["total"]) == ("0.00", "5000.00")
+
+
+def test_the_statements_count_the_handling_fees_and_close_to_zero_after_the_payoff(
+    ledger: Ledger,
+) -> None:
+    """February: 6,000.00 disbursed, installment 1's fee 36.00 added and deducted with its
+    1,000.00: closing 5,000.00. March: installment 2's fee 36.00 added, nothing paid (the
+    account is empty): closing 5,036.00 (fees 36.00). April: the payoff on 2026-03-20 adds the
+    4 remaining fees (144.00) and the 40.00 prepayment fee, and pays 1,036.00 + 4,000.00 +
+    144.00 + 40.00 = 5,220.00: closing 0.00."""
+    ledger.ok(*OPEN, "--loan-id", "BI7")
+    ledger.ok("close-day", "--through", "2026-02-28")
+    ledger.ok("bank", "set-balance", "BI7", "0")
+    ledger.ok("close-day", "--through", "2026-03-19")
+    ledger.ok("loan", "prepay", "BI7", "--full", "--on", "2026-03-20")
+    feb, mar, apr = (
+        ledger.ok("loan", "statement", "BI7", "--month", m)
+        for m in ("2026-02", "2026-03", "2026-04")
+    )
+    assert (feb["fees"], feb["deducted_fee"], feb["closing_balance"]) == (
+        "36.00",
+        "36.00",
+        "5000.00",
+    )
+    assert (mar["fees"], mar["paid_total"], mar["closing_balance"]) == ("36.00", "0.00", "5036.00")
+    assert (mar["closing_principal"], mar["closing_fees"]) == ("5000.00", "36.00")
+    assert (apr["opening_balance"], apr["fees"], apr["prepaid_fee"]) == (
+        "5036.00",
+        "184.00",
+        "220.00",
+    )
+    assert (apr["paid_total"], apr["closing_balance"]) == ("5220.00", "0.00")
