@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.context import ApiContext
 from api.models import Problem as ProblemBody
 from api.problems import MAX_BODY_BYTES, Problem, problem, refusal
+from api.routes_accounting import accounting_routes
 from api.routes_approvals import approval_routes
 from api.routes_commands import command_routes, correction_routes
 from api.routes_disputes import dispute_routes
@@ -69,6 +70,7 @@ def create_app(
     app.include_router(check_routes(ctx))
     app.include_router(dispute_routes(ctx))
     app.include_router(approval_routes(ctx))
+    app.include_router(accounting_routes(ctx))
     app.include_router(export_routes(ctx))
     app.include_router(page_routes(ctx))
     return app

@@ -115,6 +115,17 @@ class OpenLoan(Body):
         description="daily_balance (default) or per_transaction: the principal not yet due x "
         "(whole months x the monthly rate + odd days x the day rate) (loan-rules section 10)",
     )
+    fee_rate_per_period: Rate | None = Field(
+        default=None,
+        description="bank_installment only (required there; no rate is given, it bears no "
+        "interest): each installment carries a handling fee of this fraction of the principal, "
+        "e.g. 0.006 (loan-rules section 13)",
+    )
+    remaining_fees: Literal["charge", "waive"] | None = Field(
+        default=None,
+        description="bank_installment only: on a full prepayment the fees of the installments "
+        "not yet due are charged or waived (default charge; loan-rules section 13)",
+    )
     grace_days: StrictInt | None = Field(default=None, ge=0, le=90)
     installment_multiple: Rate | None = None
     rounding: StrictStr | None = Field(default=None, max_length=20)

@@ -136,6 +136,10 @@ class Allocation(Shape):
         description="Compound interest paid (loan-rules section 11); only on a loan that "
         "names compound_multiplier",
     )
+    fee: Money | None = Field(
+        default=None,
+        description="Handling fee paid (loan-rules section 13); only on a bank_installment loan",
+    )
     interest: Money
     principal: Money
     total: Money
@@ -157,7 +161,9 @@ class RepaymentDone(Shape):
 
 class PrepaymentAnswer(Shape):
     """A prepayment made (``executed: true``) or quoted. A partial one also says how the
-    plan was redone (``replan``, ``emi``, ``principal_step``, ``last_installment``)."""
+    plan was redone (``replan``, ``emi``, ``principal_step``, ``last_installment``). A
+    ``bank_installment`` loan's (loan-rules section 13, full only) also shows the handling fees
+    due and unpaid and those of the installments not yet due."""
 
     loan_id: Reference
     on: Day
@@ -177,6 +183,25 @@ class PrepaymentAnswer(Shape):
     emi: Money | None = None
     principal_step: Money | None = None
     last_installment: int | None = None
+    handling_fees_due: Money | None = Field(
+        default=None,
+        description="Handling fees of the installments due and unpaid, paid through the "
+        "allocations (section 13; bank_installment only; not in overdue)",
+    )
+    remaining_fees_rule: Literal["charge", "waive"] | None = Field(
+        default=None, description="The loan's remaining_fees term (section 13)"
+    )
+    remaining_fee_installments: int | None = Field(
+        default=None, description="How many installments are not yet due (section 13)"
+    )
+    handling_fee: Money | None = Field(
+        default=None, description="The handling fee of each installment, round(P x f)"
+    )
+    remaining_fees: Money | None = Field(
+        default=None,
+        description="The fees of the installments not yet due as charged: handling_fee x "
+        "remaining_fee_installments under charge, 0.00 under waive (in total)",
+    )
 
 
 # A gated command carried out at once (under the four-eyes threshold, loan-rules §12.5)

@@ -7,7 +7,7 @@ Closed like those, except: a discrepancy's or a difference's ``recorded``/``stor
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -239,6 +239,16 @@ class ReportTerms(Shape):
     compound_multiplier: DecimalText | None = Field(
         description="Section 11: overdue interest bears compound interest at this multiple "
         "(null: one penalty on principal and interest, section 4)"
+    )
+    fee_rate_per_period: DecimalText | None = Field(
+        default=None,
+        description="Section 13, a bank_installment loan only: each installment's handling fee "
+        "is round(principal x this)",
+    )
+    remaining_fees: Literal["charge", "waive"] | None = Field(
+        default=None,
+        description="Section 13, a bank_installment loan only: the fees of the installments "
+        "not yet due at a full prepayment",
     )
     grace_days: int
     rounding: str

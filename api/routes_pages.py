@@ -22,10 +22,11 @@ from api.problems import refusal
 from api.ui_loan import loan_page
 from api.ui_portfolio import ListQuery, portfolio_page
 from ledger.adapters.api_keys import ApiKey, find
+from ledger.adapters.config import chart_of_accounts
 from ledger.domain.errors import CommandRefused, InvalidInput
 from ledger.domain.terms import PRESETS
+from ledger.read import accounting, views
 from ledger.read import approvals as approval_views
-from ledger.read import views
 from ledger.services import disputes, parsing
 from projections import schedule as schedule_view
 from projections.loan_list import MAX_PAGE, STATUSES, LoanFilter, list_loans
@@ -162,6 +163,23 @@ def page_routes(ctx: ApiContext) -> APIRouter:
             cases = disputes.cases_of_loan(ledger, loan.id)
             requests = approval_views.of_loan(ledger, str(loan.id))
             return loan_page(loan, recorded, views.loan_state(loan), rows, cases, requests)
+
+        return signed_in_page(request, render)
+
+    @router.get("/ui/loans/{loan_id}/postings", include_in_schema=False)
+    def postings_ui(request: Request, loan_id: str) -> Response:
+        def render() -> str:
+            reference = parsing.loan_reference(loan_id, "loan id")
+            loan = ledger.get_loan(reference)
+            rows = accounting.postings_of(caught_up(["journal"]), loan.id, chart_of_accounts())
+            columns = ["version", "date", "event", "account", "debit", "credit", "rule"]
+            body = (
+                f"<p><a href='/ui/loans/{ui.e(loan.label)}'>Back to the loan</a>. Each posting "
+                "of the loan's events on the chart of accounts, with the rule behind it "
+                "(docs/accounting.md).</p>"
+                + ui.table(columns, [[r[c] for c in columns] for r in rows], ident="postings")
+            )
+            return ui.page(f"Postings of loan {loan.label}", body)
 
         return signed_in_page(request, render)
 

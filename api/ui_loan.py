@@ -57,7 +57,9 @@ def loan_page(
         _status(state),
         f"<p><a id=report-link href='/loans/{label}/report?format=html'>Dispute report "
         f"(HTML)</a> &middot; <a href='/loans/{label}/report?format=md'>Markdown</a>"
-        f" &middot; <a href='/loans/{label}/report?format=json'>JSON</a></p>",
+        f" &middot; <a href='/loans/{label}/report?format=json'>JSON</a>"
+        f" &middot; <a id=postings-link href='/ui/loans/{label}/postings'>Postings (journal)"
+        "</a></p>",
         "<h2>Terms</h2>",
         _terms(loan),
         "<h2>Balance over time</h2>",
@@ -146,10 +148,22 @@ def _terms(loan: Loan) -> str:
             ("rate", rate_text(t, loan.monthly_rate)),
             ("prepayment fee", f"{percent(t.prepayment_fee_rate)} % of principal prepaid"),
             *penalty,
+            *_bank_terms(t, loan.handling_fee),
             ("grace days", t.grace_days),
         ],
         "terms",
     )
+
+
+def _bank_terms(t: Any, fee: Any) -> list[tuple[str, Any]]:
+    """Section 13: a bank_installment loan's handling fee and its remaining-fees rule."""
+    if t.fee_rate_per_period is None:
+        return []
+    rule = t.remaining_fees.value if t.remaining_fees else "charge"
+    return [
+        ("handling fee", f"{percent(t.fee_rate_per_period)} % of principal = {fmt(fee)} a month"),
+        ("remaining fees", f"{rule} on a full prepayment"),
+    ]
 
 
 def _marks(events: Sequence[Any]) -> list[tuple[date, str]]:

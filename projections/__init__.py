@@ -1,7 +1,8 @@
 """Read models built only from the loan events, each with its own position in the log.
 
-``balances``, ``schedule``, ``statements`` and ``portfolio`` live in tables of the ledger's
-own database (SQLite or PostgreSQL). :class:`Projections` creates them, catches them up,
+``balances``, ``schedule``, ``statements``, ``portfolio`` and ``journal`` live in tables of
+the ledger's own database (SQLite or PostgreSQL). :class:`Projections` creates them, catches
+them up,
 rebuilds them from the first event and reports how far behind they are, and which loans each
 one has quarantined (a loan whose events it cannot apply: see :mod:`projections.quarantine`).
 """
@@ -24,6 +25,7 @@ from projections.base import (
     ProgressCallback,
     Projector,
 )
+from projections.journal import Journal
 from projections.loan_projection import LoanProjection
 from projections.portfolio import Portfolio
 from projections.quarantine import release
@@ -31,7 +33,7 @@ from projections.schedule import Schedule
 from projections.statements import Statements
 
 PROJECTIONS: dict[str, type[LoanProjection]] = {
-    p.name: p for p in (Balances, Schedule, Statements, Portfolio)
+    p.name: p for p in (Balances, Schedule, Statements, Portfolio, Journal)
 }
 NAMES = tuple(PROJECTIONS)
 P = TypeVar("P", bound=LoanProjection)
@@ -111,6 +113,10 @@ class Projections:
     @property
     def portfolio(self) -> Portfolio:
         return self._projection("portfolio", Portfolio)
+
+    @property
+    def journal(self) -> Journal:
+        return self._projection("journal", Journal)
 
     def catch_up(
         self,

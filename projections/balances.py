@@ -5,6 +5,8 @@ Amounts are whole fen (``BIGINT``), exact and summable on both stores:
 rounded as a payoff rounds it, loan-rules section 7); ``penalty_accrued`` (per installment
 ``round(penalty accrued) - paid``, section 6); ``compound_accrued`` (section 11, the same for
 compound interest; NULL for a loan that does not name ``compound_multiplier``);
+``handling_fees_owed`` (section 13, handling fees of installments due and unpaid; NULL for a
+loan that charges none);
 ``overdue_amount`` (unpaid principal and interest
 of overdue installments); ``amount_due`` (what the next deduction asks for); the next
 installment's due date and planned amount (section 5's plan); ``days_past_due`` at the last
@@ -36,6 +38,7 @@ COLUMNS = (
     "day_closed",
     "principal_outstanding",
     "interest_accrued",
+    "handling_fees_owed",
     "penalty_accrued",
     "compound_accrued",
     "overdue_amount",
@@ -55,6 +58,7 @@ COLUMNS = (
 AMOUNTS = {
     "principal_outstanding",
     "interest_accrued",
+    "handling_fees_owed",
     "penalty_accrued",
     "compound_accrued",
     "overdue_amount",
@@ -86,7 +90,8 @@ def _iso(day: date | None) -> str | None:
 
 class Balances(LoanProjection):
     name = "balances"
-    schema = 4  # 2: folds are LoanState; day_closed; 3: credit; 4: compound_accrued
+    # 2: folds are LoanState; day_closed; 3: credit; 4: compound_accrued; 5: handling_fees_owed
+    schema = 5
     description = "one row per loan: status, principal, interest, penalty, overdue, next due"
 
     def __init__(self, sql: Any, cache_size: int = 50_000) -> None:
@@ -159,6 +164,9 @@ def row_of(fold: LoanFold) -> dict[str, Any]:
         "interest_accrued": to_fen(f.interest_accrued),
         "penalty_accrued": to_fen(f.penalty_accrued),
         "compound_accrued": None if f.compound_accrued is None else to_fen(f.compound_accrued),
+        "handling_fees_owed": (
+            None if f.handling_fees_owed is None else to_fen(f.handling_fees_owed)
+        ),
         "overdue_amount": to_fen(f.overdue_amount),
         "amount_due": to_fen(f.amount_due),
         "days_past_due": f.days_past_due,
@@ -188,8 +196,8 @@ def shown(row: dict[str, Any]) -> dict[str, Any]:
     for column in COLUMNS:
         if column in result or column in ("reference", "loan_id"):
             continue
-        if column == "compound_accrued" and row[column] is None:
-            continue  # a loan that does not split penalty (section 11) shows what it did
+        if column in ("compound_accrued", "handling_fees_owed") and row[column] is None:
+            continue  # a loan without section 11 or 13 shows what it did
         value = row[column]
         if column in AMOUNTS:
             amount = from_fen(value)

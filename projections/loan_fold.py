@@ -19,7 +19,7 @@ from ledger.domain.credit import credit_defaults
 from ledger.domain.evolve import evolve
 from ledger.domain.installment import Installment
 from ledger.domain.loan import Loan
-from ledger.domain.money import Rounding, fraction_text
+from ledger.domain.money import ZERO, Rounding, fraction_text
 from ledger.domain.state import LoanState
 from ledger.domain.terms import Method, Terms
 from projections.facts import Fact
@@ -126,10 +126,10 @@ class LoanFold(LoanState):
         fold.last_k = int(d["last_k"])
         fold.status = d["status"]
         absent = credit_defaults()  # a fold saved before credit existed (section 12): none
-        for name in DECIMAL_FIELDS:
-            setattr(fold, name, amount_of(d[name]) if name in d else absent[name])
-        for name in DATE_FIELDS:
-            setattr(fold, name, _day(d[name]) if name in d else absent[name])
+        for name in DECIMAL_FIELDS:  # section 13's handling_fees_charged: absent before, 0
+            setattr(fold, name, amount_of(d[name]) if name in d else absent.get(name, ZERO))
+        for name in DATE_FIELDS:  # section 10's piece_from: absent from older folds, None
+            setattr(fold, name, _day(d[name]) if name in d else absent.get(name))
         fold.installments = [_installment(row) for row in d["installments"]]
         fold.extra = d["extra"]
         return fold

@@ -135,7 +135,8 @@ class Schedule(LoanProjection):
         # section 11: a split loan's compound interest is counted with its penalty here
         charges_paid = inst.penalty_paid + inst.compound_paid
         penalty = owed.penalty + (owed.compound or ZERO) + charges_paid
-        paid = charges_paid + inst.interest_paid + inst.principal_paid
+        # section 13: a bank_installment loan's handling fee paid is in what was paid
+        paid = charges_paid + inst.interest_paid + inst.principal_paid + inst.fee_paid
         if inst.settled_on is not None:
             status = "paid"
         elif inst.overdue_from is not None:

@@ -8,7 +8,9 @@ of its due date (``2026-02``): every month holds exactly one due date of a loan.
 The balance is what the borrower owes, to the fen: principal outstanding + interest (fixed and
 unpaid, plus accrued since the last due date rounded as a payoff rounds it, section 7) +
 penalty (per installment ``round(accrued) - paid``, section 6; on a loan that splits it,
-section 11, its compound interest is counted in the statement's penalty figures). For each cycle::
+section 11, its compound interest is counted in the statement's penalty figures) + handling fees
+due and unpaid (a bank installment, section 13: ``fees`` adds each as it falls due, and the
+remaining fees a payoff charges). For each cycle::
 
     closing = opening + disbursed + interest + penalty + fees - paid - waived + adjustments
 
@@ -53,12 +55,19 @@ SOURCES: dict[type[Any], str] = {
     Loan.CreditApplied: "credit_applied",
 }
 PARTS = ("penalty", "interest", "principal", "fee")
-PAID = (
-    *(f"{source}_{part}" for source in ("deducted", "repaid", "prepaid") for part in PARTS),
-    *(f"credit_applied_{part}" for part in PARTS[:3]),  # credit pays no fee
+PAID = tuple(
+    f"{source}_{part}"
+    for source in ("deducted", "repaid", "prepaid", "credit_applied")
+    for part in PARTS
 )
 FLOWS = ("disbursed", "interest", "penalty", "fees", *PAID, "paid_total", "waived", "adjustments")
-CLOSING = ("closing_balance", "closing_principal", "closing_interest", "closing_penalty")
+CLOSING = (
+    "closing_balance",
+    "closing_principal",
+    "closing_interest",
+    "closing_penalty",
+    "closing_fees",  # section 13: handling fees due and unpaid (0 on other loans)
+)
 CREDIT = ("credit_added", "refunds", "credit")  # section 12, apart from the balance
 COLUMNS = (
     "loan_id",
@@ -100,9 +109,9 @@ class Statement:
 
     __slots__ = ("cycle", "events", "flows", "normal", "opening", "penalty", "version")
 
-    def __init__(self, cycle: int, opening: tuple[Decimal, Decimal, Decimal]) -> None:
+    def __init__(self, cycle: int, opening: tuple[Decimal, ...]) -> None:
         self.cycle = cycle
-        self.opening = opening  # principal, interest, penalty owed at the start
+        self.opening = opening  # principal, interest, penalty, handling fees owed at the start
         self.flows: dict[str, Decimal] = {}
         self.normal: Decimal | Exact = ZERO  # exact sums of the cycle's daily accruals
         self.penalty: Decimal | Exact = ZERO
@@ -122,8 +131,8 @@ class Statement:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Statement:
-        o = data["opening"]
-        statement = cls(int(data["cycle"]), (Decimal(o[0]), Decimal(o[1]), Decimal(o[2])))
+        o = [*data["opening"], "0"][:4]  # saved before section 13: no handling fees
+        statement = cls(int(data["cycle"]), tuple(Decimal(v) for v in o))
         statement.flows = {k: Decimal(v) for k, v in data["flows"].items()}
         statement.normal = amount_of(data["normal"])
         statement.penalty = amount_of(data["penalty"])
@@ -136,17 +145,20 @@ class Statement:
 
     def row(self, fold: LoanFold) -> list[Any]:
         start, end = period_of(fold.terms, self.cycle)
-        o_principal, o_interest, o_penalty = self.opening
+        o_principal, o_interest, o_penalty, o_fees = self.opening
         c_principal = fold.principal_outstanding
         c_interest = fold.interest_owed
         c_penalty = fold.charges_owed
+        c_fees = fold.handling_fees_owed
         f = self.flows
         paid = {k: f.get(k, ZERO) for k in PAID}
         paid_interest = sum((v for k, v in paid.items() if k.endswith("_interest")), ZERO)
         paid_penalty = sum((v for k, v in paid.items() if k.endswith("_penalty")), ZERO)
         waived_interest = f.get("waived_interest", ZERO)
         waived_penalty = f.get("waived_penalty", ZERO)
-        adjusted = {p: f.get(f"adjusted_{p}", ZERO) for p in ("principal", "interest", "penalty")}
+        adjusted = {
+            p: f.get(f"adjusted_{p}", ZERO) for p in ("principal", "interest", "penalty", "fee")
+        }
         values = {
             "disbursed": f.get("disbursed", ZERO),
             "interest": c_interest
@@ -167,12 +179,13 @@ class Statement:
             self.cycle,
             start.isoformat(),
             end.isoformat(),
-            to_fen(o_principal + o_interest + o_penalty),
+            to_fen(o_principal + o_interest + o_penalty + o_fees),
             *(to_fen(values[k]) for k in FLOWS),
-            to_fen(c_principal + c_interest + c_penalty),
+            to_fen(c_principal + c_interest + c_penalty + c_fees),
             to_fen(c_principal),
             to_fen(c_interest),
             to_fen(c_penalty),
+            to_fen(c_fees),
             to_fen(f.get("credit_added", ZERO)),
             to_fen(f.get("refunds", ZERO)),
             to_fen(fold.credit),
@@ -185,7 +198,7 @@ class Statement:
 
 class Statements(LoanProjection):
     name = "statements"
-    schema = 4  # 2: waived, adjustments; 3: folds are LoanState; 4: credit, refunds
+    schema = 5  # 2: waived, adjustments; 3: folds are LoanState; 4: credit, refunds; 5: fees
     description = "one statement per loan per cycle (ending on the due date)"
 
     def __init__(self, sql: Any, cache_size: int = 50_000) -> None:
@@ -193,7 +206,7 @@ class Statements(LoanProjection):
         self.t = sql.table("ledger_statements")
         self.pending: dict[tuple[UUID, int], list[Any]] = {}  # finished cycles
         self.current_of: dict[UUID, LoanFold] = {}  # loans whose current cycle changed
-        self.restated: dict[UUID, tuple[Decimal, Decimal, Decimal, Decimal]] = {}
+        self.restated: dict[UUID, tuple[Decimal, ...]] = {}
 
     def create(self, c: Cursor) -> None:
         self.create_folds(c)
@@ -231,12 +244,18 @@ class Statements(LoanProjection):
                 fold.interest_owed,
                 fold.charges_owed,
                 fold.credit,
+                fold.handling_fees_owed,
             )
         statement = self.current(fold)
         cycle = cycle_of(fold.terms, fact.on)
         while statement.cycle < cycle:
             self.pending[(fold.loan_id, statement.cycle)] = statement.row(fold)
-            opening = (fold.principal_outstanding, fold.interest_owed, fold.charges_owed)
+            opening = (
+                fold.principal_outstanding,
+                fold.interest_owed,
+                fold.charges_owed,
+                fold.handling_fees_owed,
+            )
             statement = Statement(statement.cycle + 1, opening)
             statement.version = fold.version
             fold.extra["statement"] = statement
@@ -244,7 +263,7 @@ class Statements(LoanProjection):
     def after(self, fold: LoanFold, fact: Fact) -> None:
         e = fact.event
         if isinstance(e, Loan.Disbursed):
-            statement = Statement(1, (ZERO, ZERO, ZERO))
+            statement = Statement(1, (ZERO, ZERO, ZERO, ZERO))
             statement.add("disbursed", fold.principal)
             fold.extra["statement"] = statement
         else:
@@ -257,11 +276,17 @@ class Statements(LoanProjection):
         elif isinstance(e, Loan.Waived):  # compound interest is counted with the penalty
             statement.add(f"waived_{'penalty' if e.part == 'compound' else e.part}", e.amount)
         elif isinstance(e, Loan.Corrected):  # what the recomputation changed, per part
-            p, i, pen, credit = self.restated.pop(fold.loan_id)
+            p, i, pen, credit, fees = self.restated.pop(fold.loan_id)
             statement.add("adjusted_principal", fold.principal_outstanding - p)
             statement.add("adjusted_interest", fold.interest_owed - i)
             statement.add("adjusted_penalty", fold.charges_owed - pen)
+            statement.add("adjusted_fee", fold.handling_fees_owed - fees)
             statement.add("credit_added", fold.credit - credit)
+        elif isinstance(e, Loan.HandlingFeeFellDue):  # section 13: due with the installment
+            statement.add("fees", e.fee)
+        elif isinstance(e, Loan.RemainingFeesAssessed):  # charged, and paid by the payoff
+            statement.add("fees", e.charged)
+            statement.add("prepaid_fee", e.charged)
         elif isinstance(e, (Loan.PaidChargeWaived, Loan.OverpaymentHeld)):
             statement.add("credit_added", e.amount)
         elif isinstance(e, Loan.Refunded):
@@ -271,6 +296,7 @@ class Statements(LoanProjection):
             for a in e.allocations:
                 for part in ("penalty", "interest", "principal"):
                     statement.add(f"{source}_{part}", a[part])
+                statement.add(f"{source}_fee", a.get("fee", ZERO))  # section 13
                 statement.add(f"{source}_penalty", a.get("compound", ZERO))  # section 11
             if isinstance(e, Loan.Prepaid):
                 statement.add("prepaid_interest", e.interest)

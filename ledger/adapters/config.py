@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ledger.adapters.persistence import DEFAULT_DATABASE_URL
+from ledger.domain.accounting import CHART, account_names
 from ledger.domain.errors import LedgerError
 from ledger.domain.money import money
 
@@ -114,3 +117,36 @@ def one_line(error: BaseException) -> str:
     text = str(error).strip()
     first = text.splitlines()[0] if text else ""
     return f"{type(error).__name__}: {first}" if first else type(error).__name__
+
+
+ACCOUNT_NAME = re.compile(r"(Assets|Liabilities|Equity|Income|Expenses)(:[A-Z0-9][A-Za-z0-9-]*)+")
+
+
+def chart_of_accounts() -> dict[str, str]:
+    """The chart of accounts: every account key (:data:`ledger.domain.accounting.CHART`) with
+    its name, the defaults overridden by ``$LEDGER_CHART_OF_ACCOUNTS``, the path of a JSON
+    object ``{"key": "Assets:..."}``. A name must be a Beancount account name under the root
+    the key needs (receivables and cash under ``Assets``, credit under ``Liabilities``, income
+    under ``Income``, waivers under ``Expenses``); two keys may not share a name."""
+    path = os.environ.get("LEDGER_CHART_OF_ACCOUNTS", "").strip()
+    if not path:
+        return account_names()
+    try:
+        with open(path, encoding="utf-8") as handle:
+            given = json.load(handle)
+    except (OSError, ValueError) as error:
+        raise LedgerError(f"LEDGER_CHART_OF_ACCOUNTS: cannot read {path}: {error}") from None
+    if not isinstance(given, dict):
+        raise LedgerError("LEDGER_CHART_OF_ACCOUNTS: expected a JSON object of key: name")
+    for key, name in given.items():
+        if key not in CHART:
+            raise LedgerError(f"LEDGER_CHART_OF_ACCOUNTS: unknown account key {key!r}")
+        root = CHART[key][1]
+        if not isinstance(name, str) or not ACCOUNT_NAME.fullmatch(name):
+            raise LedgerError(f"LEDGER_CHART_OF_ACCOUNTS: {key}: {name!r} is not an account name")
+        if name.split(":")[0] != root:
+            raise LedgerError(f"LEDGER_CHART_OF_ACCOUNTS: {key}: {name} must be under {root}")
+    names = account_names(given)
+    if len(set(names.values())) != len(names):
+        raise LedgerError("LEDGER_CHART_OF_ACCOUNTS: two account keys have the same name")
+    return names

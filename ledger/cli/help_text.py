@@ -51,6 +51,7 @@ ENVIRONMENT: list[tuple[str, str]] = [
         "waivers, refunds, back-dated repayments, reversals under this amount need no "
         "second person (default: every amount does)",
     ),
+    ("LEDGER_CHART_OF_ACCOUNTS", "a JSON file renaming accounts of the journal's chart"),
     ("LEDGER_RATE_CAPS", "annual rate caps of the dispute report (default 0.24,0.36)"),
     ("LEDGER_LPR", "the loan prime rate; the report's third cap is 4 x LPR (default 0.0300)"),
     ("LEDGER_DEBUG", "1: a bug shows its Python trace instead of one line"),
@@ -105,7 +106,8 @@ def open_epilog() -> str:
     products = [(name, product_line(PRESETS[name])) for name in sorted(PRESETS)]
     rates = (
         "No product sets a rate: give --daily-rate RATE (0.0005 is 0.05 % a day), or "
-        "--annual-rate RATE with --day-count."
+        "--annual-rate RATE with --day-count; bank_installment takes none (no interest), "
+        "but --fee-rate-per-period F instead (loan-rules section 13)."
     )
     return "\n\n".join(
         [

@@ -34,6 +34,7 @@ from ledger.domain.terms import (
     DayCount,
     InterestMethod,
     Method,
+    RemainingFees,
 )
 from ledger.read import views
 from ledger.services.products import terms_from_input
@@ -94,6 +95,18 @@ from ledger.services.products import terms_from_input
     "section 10; default daily_balance).",
 )
 @click.option(
+    "--fee-rate-per-period",
+    type=RATE,
+    help="bank_installment only (required there): each installment carries a handling fee of "
+    "this fraction of the principal, e.g. 0.006 (loan-rules section 13).",
+)
+@click.option(
+    "--remaining-fees",
+    type=click.Choice([r.value for r in RemainingFees]),
+    help="bank_installment only: on a full prepayment the fees of the installments not yet due "
+    "are charged or waived (default charge; loan-rules section 13).",
+)
+@click.option(
     "--grace-days",
     type=DAYS,
     help=f"Days after a due date before an unpaid installment is overdue, 0 to 90 "
@@ -135,7 +148,7 @@ def loan_open(ctx: click.Context, /, db: str | None, as_json: bool, **flags: Any
     def command() -> dict[str, Any]:
         opened = app.open_loan(terms, reference)
         state = views.loan_state(opened, terms.disbursed_on)
-        return {
+        result: dict[str, Any] = {
             "loan_id": opened.label,
             "uuid": str(opened.id),
             "product": terms.product,
@@ -149,6 +162,11 @@ def loan_open(ctx: click.Context, /, db: str | None, as_json: bool, **flags: Any
             "monthly_rate": str(opened.monthly_rate),
             "prepayment_fee_rate": str(terms.prepayment_fee_rate),
         }
+        if terms.fee_rate_per_period is not None:  # section 13
+            result["fee_rate_per_period"] = str(terms.fee_rate_per_period)
+            result["handling_fee"] = str(opened.handling_fee)
+            result["remaining_fees"] = terms.remaining_fees.value if terms.remaining_fees else None
+        return result
 
     result = app.execute(command)
     if as_json:

@@ -16,6 +16,7 @@ import click
 from click.core import ParameterSource
 
 from ledger.adapters.config import default_actor, one_line
+from ledger.cli.accounting import accounting_group
 from ledger.cli.api import api_group, api_key, serve
 from ledger.cli.audit import audit_group, explain
 from ledger.cli.common import (
@@ -174,6 +175,7 @@ def _register_commands() -> None:
     cli.add_command(worker)
     cli.add_command(status)
     cli.add_command(projections_group)
+    cli.add_command(accounting_group)
     cli.add_command(portfolio)
     audit_group.add_command(what_if)
     audit_group.add_command(report)

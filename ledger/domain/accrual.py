@@ -67,8 +67,10 @@ def accrual_of(loan: LoanState, on: date) -> dict[str, Any]:
         "into": "last_installment" if len(loan.installments) == loan.last_k else "period",
     }
     if t.per_transaction:
+        origin, offset = loan.piece_origin
         month = per_transaction.month_entry(
-            piece_start=loan.piece_start_on,
+            origin=origin,
+            offset=offset,
             on=on,
             base=loan.principal_not_due,
             day_rate=normal_rate,

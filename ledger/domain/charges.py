@@ -5,8 +5,10 @@ Charged, per installment ``k`` (loan-rules sections 4 to 7):
 - interest = the installment's fixed interest + ``round(interest accrued after its due date)``;
 - penalty = ``round(penalty accrued on it)`` (section 6), before any waiver; on a loan that
   splits it (section 11), plus ``round(compound interest accrued on it)``, each rounded apart;
+- fee = its handling fee (section 13; zero on a loan that charges none);
 - and a row ``k = 0`` for what is charged outside the installments: the interest and the fee
-  a prepayment collected (section 7) and, while the loan is open, the interest accrued since
+  a prepayment collected (section 7), the handling fees of the installments not yet due that a
+  full prepayment charged (section 13) and, while the loan is open, the interest accrued since
   the last due date, rounded as a payoff would charge it.
 
 The history to count is the one the rules give from the loan's facts (the replay of
@@ -36,14 +38,15 @@ def charges(state: LoanState, events: Sequence[Any]) -> tuple[Charges, dict[str,
             "interest": inst.interest + round_to(inst.interest_after_due, FEN, r),
             "penalty": round_to(inst.penalty_accrued, FEN, r)
             + round_to(inst.compound_accrued, FEN, r),  # zero unless the loan splits (s. 11)
-            "fee": ZERO,
+            "fee": inst.fee,  # section 13's handling fee, zero on other loans
         }
     prepaid = [e for e in events if isinstance(e, Loan.Prepaid)]
+    remaining = [e.charged for e in events if isinstance(e, Loan.RemainingFeesAssessed)]
     if prepaid:
         rows[0] = {
             "interest": sum((e.interest for e in prepaid), ZERO),
             "penalty": ZERO,
-            "fee": sum((e.fee for e in prepaid), ZERO),
+            "fee": sum((e.fee for e in prepaid), ZERO) + sum(remaining, ZERO),
         }
     if not state.is_closed:
         rows.setdefault(0, {p: ZERO for p in PARTS})

@@ -33,18 +33,21 @@ class LoanCommands(LoanState):
         Closed: type[Any]
         Corrected: type[Any]
         DeductionFailed: type[Any]
+        HandlingFeeFellDue: type[Any]
         InstallmentDeducted: type[Any]
         InstallmentFellDue: type[Any]
         InterestAccrued: type[Any]
         Overdue: type[Any]
         Prepaid: type[Any]
+        RemainingFeesAssessed: type[Any]
         Repaid: type[Any]
         Waived: type[Any]
 
         def trigger_event(self, event_class: Any, **kwargs: Any) -> None: ...
 
     def fix_due_installments(self, on: date) -> None:
-        """Morning of ``on``, step 1 (section 3): fix every installment due on ``on``."""
+        """Morning of ``on``, step 1 (section 3): fix every installment due on ``on`` (section
+        5), each with its handling fee on a ``bank_installment`` loan (section 13)."""
         self._require_day_open(on)
         while len(self.installments) < self.last_k:
             k = len(self.installments) + 1
@@ -76,7 +79,22 @@ class LoanCommands(LoanState):
                 remaining_principal_before=self.principal_not_due,
                 is_last=is_last,
             )
+            if self.terms.fee_rate_per_period is not None:
+                self._fix_handling_fee(on, k, self.terms.fee_rate_per_period)
         self._close_if_settled(on)
+
+    def _fix_handling_fee(self, on: date, k: int, fee_rate: Decimal) -> None:
+        """Section 13: installment ``k``'s handling fee, ``round(P x f)``, with its inputs."""
+        t = self.terms
+        self.trigger_event(
+            self.HandlingFeeFellDue,
+            on=on,
+            k=k,
+            principal=t.principal,
+            fee_rate=fee_rate,
+            rounding=t.rounding.value,
+            fee=rules.handling_fee(t.principal, fee_rate, t.rounding),
+        )
 
     def deduct(self, on: date, *, requested: Decimal, collected: Decimal) -> None:
         """Morning of ``on``, step 2: record the one deduction of the day (section 3)."""
@@ -152,6 +170,15 @@ class LoanCommands(LoanState):
     ) -> PrepaymentQuote:
         """Execute a prepayment (section 7); a full one closes the loan."""
         quote = self.quote_prepayment(on, amount=amount, replan=replan)
+        if quote.remaining_fees is not None:  # section 13: recorded before the money pays it
+            self.trigger_event(
+                self.RemainingFeesAssessed,
+                on=on,
+                rule=quote.remaining_fees.rule,
+                installments=list(quote.remaining_fees.installments),
+                fee=quote.remaining_fees.fee,
+                charged=quote.remaining_fees.charged,
+            )
         self.trigger_event(
             self.Prepaid,
             on=on,

@@ -38,6 +38,20 @@ def _installment_fell_due(state: LoanState, e: Loan.InstallmentFellDue) -> None:
     state.interest_accrued = ZERO
 
 
+def _handling_fee_fell_due(state: LoanState, e: Loan.HandlingFeeFellDue) -> None:
+    """Section 13: installment ``k`` owes its handling fee too (not settled while it does)."""
+    installment = state.installments[e.k - 1]
+    installment.fee = e.fee
+    if e.fee:
+        installment.settled_on = None
+
+
+def _remaining_fees_assessed(state: LoanState, e: Loan.RemainingFeesAssessed) -> None:
+    """Section 13: the fees of the installments not yet due, charged or waived, are paid by
+    the ``Prepaid`` that follows (in its total), in the same unit of work."""
+    state.handling_fees_charged += e.charged
+
+
 def _deducted(state: LoanState, e: Loan.InstallmentDeducted) -> None:
     state.last_deduction_on = e.on
     state.pay(e.allocations, e.on)
@@ -147,6 +161,8 @@ def _overpayment_held(state: LoanState, e: Loan.OverpaymentHeld) -> None:
 EVOLVE: dict[type[Any], Callable[[LoanState, Any], None]] = {
     Loan.Disbursed: _disbursed,
     Loan.InstallmentFellDue: _installment_fell_due,
+    Loan.HandlingFeeFellDue: _handling_fee_fell_due,
+    Loan.RemainingFeesAssessed: _remaining_fees_assessed,
     Loan.InstallmentDeducted: _deducted,
     Loan.DeductionFailed: _deduction_failed,
     Loan.Repaid: _repaid,

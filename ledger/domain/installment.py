@@ -39,10 +39,14 @@ class Installment:
     compound_accrued: Decimal | Exact = ZERO  # unrounded
     compound_paid: Decimal = ZERO
     compound_waived: Decimal = ZERO
+    # section 13, a bank_installment loan: the handling fee fixed with it, and what was paid
+    fee: Decimal = ZERO
+    fee_paid: Decimal = ZERO
 
     def owed(self, terms: Terms) -> rules.Owed:
         """Section 6: what is still owed on this installment, by part; section 11: compound
-        interest ``round(accrued) - paid - waived`` on its own, on a loan that splits it."""
+        interest ``round(accrued) - paid - waived`` on its own, on a loan that splits it;
+        section 13: the handling fee ``fee - paid``, on a loan that charges one."""
         interest_total = self.interest + round_to(self.interest_after_due, FEN, terms.rounding)
         compound = None
         if terms.splits_penalty:
@@ -57,6 +61,7 @@ class Installment:
             interest=interest_total - self.interest_paid - self.interest_waived,
             principal=self.principal - self.principal_paid,
             compound=compound,
+            fee=self.fee - self.fee_paid if terms.charges_handling_fee else None,
         )
 
     @property
@@ -65,12 +70,14 @@ class Installment:
 
     def as_dict(self) -> dict[str, Any]:
         """Every field (a snapshot keeps them all, and its seal is over them); the compound
-        fields (section 11) only when one is not zero, so an installment reads, and a
-        snapshot or a correction's state seals and hashes, as before they existed."""
+        fields (section 11), and the fee fields (section 13), only when one of them is not
+        zero, so an installment reads, and a snapshot or a correction's state seals and hashes,
+        as before they existed."""
         fields = dict(vars(self))
-        if not any(fields[name] for name in COMPOUND_FIELDS):
-            for name in COMPOUND_FIELDS:
-                del fields[name]
+        for group in (COMPOUND_FIELDS, FEE_FIELDS):
+            if not any(fields[name] for name in group):
+                for name in group:
+                    del fields[name]
         return fields
 
     def derived(self) -> dict[str, Any]:
@@ -82,3 +89,4 @@ class Installment:
 
 
 COMPOUND_FIELDS = ("compound_accrued", "compound_paid", "compound_waived")
+FEE_FIELDS = ("fee", "fee_paid")

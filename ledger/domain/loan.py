@@ -111,6 +111,17 @@ class Loan(Aggregate, Remedies):
         remaining_principal_before: Decimal
         is_last: bool
 
+    class HandlingFeeFellDue(Event):
+        """Section 13, right after installment ``k`` of a ``bank_installment`` loan fell due:
+        its handling fee = round(``principal`` x ``fee_rate``) by ``rounding``, owed with it."""
+
+        on: date
+        k: int
+        principal: Decimal
+        fee_rate: Decimal
+        rounding: str
+        fee: Decimal
+
     class InstallmentDeducted(Event):
         """Morning deduction from the linked account collected ``collected`` of ``requested``,
         allocated oldest first, penalty then interest then principal (section 6)."""
@@ -205,6 +216,17 @@ class Loan(Aggregate, Remedies):
         emi: Decimal | None
         principal_step: Decimal | None
         last_k: int | None
+
+    class RemainingFeesAssessed(Event):
+        """Section 13, a full prepayment of a ``bank_installment`` loan: ``installments``, not
+        yet due, have a fee of ``fee`` each; ``rule`` charge: ``charged`` = fee x their number,
+        paid by the ``Prepaid`` that follows (in its ``total``); waive: ``charged`` = 0."""
+
+        on: date
+        rule: str
+        installments: list[int]
+        fee: Decimal
+        charged: Decimal
 
     class Closed(Event):
         """Nothing more is owed: the loan closes; nothing more accrues or is deducted.

@@ -56,32 +56,44 @@ def month_rate(terms: Terms) -> MonthRate:
     return MonthRate(terms.annual_rate, 1, 12)
 
 
-def completed_month(piece_start: date, on: date) -> tuple[int, date] | None:
+def completed_month(origin: date, offset: int, on: date) -> tuple[int, date] | None:
     """Section 10: ``(m, first day of month m)`` when day ``on`` is the last day of the
-    ``m``-th whole month counted from ``piece_start`` (month ``m`` ends the day before
-    ``piece_start + m months``, month-end clamped as in section 2); ``None`` otherwise."""
+    ``m``-th whole month of the piece that starts on ``origin + offset months``; ``None``
+    otherwise. Months are counted as section 2 counts due dates, from their origin, each
+    clamped to the month's end: month ``m`` ends the day before ``origin + (offset + m)
+    months``. A period's origin is the loan's (its due dates' origin), so a period that starts
+    on a clamped due date (Feb 28, from Jan 31) is a whole month to the next (Mar 31); a piece
+    started by a prepayment on ``d`` counts from ``d`` (offset 0)."""
     following = on + timedelta(days=1)
-    m = (following.year - piece_start.year) * 12 + following.month - piece_start.month
-    if m >= 1 and add_months(piece_start, m) == following:
-        return m, add_months(piece_start, m - 1)
+    months = (following.year - origin.year) * 12 + following.month - origin.month
+    m = months - offset
+    if m >= 1 and add_months(origin, months) == following:
+        return m, add_months(origin, months - 1)
     return None
 
 
 def month_entry(
-    *, piece_start: date, on: date, base: Decimal, day_rate: DayRate, monthly: MonthRate
+    *,
+    origin: date,
+    offset: int,
+    on: date,
+    base: Decimal,
+    day_rate: DayRate,
+    monthly: MonthRate,
 ) -> dict[str, Any] | None:
     """Section 10: the ``month`` entry of day ``on``'s ``InterestAccrued`` when ``on``
-    completes a whole month of the piece that started on ``piece_start`` with principal
-    ``base`` not yet due: ``month_interest = base x monthly_rate``, ``odd_interest = odd_days
-    x base x day_rate`` (the month's days, each accrued as an odd day), ``amount =
-    month_interest - odd_interest``. ``None`` on any other day, or when ``base`` is 0."""
-    month = completed_month(piece_start, on)
+    completes a whole month of the piece that started on ``origin + offset months`` (see
+    :func:`completed_month`) with principal ``base`` not yet due: ``month_interest = base x
+    monthly_rate``, ``odd_interest = odd_days x base x day_rate`` (the month's days, each
+    accrued as an odd day), ``amount = month_interest - odd_interest``. ``None`` on any other
+    day, or when ``base`` is 0."""
+    month = completed_month(origin, offset, on)
     if month is None or base <= 0:
         return None
     m, first_day = month
     odd_days = (on - first_day).days + 1
     entry: dict[str, Any] = {
-        "piece_start": piece_start,
+        "piece_start": add_months(origin, offset),
         "month": m,
         "first_day": first_day,
         "last_day": on,
@@ -132,7 +144,18 @@ def month_adjustment(entry: dict[str, Any]) -> Exact:
     return month_interest - odd_interest
 
 
-def piece_start(period_start: date, prepaid_on: date | None) -> date:
-    """Section 10: the current piece starts at the period's start, or on the day of a
-    partial prepayment within the period (it ends the piece before it)."""
-    return period_start if prepaid_on is None else max(period_start, prepaid_on)
+def piece_origin(
+    disbursed_on: date, first_due_date: date | None, fixed: int, prepaid_on: date | None
+) -> tuple[date, int]:
+    """Section 10: where the current piece's months are counted from, ``(origin, offset)``:
+    the piece starts on ``origin + offset months``. After ``fixed`` installments the period
+    starts on the due date of installment ``fixed`` (sections 2 and 9: ``D0 + fixed months``,
+    or ``F + (fixed - 1) months``; the disbursement before the first); a partial prepayment
+    on a later day ``prepaid_on`` starts a piece of its own."""
+    if fixed == 0 or first_due_date is None:
+        origin, offset = disbursed_on, fixed
+    else:
+        origin, offset = first_due_date, fixed - 1
+    if prepaid_on is not None and prepaid_on > add_months(origin, offset):
+        return prepaid_on, 0
+    return origin, offset

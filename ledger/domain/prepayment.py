@@ -12,7 +12,19 @@ from ledger.domain import rules
 from ledger.domain.errors import CommandRefused
 from ledger.domain.money import ZERO, Exact, fmt
 from ledger.domain.state import LoanState
-from ledger.domain.terms import Method, Replan
+from ledger.domain.terms import Method, RemainingFees, Replan
+
+
+@dataclass(frozen=True)
+class RemainingFeesQuote:
+    """Section 13: the handling fees of the installments not yet due at a full prepayment of a
+    ``bank_installment`` loan: ``fee`` each, ``charged`` = fee x their number under ``charge``,
+    0 under ``waive``."""
+
+    rule: str
+    installments: tuple[int, ...]
+    fee: Decimal
+    charged: Decimal
 
 
 @dataclass(frozen=True)
@@ -34,10 +46,17 @@ class PrepaymentQuote:
     emi: Decimal | None = None
     principal_step: Decimal | None = None
     last_k: int | None = None
+    # section 13, a bank_installment loan: handling fees of installments due and unpaid (in the
+    # allocations), and the fees of those not yet due (a full prepayment); None on other loans
+    fees_due: Decimal | None = None
+    remaining_fees: RemainingFeesQuote | None = None
 
     @property
     def total(self) -> Decimal:
-        return self.overdue + self.penalty + self.interest + self.fee + self.principal
+        fees = (self.fees_due or ZERO) + (
+            self.remaining_fees.charged if self.remaining_fees else ZERO
+        )
+        return self.overdue + self.penalty + self.interest + self.fee + self.principal + fees
 
 
 def quote_prepayment(
@@ -50,26 +69,39 @@ def quote_prepayment(
     """Section 7: what a full (``amount=None``) or partial prepayment on ``on`` pays: what
     is due (penalty, interest, principal), the interest accrued since the last due date
     (rounded once), the fee on the principal prepaid, and for a partial one the new plan
-    (a smaller EMI or principal step, or fewer installments)."""
+    (a smaller EMI or principal step, or fewer installments). Section 13: a ``bank_installment``
+    loan is prepaid in full only, and pays the handling fees due and unpaid (``fees_due``) and
+    those of the installments not yet due as ``remaining_fees`` says."""
     t = loan.terms
     owed = loan.owed()
     penalty = loan.charges_owed  # penalty, and compound interest on a loan splitting it (s. 11)
-    overdue = loan.amount_due - penalty  # interest and principal of what is due
+    fees_due = sum((o.fee or ZERO for o in owed), ZERO) if t.charges_handling_fee else None
+    overdue = loan.amount_due - penalty - (fees_due or ZERO)  # interest and principal due
     interest = loan.interest_accrued_rounded
     quote = partial(  # what is due now, the same in a full and a partial prepayment
         PrepaymentQuote,
         on=on,
-        allocations=tuple(rules.allocate(overdue + penalty, owed)[0]),
+        allocations=tuple(rules.allocate(loan.amount_due, owed)[0]),
         overdue=overdue,
         penalty=penalty,
         interest=interest,
         interest_accrued=loan.interest_accrued,
         fee_rate=t.prepayment_fee_rate,
+        fees_due=fees_due,
     )
     if amount is None:
         fee = rules.prepayment_fee(loan.principal_not_due, t.prepayment_fee_rate, t.rounding)
         return quote(
-            kind="full", fee=fee, principal=loan.principal_not_due, remaining_principal=ZERO
+            kind="full",
+            fee=fee,
+            principal=loan.principal_not_due,
+            remaining_principal=ZERO,
+            remaining_fees=remaining_fees(loan),
+        )
+    if t.charges_handling_fee:
+        raise CommandRefused(
+            f"loan {loan.label}: a bank_installment loan is prepaid in full only "
+            "(loan-rules section 13); leave out the amount"
         )
     if amount <= ZERO:
         raise CommandRefused(f"prepayment amount must be positive, got {fmt(amount)}")
@@ -134,3 +166,17 @@ def new_plan(
         principal_step=loan.principal_step,
     )
     return None, None, len(loan.installments) + min(needed, periods_left)
+
+
+def remaining_fees(loan: LoanState) -> RemainingFeesQuote | None:
+    """Section 13: at a full prepayment, the installments not yet due (after those fixed) and
+    their handling fee ``round(P x f)`` each: all charged under ``charge``, none under
+    ``waive``; ``None`` on a loan without handling fees."""
+    t = loan.terms
+    if t.fee_rate_per_period is None:
+        return None
+    fee = rules.handling_fee(t.principal, t.fee_rate_per_period, t.rounding)
+    installments = tuple(range(len(loan.installments) + 1, loan.last_k + 1))
+    rule = t.remaining_fees or RemainingFees.CHARGE
+    charged = fee * (len(installments) if rule is RemainingFees.CHARGE else 0)  # 0.00: waived
+    return RemainingFeesQuote(rule.value, installments, fee, charged)

@@ -389,6 +389,8 @@ def _command(loan: Loan, event: Any) -> None:
         loan.repay(on, event.amount)
     elif isinstance(event, Loan.InterestAccrued):
         loan.close_day(on)
+    elif isinstance(event, Loan.RemainingFeesAssessed):  # section 13: a payoff records it first
+        loan.prepay(on)
     elif isinstance(event, Loan.Prepaid):
         amount: Decimal | None = event.total if event.kind == "partial" else None
         loan.prepay(on, amount=amount, replan=Replan(event.replan or "reduce_installment"))

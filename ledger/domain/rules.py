@@ -222,38 +222,46 @@ def installment_parts(
 class Owed:
     """What is still owed on one installment (section 6: penalty, interest, principal;
     section 11: ``compound`` interest, ``None`` on a loan that does not name
-    ``compound_multiplier``, whose one penalty covers principal and interest)."""
+    ``compound_multiplier``, whose one penalty covers principal and interest; section 13:
+    the handling ``fee``, ``None`` on a loan that charges none)."""
 
     k: int
     penalty: Decimal
     interest: Decimal
     principal: Decimal
     compound: Decimal | None = None
+    fee: Decimal | None = None  # section 13: the handling fee, on a bank_installment loan only
 
     @property
     def total(self) -> Decimal:
-        return self.penalty + (self.compound or ZERO) + self.interest + self.principal
+        charges = self.penalty + (self.compound or ZERO) + (self.fee or ZERO)
+        return charges + self.interest + self.principal
 
 
 @dataclass(frozen=True)
 class Allocation:
     """Section 6: the part of a payment that went to one installment (``compound``, section
-    11: only on a loan that splits penalty; its record has no ``compound`` key otherwise)."""
+    11: only on a loan that splits penalty; its record has no ``compound`` key otherwise;
+    ``fee``, section 13: only on a loan that charges a handling fee, likewise)."""
 
     k: int
     penalty: Decimal
     interest: Decimal
     principal: Decimal
     compound: Decimal | None = None
+    fee: Decimal | None = None  # section 13: the handling fee, on a bank_installment loan only
 
     @property
     def total(self) -> Decimal:
-        return self.penalty + (self.compound or ZERO) + self.interest + self.principal
+        charges = self.penalty + (self.compound or ZERO) + (self.fee or ZERO)
+        return charges + self.interest + self.principal
 
     def as_dict(self) -> dict[str, object]:
         record: dict[str, object] = {"k": self.k, "penalty": self.penalty}
         if self.compound is not None:
             record["compound"] = self.compound
+        if self.fee is not None:
+            record["fee"] = self.fee
         record.update(interest=self.interest, principal=self.principal)
         return record
 
@@ -267,8 +275,8 @@ def unpaid_penalty(
 
 def allocate(amount: Decimal, owed: Sequence[Owed]) -> tuple[list[Allocation], Decimal]:
     """Section 6: money received pays installments oldest first, and inside one installment
-    penalty, then (section 11, a loan that splits it) compound interest, then interest, then
-    principal.
+    penalty, then (section 11, a loan that splits it) compound interest, then (section 13, a
+    loan that charges one) the handling fee, then interest, then principal.
 
     Returns the allocations (installments that received nothing are left out) and what
     is left of ``amount``.
@@ -284,12 +292,14 @@ def allocate(amount: Decimal, owed: Sequence[Owed]) -> tuple[list[Allocation], D
         left -= penalty
         compound = None if item.compound is None else min(left, item.compound)
         left -= compound or ZERO
+        fee = None if item.fee is None else min(left, item.fee)
+        left -= fee or ZERO
         interest = min(left, item.interest)
         left -= interest
         principal = min(left, item.principal)
         left -= principal
-        if penalty or compound or interest or principal:
-            allocations.append(Allocation(item.k, penalty, interest, principal, compound))
+        if penalty or compound or fee or interest or principal:
+            allocations.append(Allocation(item.k, penalty, interest, principal, compound, fee))
     return allocations, left
 
 
@@ -341,3 +351,12 @@ def periods_to_repay(
     if method in (Method.EQUAL_PRINCIPAL, Method.FLAT):
         return int((principal / principal_step).to_integral_value(rounding=ROUND_CEILING))
     raise ValueError(f"reduce_term does not apply to {method.value}")
+
+
+# --------------------------------------------------------------------------- section 13
+
+
+def handling_fee(principal: Decimal, fee_rate: Decimal, rounding: Rounding) -> Decimal:
+    """Section 13: the handling fee of each installment of a ``bank_installment`` loan,
+    ``round(P x fee_rate_per_period)`` on the original principal ``P``."""
+    return round_to(principal * fee_rate, FEN, rounding)

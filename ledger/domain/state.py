@@ -22,7 +22,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ledger.domain import rules
+from ledger.domain import per_transaction, rules
 from ledger.domain.credit import CreditState, credit_defaults
 from ledger.domain.installment import Installment
 from ledger.domain.money import FEN, ZERO, Exact, round_to
@@ -63,6 +63,9 @@ class Figures:
     # section 11: compound interest owed, round(accrued) - paid - waived per installment;
     # None on a loan that does not name compound_multiplier (its penalty covers both)
     compound_accrued: Decimal | None = None
+    # section 13: handling fees owed on installments due (in amount_due); None on a loan that
+    # charges none
+    handling_fees_owed: Decimal | None = None
 
 
 class LoanState(CreditState):
@@ -114,6 +117,9 @@ class LoanState(CreditState):
     # section 10, a per_transaction loan: the day of its latest partial prepayment, which
     # started a new piece; None (the class's) for every other loan, and until one
     piece_from: date | None = None
+    # section 13: the handling fees of installments not yet due that payoffs charged (paid
+    # with the payoff); zero (the class's) for every other loan
+    handling_fees_charged: Decimal = ZERO
 
     def start(
         self,
@@ -159,6 +165,7 @@ class LoanState(CreditState):
             inst = self.installments[int(a["k"]) - 1]
             inst.penalty_paid += a["penalty"]
             inst.compound_paid += a.get("compound", ZERO)  # section 11 only
+            inst.fee_paid += a.get("fee", ZERO)  # section 13 only
             inst.interest_paid += a["interest"]
             inst.principal_paid += a["principal"]
             inst.last_paid_on = on
@@ -175,6 +182,8 @@ class LoanState(CreditState):
         state["installments"] = [i.derived() for i in self.installments]
         if self.piece_from is not None:
             state["piece_from"] = self.piece_from
+        if self.handling_fees_charged:
+            state["handling_fees_charged"] = self.handling_fees_charged
         return state
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -188,17 +197,22 @@ class LoanState(CreditState):
             Installment(**{**i, "last_paid_on": paid_on.get(int(i["k"]))})
             for i in state["installments"]
         ]
-        if "piece_from" in state:
-            self.piece_from = state["piece_from"]
-        else:
-            vars(self).pop("piece_from", None)  # back to the class's None
+        for name in ("piece_from", "handling_fees_charged"):  # only where they were set
+            if name in state:
+                setattr(self, name, state[name])
+            else:
+                vars(self).pop(name, None)  # back to the class's default
 
     @property
-    def piece_start_on(self) -> date:
-        """Section 10: the first day of the current piece: the period's start (the latest
-        due date, or the disbursement), or a later partial prepayment's day."""
-        period_start = self.terms.due_date(len(self.installments))
-        return period_start if self.piece_from is None else max(period_start, self.piece_from)
+    def piece_origin(self) -> tuple[date, int]:
+        """Section 10: the current piece starts on ``origin + offset months``: the period's
+        start (the latest due date, or the disbursement), counted from the loan's origin, or
+        a later partial prepayment's day (:func:`ledger.domain.per_transaction.piece_origin`)."""
+        t = self.terms
+        fixed = len(self.installments)
+        return per_transaction.piece_origin(
+            t.disbursed_on, t.first_due_date, fixed, self.piece_from
+        )
 
     # ------------------------------------------------------------------ figures
 
@@ -215,7 +229,7 @@ class LoanState(CreditState):
         next_amount = None
         if next_k is not None:
             _, _, principal, interest = self.planned_parts(next_k, count=1)[0]
-            next_amount = principal + interest
+            next_amount = principal + interest + self.handling_fee
         return Figures(
             as_of=day,
             day_closed=day <= self.closed_through,
@@ -237,6 +251,9 @@ class LoanState(CreditState):
             closed_on=self.closed_on,
             credit=self.credit,
             compound_accrued=self.compound_owed if self.terms.splits_penalty else None,
+            handling_fees_owed=(
+                self.handling_fees_owed if self.terms.charges_handling_fee else None
+            ),
         )
 
     @property
@@ -275,9 +292,23 @@ class LoanState(CreditState):
         return sum((o.penalty for o in self.owed()), ZERO)
 
     @property
+    def handling_fees_owed(self) -> Decimal:
+        """Section 13: handling fees of installments due, not paid (zero on other loans)."""
+        return sum((o.fee or ZERO for o in self.owed()), ZERO)
+
+    @property
     def compound_owed(self) -> Decimal:
         """Section 11: compound interest owed (zero on a loan that does not split penalty)."""
         return sum((o.compound or ZERO for o in self.owed()), ZERO)
+
+    @property
+    def handling_fee(self) -> Decimal:
+        """Section 13: the handling fee each installment carries, ``round(P x f)`` (zero on a
+        loan that charges none)."""
+        t = self.terms
+        if t.fee_rate_per_period is None:
+            return ZERO
+        return rules.handling_fee(t.principal, t.fee_rate_per_period, t.rounding)
 
     @property
     def charges_owed(self) -> Decimal:

@@ -56,6 +56,14 @@ class InterestMethod(StrEnum):
     PER_TRANSACTION = "per_transaction"
 
 
+class RemainingFees(StrEnum):
+    """What a full prepayment of a ``bank_installment`` loan does with the handling fees of the
+    installments not yet due (loan-rules section 13)."""
+
+    CHARGE = "charge"
+    WAIVE = "waive"
+
+
 class Replan(StrEnum):
     """How a partial prepayment re-plans the remaining installments (loan-rules section 7)."""
 
@@ -72,6 +80,8 @@ class Preset:
     prepayment_fee_rate: Decimal
     notes: str
 
+
+BANK_INSTALLMENT = "bank_installment"  # section 13
 
 PRESETS: dict[str, Preset] = {
     p.name: p
@@ -100,6 +110,13 @@ PRESETS: dict[str, Preset] = {
             Method.FLAT,
             Decimal("0"),
             "installment purchase: the charge is on the original principal",
+        ),
+        Preset(
+            BANK_INSTALLMENT,
+            Method.FLAT,
+            Decimal("0"),
+            "no interest: a handling fee of fee_rate_per_period x principal with each "
+            "installment (section 13)",
         ),
     )
 }
@@ -136,11 +153,20 @@ class Terms:
     # interest bears compound interest at this multiplier apart from the principal's penalty
     compound_multiplier: Decimal | None = None
     interest_method: InterestMethod = InterestMethod.DAILY_BALANCE  # section 10
+    # section 13 (bank_installment only): a handling fee round(P x f) with each installment,
+    # and what a full prepayment does with the fees of the installments not yet due
+    fee_rate_per_period: Decimal | None = None
+    remaining_fees: RemainingFees | None = None
 
     @property
     def per_transaction(self) -> bool:
         """Section 10: the loan's normal interest is computed per transaction."""
         return self.interest_method is InterestMethod.PER_TRANSACTION
+
+    @property
+    def charges_handling_fee(self) -> bool:
+        """Section 13: each installment carries a handling fee (a ``bank_installment`` loan)."""
+        return self.fee_rate_per_period is not None
 
     @property
     def splits_penalty(self) -> bool:
@@ -159,6 +185,10 @@ class Terms:
             added["compound_multiplier"] = self.compound_multiplier
         if self.per_transaction:
             added["interest_method"] = self.interest_method.value
+        if self.fee_rate_per_period is not None:
+            added["fee_rate_per_period"] = self.fee_rate_per_period
+        if self.remaining_fees is not None:
+            added["remaining_fees"] = self.remaining_fees.value
         return {
             "product": self.product,
             "principal": self.principal,
@@ -202,6 +232,12 @@ class Terms:
             compound_multiplier=_optional_dec(fields.get("compound_multiplier")),
             interest_method=InterestMethod(
                 str(fields.get("interest_method", InterestMethod.DAILY_BALANCE.value))
+            ),
+            fee_rate_per_period=_optional_dec(fields.get("fee_rate_per_period")),
+            remaining_fees=(
+                RemainingFees(str(fields["remaining_fees"]))
+                if fields.get("remaining_fees") is not None
+                else None
             ),
         )
 

@@ -114,6 +114,8 @@ def _allocated(allocations: Iterable[dict[str, Any]]) -> dict[str, Decimal]:
     for a in allocations:
         for part, value in a.items():
             column = "penalty" if part == "compound" else part
+            if column == "fee":  # section 13: a bank_installment loan's handling fee
+                totals.setdefault("fee", ZERO)
             if column in totals and isinstance(value, Decimal):
                 totals[column] += value
     return totals
@@ -197,11 +199,12 @@ def _overdue(e: Loan.Overdue) -> Shape:
 
 def _prepaid(e: Loan.Prepaid) -> Shape:
     paid = _allocated(e.allocations)
+    fee = e.total - e.overdue - e.penalty - e.interest - e.principal
     parts = (
         ("principal", e.principal + paid["principal"]),
         ("interest", e.interest + paid["interest"]),
         ("penalty", e.penalty),
-        ("fee", e.fee),
+        ("fee", e.fee if fee == e.fee else fee),  # section 13: and the handling fees
     )
     notes = [
         f"principal prepaid {fmt(e.principal)}, accrued interest round({e.interest_accrued}) = "
@@ -275,8 +278,9 @@ SUMMARISERS: tuple[tuple[type[Any], Callable[[Any], Shape]], ...] = (
     (Loan.Waived, _waived),
     (Loan.Corrected, _corrected),
 )
-HEADLINE = ("amount", "applied", "collected", "received", "total")
-TEXT_FIELDS = ("part", "source", "kind", "reason", "actor")
+HEADLINE = ("amount", "applied", "collected", "received", "total", "charged", "fee")
+TEXT_FIELDS = ("part", "source", "kind", "reason", "actor", "rule", "rounding")
+FEE_EVENTS = (Loan.HandlingFeeFellDue, Loan.RemainingFeesAssessed)  # section 13
 
 
 def _any_event(e: Any) -> Shape:
@@ -288,6 +292,8 @@ def _any_event(e: Any) -> Shape:
         parts = _split(fields["allocations"])
     elif fields.get("part") in PARTS and amount is not None:
         parts = ((str(fields["part"]), amount),)
+    elif isinstance(e, FEE_EVENTS) and amount is not None:
+        parts = (("fee", amount),)
     shown = [f"{k.replace('_', ' ')} {fmt(v)}" for k, v in fields.items()
              if isinstance(v, Decimal) and k not in HEADLINE]  # fmt: skip
     shown += [str(fields[k]) for k in TEXT_FIELDS if isinstance(fields.get(k), str)]

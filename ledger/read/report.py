@@ -17,7 +17,7 @@ from ledger.adapters.config import RateCaps
 from ledger.domain.cost import CashFlow, annual_irr, daily_rate
 from ledger.domain.loan import Loan
 from ledger.domain.money import FEN, ZERO, accumulate, fmt, readable, round_to, shown
-from ledger.domain.terms import Arithmetic
+from ledger.domain.terms import Arithmetic, Terms
 from ledger.read import approvals, views
 from ledger.services import audit, disputes
 from ledger.services.application import LedgerApp
@@ -153,7 +153,7 @@ def build(app: LedgerApp, reference: str, caps: RateCaps) -> dict[str, Any]:
             "disbursed_on": t.disbursed_on.isoformat(),
             "first_due_date": t.due_date(1).isoformat(),
             "rate": f"{t.daily_rate} a day"
-            if t.daily_rate
+            if t.daily_rate is not None
             else f"{t.annual_rate} a year ({t.day_count.value if t.day_count else ''})",
             "method": t.method.value,
             "interest_method": t.interest_method.value,
@@ -164,6 +164,7 @@ def build(app: LedgerApp, reference: str, caps: RateCaps) -> dict[str, Any]:
             "compound_multiplier": (
                 str(t.compound_multiplier) if t.compound_multiplier is not None else None
             ),
+            **bank_terms(t),
             "grace_days": t.grace_days,
             "rounding": r.value,
         },
@@ -212,7 +213,7 @@ def _charges(
                 "interest": fmt(inst.interest + round_to(inst.interest_after_due, FEN, r)),
                 "interest_arithmetic": f"round_{r.value}({fell_due.interest_accrued}) = "
                 f"{fell_due.interest}: the normal interest accrued since the previous due date "
-                "(loan-rules §4, §5)"
+                + ("(loan-rules §10, §5)" if loan.terms.per_transaction else "(loan-rules §4, §5)")
                 + (
                     f"; plus round({shown(inst.interest_after_due)}) accrued after the last "
                     "due date"
@@ -245,16 +246,29 @@ def _charges(
     return charges
 
 
+def bank_terms(t: Terms) -> dict[str, Any]:
+    """Section 13's terms, on a ``bank_installment`` loan only (other loans' terms as ever)."""
+    if t.fee_rate_per_period is None:
+        return {}
+    rule = t.remaining_fees.value if t.remaining_fees else None
+    return {"fee_rate_per_period": str(t.fee_rate_per_period), "remaining_fees": rule}
+
+
 def _fees(events: list[Any]) -> list[dict[str, Any]]:
-    fees = [
-        {
-            "on": e.on.isoformat(),
-            "fee": fmt(e.fee),
-            "arithmetic": f"{e.fee_rate} x prepaid principal {e.principal} = {e.fee} (§7)",
-        }
-        for e in events
-        if isinstance(e, Loan.Prepaid)
-    ]
+    """The prepayment fees (section 7), and on a ``bank_installment`` loan each installment's
+    handling fee and the fees of the installments not yet due at a payoff (section 13)."""
+    fees = []
+    for e in events:
+        if isinstance(e, Loan.Prepaid):
+            what = f"{e.fee_rate} x prepaid principal {e.principal} = {e.fee} (§7)"
+            fees.append({"on": e.on.isoformat(), "fee": fmt(e.fee), "arithmetic": what})
+        elif isinstance(e, Loan.HandlingFeeFellDue):
+            what = f"handling fee of #{e.k}: round({e.principal} x {e.fee_rate}) = {e.fee} (§13)"
+            fees.append({"on": e.on.isoformat(), "fee": fmt(e.fee), "arithmetic": what})
+        elif isinstance(e, Loan.RemainingFeesAssessed):
+            ks = ", ".join(f"#{k}" for k in e.installments) or "none"
+            what = f"fees of installments not yet due ({ks}), {e.fee} each: {e.rule} (§13)"
+            fees.append({"on": e.on.isoformat(), "fee": fmt(e.charged), "arithmetic": what})
     return fees
 
 

@@ -44,7 +44,21 @@ def loan_state(loan: Loan, as_of: date | None = None) -> dict[str, Any]:
         "next_due_date": f.next_due_date.isoformat() if f.next_due_date else None,
         "closed_on": f.closed_on.isoformat() if f.closed_on else None,
     }
-    return with_compound(shown, f.compound_accrued)
+    return with_handling_fees(with_compound(shown, f.compound_accrued), f.handling_fees_owed)
+
+
+def with_handling_fees(shown: dict[str, Any], owed: Decimal | None) -> dict[str, Any]:
+    """Section 13: a ``bank_installment`` loan shows ``handling_fees_owed`` (the handling fees
+    of installments due and unpaid, in its amount due) after ``interest_accrued``; any other
+    loan shows what it always did."""
+    if owed is None:
+        return shown
+    result: dict[str, Any] = {}
+    for name, value in shown.items():
+        result[name] = value
+        if name == "interest_accrued":
+            result["handling_fees_owed"] = fmt(owed)
+    return result
 
 
 def with_compound(shown: dict[str, Any], compound: Decimal | None) -> dict[str, Any]:
@@ -83,6 +97,7 @@ def allocations(items: Sequence[rules.Allocation]) -> list[dict[str, Any]]:
             "k": a.k,
             "penalty": fmt(a.penalty),
             **({} if a.compound is None else {"compound": fmt(a.compound)}),  # section 11
+            **({} if a.fee is None else {"fee": fmt(a.fee)}),  # section 13
             "interest": fmt(a.interest),
             "principal": fmt(a.principal),
             "total": fmt(a.total),
@@ -131,7 +146,26 @@ def prepayment(loan: Loan, quote: PrepaymentQuote, *, executed: bool) -> dict[st
             fmt(quote.principal_step) if quote.principal_step is not None else None
         )
         result["last_installment"] = quote.last_k if quote.last_k is not None else loan.last_k
-    return result
+    return with_remaining_fees(result, quote)
+
+
+def with_remaining_fees(result: dict[str, Any], quote: PrepaymentQuote) -> dict[str, Any]:
+    """Section 13, a ``bank_installment`` loan: after the prepayment ``fee``, the handling fees
+    due and unpaid (paid through the allocations), then the installments not yet due, their
+    fee each, the rule and what it charges (0.00 under ``waive``)."""
+    if quote.fees_due is None:
+        return result
+    shown: dict[str, Any] = {}
+    for name, value in result.items():
+        shown[name] = value
+        if name == "fee":
+            shown["handling_fees_due"] = fmt(quote.fees_due)
+            if (rest := quote.remaining_fees) is not None:
+                shown["remaining_fees_rule"] = rest.rule
+                shown["remaining_fee_installments"] = len(rest.installments)
+                shown["handling_fee"] = fmt(rest.fee)
+                shown["remaining_fees"] = fmt(rest.charged)
+    return shown
 
 
 def close_report(report: CloseReport) -> dict[str, Any]:

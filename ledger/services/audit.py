@@ -45,6 +45,8 @@ WHAT_IF_TERMS = (
     "prepayment_fee_rate",
     "penalty_multiplier",
     "compound_multiplier",
+    "fee_rate_per_period",
+    "remaining_fees",
     "grace_days",
     "installment_multiple",
     "rounding",
@@ -241,6 +243,8 @@ def what_if(app: LedgerApp, reference: str, settings: dict[str, str]) -> dict[st
     if "daily_rate" in settings and "annual_rate" not in settings:
         fields["annual_rate"] = None
         fields["day_count"] = None
+    if own.charges_handling_fee and "daily_rate" not in settings:  # section 13: 0 by product
+        fields["daily_rate"] = None
     del fields["arithmetic"]  # the loan's own (section 4), not an input
     other = replace(
         terms_from_input(**{k: v for k, v in fields.items() if v not in ("", None)}),

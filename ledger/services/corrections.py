@@ -22,10 +22,12 @@ from ledger.services.store import LedgerStore
 # events whose amounts a correction recomputes (the facts' events are kept, as facts)
 DERIVED_EVENTS = (
     Loan.InstallmentFellDue,
+    Loan.HandlingFeeFellDue,
     Loan.InstallmentDeducted,
     Loan.Repaid,
     Loan.InterestAccrued,
     Loan.Overdue,
+    Loan.RemainingFeesAssessed,
     Loan.Prepaid,
     Loan.Closed,
     Loan.Waived,

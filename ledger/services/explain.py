@@ -36,6 +36,7 @@ def explain(
         "principal_outstanding": parts.principal(),
         "interest_accrued": parts.interest(),
         **parts.installment_figures(f.penalty_accrued, f.overdue_amount, f.compound_accrued),
+        **parts.handling_fees(f.handling_fees_owed),
         "fees_paid": parts.fees(events),
         "credit": parts.credit(),
     }
@@ -92,11 +93,13 @@ class Explanation:
 
     def k_lines(self, k: int) -> dict[str, Lines]:
         """Installment ``k``'s lines by part (``compound`` only on a loan that splits
-        penalty, section 11)."""
+        penalty, section 11; ``fee`` only on a loan that charges a handling fee, section 13)."""
         if k not in self.per_k:
             parts = ["interest", "penalty", "principal"]
             if self.loan.terms.splits_penalty:
                 parts.insert(2, "compound")
+            if self.loan.terms.charges_handling_fee:
+                parts.insert(0, "fee")
             self.per_k[k] = {part: [] for part in parts}
         return self.per_k[k]
 
@@ -105,6 +108,9 @@ class Explanation:
             self.principal_lines.append(_line(e, e.terms["principal"], "principal disbursed", "§1"))
         elif isinstance(e, Loan.InstallmentFellDue):
             self._fell_due(e)
+        elif isinstance(e, Loan.HandlingFeeFellDue):
+            what = f"round_{self.mode.value}({e.principal} x {e.fee_rate}) = {e.fee} fee of #{e.k}"
+            self.k_lines(e.k)["fee"].append(_line(e, e.fee, what, "§13"))
         elif isinstance(e, Loan.InterestAccrued):
             self._accrued(e)
         elif isinstance(e, Loan.Waived):
@@ -175,8 +181,8 @@ class Explanation:
         how = type(e).__name__
         for a in e.allocations:
             k = int(a["k"])
-            for part in ("penalty", "compound", "interest", "principal"):
-                if a.get(part):  # "compound": a loan splitting penalty only (section 11)
+            for part in ("penalty", "compound", "fee", "interest", "principal"):
+                if a.get(part):  # "compound", "fee": only on loans of sections 11, 13
                     what = f"{part} of #{k} paid ({how})"
                     self.k_lines(k)[part].append(_line(e, -a[part], what, "§6"))
             if a["principal"]:
@@ -242,6 +248,7 @@ class Explanation:
                     "penalty": f"round_{self.mode.value}({shown(accrued)}) - paid {fmt(paid)} = "
                     f"{fmt(owed)} (§6)",
                     **self._compound_owed(inst.k),
+                    **self._fee_owed(inst.k),
                     "interest_owed": fmt(interest),
                     "principal_owed": fmt(principal),
                     "lines": self.k_lines(inst.k),
@@ -256,6 +263,12 @@ class Explanation:
         accrued, paid, owed = self._charge(k, "compound")
         text = f"round_{self.mode.value}({shown(accrued)}) - paid {fmt(paid)} = {fmt(owed)} (§11)"
         return {"compound": text}
+
+    def _fee_owed(self, k: int) -> dict[str, str]:
+        """Section 13: installment ``k``'s handling fee owed, on a loan that charges one."""
+        if not self.loan.terms.charges_handling_fee:
+            return {}
+        return {"fee_owed": fmt(readable(_sum(self.k_lines(k)["fee"])))}
 
     def installment_figures(
         self, penalty: Decimal, overdue: Decimal, compound: Decimal | None
@@ -282,6 +295,23 @@ class Explanation:
                     for x in self.k_lines(k)[part]
                 ],
             },
+        }
+
+    def handling_fees(self, figure: Decimal | None) -> dict[str, Any]:
+        """Section 13: the handling fees owed, ``fee - paid`` of each unsettled installment
+        from its lines, on a loan that charges them (none otherwise)."""
+        if figure is None:
+            return {}
+        unsettled = [i.k for i in self.loan.installments if i.settled_on is None]
+        lines = [x for k in unsettled for x in self.k_lines(k)["fee"]]
+        total = readable(_sum(lines))
+        return {
+            "handling_fees_owed": {
+                "figure": fmt(figure),
+                "sum_of_parts": fmt(total),
+                "adds_up": total == figure,
+                "lines": lines,
+            }
         }
 
     def _charge_figure(self, unsettled: list[Any], part: str, figure: Decimal) -> dict[str, Any]:

@@ -185,7 +185,7 @@ def snapshot_problems(snapshot: Any | None, events: Sequence[Any]) -> list[str]:
         return [f"its snapshot at version {version} is newer than its events"]
     differ = [
         name
-        for name in ("chain_head", "terms", *LoanState.DERIVED)
+        for name in ("chain_head", "terms", "piece_from", *LoanState.DERIVED)
         if getattr(kept, name, None) != getattr(rebuilt, name, None)
     ]
     if kept.installments != rebuilt.installments:

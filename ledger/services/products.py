@@ -15,6 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from ledger.domain.errors import CommandRefused, InvalidInput
 from ledger.domain.money import FEN, Rounding
 from ledger.domain.terms import (
+    BANK_INSTALLMENT,
     DEFAULT_GRACE_DAYS,
     DEFAULT_INSTALLMENT_MULTIPLE,
     DEFAULT_PENALTY_MULTIPLIER,
@@ -22,6 +23,7 @@ from ledger.domain.terms import (
     DayCount,
     InterestMethod,
     Method,
+    RemainingFees,
     Terms,
     due_date,
 )
@@ -33,6 +35,7 @@ MAX_ANNUAL_RATE = Decimal("3.65")
 MIN_ANNUAL_RATE = Decimal("0.0001")  # 0.01 % a year
 MAX_PRINCIPAL = Decimal("100000000")
 MIN_PRINCIPAL = Decimal("1.00")
+MAX_FEE_RATE_PER_PERIOD = Decimal("0.1")  # 10 % of the principal a month: above is a typo
 RATE_PLACES = 10  # decimals a rate or a multiplier may have
 WIDE = 999_999_999  # whole numbers are read within this; each field has its own bounds
 
@@ -96,6 +99,9 @@ class LoanTermsInput(BaseModel):
     first_due_date: Day | None = None
     compound_multiplier: Dec | None = Field(default=None, ge=0, le=10)  # section 11
     interest_method: InterestMethod = InterestMethod.DAILY_BALANCE  # section 10
+    # section 13, bank_installment only
+    fee_rate_per_period: Dec | None = Field(default=None, ge=0, le=MAX_FEE_RATE_PER_PERIOD)
+    remaining_fees: RemainingFees | None = None
 
     @model_validator(mode="after")
     def _check(self) -> LoanTermsInput:
@@ -103,12 +109,23 @@ class LoanTermsInput(BaseModel):
             raise ValueError(
                 f"product: unknown preset {self.product!r} (known: {', '.join(PRESETS)})"
             )
+        if self.product == BANK_INSTALLMENT:
+            self._check_bank_installment()
+            return self._check_common()
+        for name in ("fee_rate_per_period", "remaining_fees"):
+            if getattr(self, name) is not None:
+                raise ValueError(
+                    f"{name}: only a bank_installment loan takes it (loan-rules section 13)"
+                )
         if (self.daily_rate is None) == (self.annual_rate is None):
             raise ValueError("rate: give exactly one of daily_rate and annual_rate")
         if self.annual_rate is not None and self.day_count is None:
             raise ValueError("day_count: required with annual_rate")
         if self.daily_rate is not None and self.day_count is not None:
             raise ValueError("day_count: only applies to annual_rate")
+        return self._check_common()
+
+    def _check_common(self) -> LoanTermsInput:
         if self.principal != self.principal.quantize(FEN):
             raise ValueError("principal: more than two decimal places")
         if (self.installment_multiple / FEN) % 1 != 0:
@@ -129,14 +146,32 @@ class LoanTermsInput(BaseModel):
             )
         return self
 
+    def _check_bank_installment(self) -> None:
+        """Section 13: a bank_installment loan bears no interest (no rate is given: it is 0)
+        and is repaid flat, with a handling fee ``fee_rate_per_period`` x principal a period."""
+        for name in ("daily_rate", "annual_rate", "day_count"):
+            if getattr(self, name) is not None:
+                raise ValueError(
+                    f"{name}: a bank_installment loan bears no interest; it charges "
+                    "fee_rate_per_period instead (loan-rules section 13)"
+                )
+        if self.method not in (None, Method.FLAT):
+            raise ValueError("method: a bank_installment loan is flat (loan-rules section 13)")
+        if self.fee_rate_per_period is None:
+            raise ValueError(
+                "fee_rate_per_period: required for a bank_installment loan, e.g. 0.006 "
+                "(loan-rules section 13)"
+            )
+
     def to_terms(self) -> Terms:
         preset = PRESETS[self.product]
+        bank = self.product == BANK_INSTALLMENT
         return Terms(
             product=self.product,
             principal=self.principal.quantize(FEN),
             term=self.term,
             disbursed_on=self.disbursed_on,
-            daily_rate=self.daily_rate,
+            daily_rate=Decimal("0") if bank else self.daily_rate,  # section 13: no interest
             annual_rate=self.annual_rate,
             day_count=self.day_count,
             method=self.method or preset.method,
@@ -152,6 +187,8 @@ class LoanTermsInput(BaseModel):
             first_due_date=self.first_due_date,
             compound_multiplier=self.compound_multiplier,
             interest_method=self.interest_method,
+            fee_rate_per_period=self.fee_rate_per_period,
+            remaining_fees=(self.remaining_fees or RemainingFees.CHARGE) if bank else None,
         )
 
 

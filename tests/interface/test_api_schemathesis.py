@@ -308,6 +308,9 @@ def _tour(client: TestClient, app: LedgerApp) -> list[tuple[str, str, Any]]:
         get(path, path.split("?")[0])
     for path in ("/status", "/audit/checkpoints", "/audit/projections"):
         get(path, path)
+    get("/accounting/postings/BOB", "/accounting/postings/{loan_id}")
+    for path in ("/accounting/trial-balance?by=product", "/accounting/tie-out?as_of=2026-03-01"):
+        get(path, path.split("?")[0])
     for name in ("balances", "statements", "schedule", "portfolio", "events"):
         get(f"/exports/{name}?format=json", "/exports/{name}")
     get("/exports/statements?format=csv&as_of=2026-03-01", "/exports/{name}")

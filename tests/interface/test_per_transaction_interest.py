@@ -111,27 +111,25 @@ def test_a_partial_prepayment_ends_the_piece_and_starts_one_on_the_new_principal
     assert explained["adds_up"] is True
 
 
-def test_whole_months_count_from_the_period_start_with_month_end_clamping(
+def test_whole_months_are_counted_as_due_dates_are_so_a_clamped_period_is_one_month(
     ledger: Ledger,
 ) -> None:
-    """From 2026-01-31 (daily rate 0.0005, monthly 0.015) the due dates are 02-28 and
-    03-31. Period 1: 01-31 + 1 month = 02-28, one whole month: 3,000.00 x 0.015 = 45.00.
-    Period 2 starts 02-28, and 02-28 + 1 month = 03-28 (section 2): one whole month and 3 odd
-    days (03-28 to 03-30) on B = 3,000.00 - (EMI - 45.00): B x 0.015 + 3 x B x 0.0005."""
+    """From 2026-01-31 (daily rate 0.0005, monthly 0.015) the due dates are 02-28 and 03-31,
+    each counted from 01-31 (section 2). Period 1 is one whole month: 3,000.00 x 0.015 =
+    45.00. Period 2, 02-28 to 03-31, is one whole month too (01-31 + 2 months = 03-31), not
+    a month to 03-28 and 3 odd days: B x 0.015 on B = 3,000.00 - (EMI - 45.00)."""
     opened = ledger.ok("loan", "open", "--product", "borrow_and_return", "--principal", "3000.00",
               "--term", "3", "--disbursed-on", "2026-01-31", "--daily-rate", "0.0005",
               *PER_TRANSACTION, "--loan-id", "PTC")  # fmt: skip
     ledger.ok("close-day", "--through", "2026-03-31")
     first, second = fixed_interest(ledger, "PTC")
     assert first == "45.00"
-    emi = Decimal(opened["emi"])
-    base = Decimal("3000.00") - (emi - Decimal("45.00"))
-    by_hand = base * Decimal("0.015") + 3 * base * Decimal("0.0005")
-    assert second == str(by_hand.quantize(Decimal("0.01")))
+    base = Decimal("3000.00") - (Decimal(opened["emi"]) - Decimal("45.00"))
+    assert second == str((base * Decimal("0.015")).quantize(Decimal("0.01")))
     months = month_entries(ledger, "PTC")
-    assert [(m["piece_start"], m["last_day"]) for m in months] == [
-        ("2026-01-31", "2026-02-27"),
-        ("2026-02-28", "2026-03-27"),
+    assert [(m["piece_start"], m["first_day"], m["last_day"]) for m in months] == [
+        ("2026-01-31", "2026-01-31", "2026-02-27"),
+        ("2026-02-28", "2026-02-28", "2026-03-30"),
     ]
 
 

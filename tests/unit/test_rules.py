@@ -44,13 +44,15 @@ def test_each_product_preset_has_the_method_and_fee_of_the_spec_table(
     assert preset.prepayment_fee_rate == D(fee)
 
 
-def test_there_are_exactly_five_presets() -> None:
+def test_there_are_exactly_six_presets() -> None:
+    """The five of section 1's table and section 13's bank_installment."""
     assert set(PRESETS) == {
         "borrow_and_return",
         "repay_on_schedule",
         "interest_first",
         "equal_principal",
         "mall_installment",
+        "bank_installment",
     }
 
 

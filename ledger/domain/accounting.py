@@ -1,0 +1,224 @@
+"""The double-entry journal of a loan, derived from its state (docs/accounting.md).
+
+Each loan event moves a loan's state (:func:`ledger.domain.evolve.evolve`). Its postings are
+the change it made to the loan's **positions**, the figures the state derives (one home:
+:class:`~ledger.domain.state.LoanState` and its installments):
+
+- receivables (assets), each in fen as the loan's figures round them: principal not yet due,
+  principal due, interest accrued since the last due date (``round(accrued)``, section 7),
+  interest due, penalty owed, compound interest owed (section 11), handling fees owed (13);
+- the credit held for the borrower (a liability, section 12);
+- what was paid, waived and given back as credit of each charge (totals).
+
+For each charge ``c`` (interest, penalty, compound interest, prepayment fee, handling fee) the
+income recognised by an event is ``change of receivable_c + paid_c + waived_c`` (accrual
+basis: a charge is income when it becomes receivable, and a waiver takes it back through a
+contra-income account, with what paid charges gave back as credit). Cash through the gateway's
+clearing account is ``everything paid + change of credit - credit from waivers`` (a payment,
+a refund; money a correction found was not needed is held as credit). The entry balances to
+the fen exactly when the principal is conserved (``change of principal receivable + principal
+repaid = 0``), which every event but ``Disbursed`` (cash out = principal) must satisfy:
+:func:`postings` refuses an entry that does not balance.
+
+Every figure is rounded once, cumulatively (the exact daily accruals are summed and the sum
+rounded as the loan's figures round it), so a posting is the change of a rounded figure: the
+postings of a figure add up to it, and no rounding difference is lost. What a rounding changes
+when interest is fixed into an installment (section 5) is income of that event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from typing import Any
+
+from ledger.domain.loan import Loan
+from ledger.domain.money import ZERO
+from ledger.domain.state import LoanState
+
+RECEIVABLES = (
+    "principal_not_due",
+    "principal_due",
+    "interest_accrued",
+    "interest_due",
+    "penalty",
+    "compound",
+    "handling_fee",
+)
+CURRENCY = "CNY"  # amounts are yuan to the fen
+
+CHARGE_NAMES = {
+    "interest": "Interest",
+    "penalty": "Penalty",
+    "compound": "CompoundInterest",
+    "prepayment_fee": "PrepaymentFee",
+    "handling_fee": "HandlingFee",
+}
+CHARGES = tuple(CHARGE_NAMES)
+# account key -> (default name, the root it must have): the chart of accounts
+CHART: dict[str, tuple[str, str]] = {
+    "cash": ("Assets:Gateway:Clearing", "Assets"),
+    "principal_not_due": ("Assets:Loans:Principal:NotDue", "Assets"),
+    "principal_due": ("Assets:Loans:Principal:Due", "Assets"),
+    "interest_accrued": ("Assets:Loans:Interest:Accrued", "Assets"),
+    "interest_due": ("Assets:Loans:Interest:Due", "Assets"),
+    "penalty": ("Assets:Loans:Penalty", "Assets"),
+    "compound": ("Assets:Loans:CompoundInterest", "Assets"),
+    "handling_fee": ("Assets:Loans:HandlingFee", "Assets"),
+    "credit": ("Liabilities:Borrowers:Credit", "Liabilities"),
+    **{f"income_{c}": (f"Income:Loans:{name}", "Income") for c, name in CHARGE_NAMES.items()},
+    **{
+        f"waived_{c}": (f"Expenses:Loans:Waived:{name}", "Expenses")
+        for c, name in CHARGE_NAMES.items()
+    },
+}
+
+
+@dataclass(frozen=True)
+class Positions:
+    """A loan's positions in fen (see the module's docstring), from its state."""
+
+    principal_not_due: Decimal = ZERO
+    principal_due: Decimal = ZERO
+    interest_accrued: Decimal = ZERO
+    interest_due: Decimal = ZERO
+    penalty: Decimal = ZERO
+    compound: Decimal = ZERO
+    handling_fee: Decimal = ZERO
+    credit: Decimal = ZERO
+    principal_repaid: Decimal = ZERO
+    interest_paid: Decimal = ZERO
+    penalty_paid: Decimal = ZERO
+    compound_paid: Decimal = ZERO
+    prepayment_fee_paid: Decimal = ZERO
+    handling_fee_paid: Decimal = ZERO
+    interest_waived: Decimal = ZERO
+    penalty_waived: Decimal = ZERO
+    compound_waived: Decimal = ZERO
+    prepayment_fee_waived: Decimal = ZERO  # never: a prepayment fee is paid with the payoff
+    handling_fee_waived: Decimal = ZERO  # never: a handling fee cannot be waived yet
+    interest_credited: Decimal = ZERO
+    penalty_credited: Decimal = ZERO
+    compound_credited: Decimal = ZERO  # never: paid compound interest is not given back
+    prepayment_fee_credited: Decimal = ZERO
+    handling_fee_credited: Decimal = ZERO
+
+    def receivable(self, charge: str) -> Decimal:
+        if charge == "interest":
+            return self.interest_accrued + self.interest_due
+        if charge == "prepayment_fee":
+            return ZERO  # charged and paid in one event (section 7)
+        value: Decimal = getattr(self, charge)
+        return value
+
+    @property
+    def paid(self) -> Decimal:
+        """Everything paid, principal and every charge."""
+        return self.principal_repaid + sum((getattr(self, f"{c}_paid") for c in CHARGES), ZERO)
+
+    @property
+    def credited(self) -> Decimal:
+        """Everything waivers gave back as credit."""
+        return sum((getattr(self, f"{c}_credited") for c in CHARGES), ZERO)
+
+
+def positions_of(loan: LoanState) -> Positions:
+    """The loan's positions, each as its figures derive it (section 6: owed per installment;
+    section 7: the accrued interest rounded as a payoff rounds it)."""
+    owed = loan.owed()
+    installments = loan.installments
+    return Positions(
+        principal_not_due=loan.principal_not_due,
+        principal_due=sum((o.principal for o in owed), ZERO),
+        interest_accrued=loan.interest_accrued_rounded,
+        interest_due=sum((o.interest for o in owed), ZERO),
+        penalty=loan.penalty_owed,
+        compound=loan.compound_owed,
+        handling_fee=loan.handling_fees_owed,
+        credit=loan.credit,
+        principal_repaid=loan.principal_repaid,
+        interest_paid=loan.interest_paid,
+        penalty_paid=loan.penalty_paid,
+        compound_paid=sum((i.compound_paid for i in installments), ZERO),
+        prepayment_fee_paid=loan.fees_paid,
+        handling_fee_paid=sum((i.fee_paid for i in installments), loan.handling_fees_charged),
+        interest_waived=loan.interest_waived,
+        penalty_waived=loan.penalty_waived,
+        compound_waived=sum((i.compound_waived for i in installments), ZERO),
+        interest_credited=loan.interest_credited,
+        penalty_credited=loan.penalty_credited,
+        prepayment_fee_credited=loan.fees_credited,
+    )
+
+
+NOTHING = Positions()
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One line of an entry: ``amount`` in yuan, positive a debit, negative a credit."""
+
+    account: str  # a key of CHART
+    amount: Decimal
+
+
+class Unbalanced(ValueError):
+    """An event's postings do not balance: the loan's principal was not conserved."""
+
+
+def postings(
+    before: Positions | None, after: Positions, disbursed: Decimal = ZERO
+) -> list[Posting]:
+    """The postings of one event that moved a loan from ``before`` (``None``: it did not
+    exist) to ``after``; ``disbursed``: the principal paid out by a ``Disbursed`` event.
+    Receivables and credit move by their change; income per charge ``c`` is ``change of
+    receivable_c + paid_c + waived_c``; waived and credited charges go to contra accounts;
+    cash ``= paid + change of credit - credited - disbursed``. Zero lines are left out."""
+    was = before or NOTHING
+    change = {f.name: getattr(after, f.name) - getattr(was, f.name) for f in fields(Positions)}
+    lines = [Posting(r, change[r]) for r in RECEIVABLES]
+    lines.append(Posting("credit", -change["credit"]))
+    for c in CHARGES:
+        recognised = after.receivable(c) - was.receivable(c) + change[f"{c}_paid"]
+        lines.append(Posting(f"income_{c}", -(recognised + change[f"{c}_waived"])))
+        lines.append(Posting(f"waived_{c}", change[f"{c}_waived"] + change[f"{c}_credited"]))
+    cash = after.paid - was.paid + change["credit"] - (after.credited - was.credited) - disbursed
+    lines.append(Posting("cash", cash))
+    kept = [p for p in lines if p.amount != ZERO]
+    total = sum((p.amount for p in kept), ZERO)
+    if total != ZERO:
+        raise Unbalanced(f"the postings do not balance: debits - credits = {total}")
+    return kept
+
+
+def account_names(chart: dict[str, str] | None = None) -> dict[str, str]:
+    """Every account key with its name: the defaults, overridden by ``chart``."""
+    names = {key: name for key, (name, _root) in CHART.items()}
+    names.update(chart or {})
+    return names
+
+
+def event_rule(event: Any) -> str:
+    """The rule behind an event's postings, by the event's class."""
+    return RULES.get(type(event), "§3")
+
+
+RULES: dict[type[Any], str] = {
+    Loan.Disbursed: "§1 principal paid out",
+    Loan.InterestAccrued: "§4 interest and charges accrued, rounded once cumulatively",
+    Loan.InstallmentFellDue: "§5 installment fixed: accrued interest and principal fall due",
+    Loan.InstallmentDeducted: "§6 deduction allocated penalty, interest, principal",
+    Loan.DeductionFailed: "§6 deduction collected nothing",
+    Loan.Repaid: "§6 repayment allocated penalty, interest, principal",
+    Loan.Overdue: "§6 installment overdue (no amount moves)",
+    Loan.Prepaid: "§7 prepayment: what is due, accrued interest, fee, principal",
+    Loan.Closed: "§7 loan closed (no amount moves)",
+    Loan.Waived: "§12 charge still owed forgiven",
+    Loan.PaidChargeWaived: "§12 paid charge given back as credit",
+    Loan.CreditApplied: "§12 credit paid what was due",
+    Loan.Refunded: "§12 credit paid back through the gateway",
+    Loan.OverpaymentHeld: "§12 money not needed held as credit",
+    Loan.Corrected: "§3-6 correction: the history recomputed from its facts",
+    Loan.HandlingFeeFellDue: "§13 handling fee due with the installment",
+    Loan.RemainingFeesAssessed: "§13 fees of installments not yet due, charged by the payoff",
+}
