@@ -161,3 +161,16 @@ def test_a_refused_export_is_one_line_exit_2_and_writes_no_file_and_no_event(
     assert_refused(book, ["export", *args, "--out", str(target)], needle)
     assert book("export", *args).code == 2
     assert not target.exists()
+
+
+def test_stale_ok_exports_the_read_model_as_it_is_and_says_how_far_behind(book: Ledger) -> None:
+    exported(book, "balances")  # caught up
+    book.ok("loan", "repay", "BOB", "10.00", "--on", "2026-03-02")  # BOB is overdue
+    stale = book("export", "balances", "--format", "json", "--stale-ok")
+    assert stale.code == 0, stale.err
+    behind = json.loads(stale.out)["behind"]
+    assert behind > 0
+    assert f"note: projection balances is {behind} events behind the log" in stale.err
+    assert f"{behind} events behind the log)" in stale.err.splitlines()[-1]
+    fresh = json.loads(exported(book, "balances", "--format", "json"))
+    assert fresh["behind"] == 0 and fresh["position"] > json.loads(stale.out)["position"]
