@@ -4,7 +4,12 @@ named, the chart of accounts checked."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import subprocess
+import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -183,3 +188,39 @@ def test_a_bank_installments_fees_and_payoff_as_postings(ledger: Ledger) -> None
         "Income:Loans:PrepaymentFee": (None, "40.00"),
     }
     assert ledger.ok("accounting", "tie-out")["holds"] is True
+
+
+def test_the_journal_exports_as_beancount_that_bean_check_accepts_and_as_csv(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    ledger.ok(*OPEN, "--loan-id", "EX1")
+    ledger.ok("close-day", "--through", "2026-02-20")
+    out = tmp_path / "journal.beancount"
+    written = ledger("export", "journal", "--format", "beancount", "--out", str(out))
+    assert written.code == 0 and "exported" in written.err
+    checked = subprocess.run(
+        [str(Path(sys.executable).parent / "bean-check"), str(out)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    text = out.read_text()
+    assert '2026-01-15 * "EX1" "Disbursed: §1 principal paid out"' in text
+    assert "  Assets:Loans:Principal:NotDue  1000.00 CNY" in text
+    rows = list(csv.DictReader(io.StringIO(ledger("export", "journal", "--format", "csv").out)))
+    trial = ledger.ok("accounting", "trial-balance")
+    assert sum(Decimal(r["debit"] or 0) for r in rows) == Decimal(trial["debits"])
+    early = ledger("export", "journal", "--format", "json", "--as-of", "2026-01-15")
+    assert {r["event"] for r in json.loads(early.out)["rows"]} == {"Disbursed", "InterestAccrued"}
+    refused = ledger("export", "balances", "--format", "beancount")
+    assert refused.code == 2 and refused.err.count("\n") == 1
+
+
+def test_http_exports_the_journal_as_beancount(app: LedgerApp, ledger: Ledger) -> None:
+    ledger.ok(*OPEN, "--loan-id", "EX2")
+    ledger.ok("close-day", "--through", "2026-01-20")
+    for api in serve(app):
+        answer = api.client.get("/exports/journal?format=beancount", headers=api.auditor)
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith("text/plain")
+        assert "journal-current.beancount" in answer.headers["content-disposition"]
+        assert 'option "operating_currency" "CNY"' in answer.text

@@ -24,7 +24,7 @@ from beancount.core import data
 
 from ledger.adapters.config import chart_of_accounts
 from ledger.read import accounting
-from ledger.read.journal_export import beancount_lines, csv_chunks, journal_rows
+from ledger.read.exports import open_export
 from ledger.services.application import LedgerApp
 from ledger.services.products import terms_from_input
 from projections import Projections
@@ -78,7 +78,7 @@ def test_every_entry_balances_and_the_controls_tie_out_every_day(
     accounts = {row["key"] for row in trial["accounts"]}
     assert {"penalty", "compound", "income_prepayment_fee", "income_handling_fee"} <= accounts
     assert any(key.startswith("waived_") for key in accounts)
-    exported_balances_are_the_trial_balance(projections, names, trial, tmp_path)
+    exported_balances_are_the_trial_balance(app, trial, tmp_path)
     now = accounting.tie_out(app, projections)
     assert now["holds"], now["differences"][:5]
     events = {str(r["loan_id"]): list(app.events.get(UUID(r["loan_id"])))
@@ -96,13 +96,17 @@ def app_rows(projections: Projections, query: str) -> list[tuple[object, ...]]:
     return [tuple(r) for r in journal.sql.query(query.format(t=journal.t))]
 
 
+def exported(app: LedgerApp, fmt: str, **options: Any) -> str:
+    return "".join(open_export(app, "journal", fmt, **options).chunks())
+
+
 def exported_balances_are_the_trial_balance(
-    projections: Projections, names: dict[str, str], trial: dict[str, Any], tmp_path: Path
+    app: LedgerApp, trial: dict[str, Any], tmp_path: Path
 ) -> None:
     """The Beancount export passes ``bean-check``, and Beancount's own balance of each account
     is the trial balance's; the CSV export has every posting, debits equal to credits."""
     path = tmp_path / "journal.beancount"
-    path.write_text("".join(beancount_lines(projections, names)))
+    path.write_text(exported(app, "beancount"))
     checked = subprocess.run(
         [str(Path(sys.executable).parent / "bean-check"), str(path)],
         capture_output=True, text=True, check=False,
@@ -119,10 +123,9 @@ def exported_balances_are_the_trial_balance(
     expected = {row["account"]: Decimal(row["balance"]) for row in trial["accounts"]}
     assert {a: b for a, b in balances.items() if b} == {a: b for a, b in expected.items() if b}
     early = date(2026, 1, 12)  # read in pages of 7 rows, or all at once: the same rows
-    assert list(journal_rows(projections.journal, early, page=7)) == list(
-        journal_rows(projections.journal, early)
-    )
-    rows = list(csv.DictReader(io.StringIO("".join(csv_chunks(projections, names)))))
+    paged = open_export(app, "journal", "json", early, page=7)
+    assert exported(app, "json", as_of=early) == "".join(paged.chunks()) and paged.pages > 2
+    rows = list(csv.DictReader(io.StringIO(exported(app, "csv"))))
     debits = sum((Decimal(r["debit"]) for r in rows if r["debit"]), Decimal(0))
     credits = sum((Decimal(r["credit"]) for r in rows if r["credit"]), Decimal(0))
     assert debits == credits == Decimal(trial["debits"])

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from ledger.read.exports import book as _book  # registers the book's exports
+from ledger.read.exports import journal as _journal  # and the journal's (docs/accounting.md)
 from ledger.read.exports.core import (
     CHUNK_BYTES,
     EXPORTS,
@@ -19,7 +20,7 @@ from ledger.read.exports.core import (
     register_format,
 )
 
-del _book
+del _book, _journal
 
 __all__ = [
     "CHUNK_BYTES",
