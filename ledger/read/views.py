@@ -51,27 +51,27 @@ def with_handling_fees(shown: dict[str, Any], owed: Decimal | None) -> dict[str,
     """Section 13: a ``bank_installment`` loan shows ``handling_fees_owed`` (the handling fees
     of installments due and unpaid, in its amount due) after ``interest_accrued``; any other
     loan shows what it always did."""
-    if owed is None:
-        return shown
-    result: dict[str, Any] = {}
-    for name, value in shown.items():
-        result[name] = value
-        if name == "interest_accrued":
-            result["handling_fees_owed"] = fmt(owed)
-    return result
+    return _shown_after(shown, "interest_accrued", "handling_fees_owed", owed)
 
 
 def with_compound(shown: dict[str, Any], compound: Decimal | None) -> dict[str, Any]:
     """Section 11: a loan naming ``compound_multiplier`` shows ``compound_accrued`` (owed,
     rounded per installment) next to ``penalty_accrued``; any other loan shows what it always
     did."""
-    if compound is None:
+    return _shown_after(shown, "penalty_accrued", "compound_accrued", compound)
+
+
+def _shown_after(
+    shown: dict[str, Any], after: str, name: str, amount: Decimal | None
+) -> dict[str, Any]:
+    """``shown`` with ``name: amount`` right after ``after`` (unchanged when ``None``)."""
+    if amount is None:
         return shown
     result: dict[str, Any] = {}
-    for name, value in shown.items():
-        result[name] = value
-        if name == "penalty_accrued":
-            result["compound_accrued"] = fmt(compound)
+    for key, value in shown.items():
+        result[key] = value
+        if key == after:
+            result[name] = fmt(amount)
     return result
 
 
