@@ -119,13 +119,20 @@ def reset_store(db: Database) -> None:
 
 
 def make_terms(rng: Random) -> Terms:
-    """A loan of a random preset, validated the way ``ledger loan open`` validates it."""
+    """A loan of a random preset, validated the way ``ledger loan open`` validates it (a bank
+    installment takes a handling fee instead of a rate, loan-rules section 13)."""
+    product = rng.choice(list(PRESETS))
+    charge = (
+        {"fee_rate_per_period": "0.006"}
+        if product == "bank_installment"
+        else {"daily_rate": "0.0005"}
+    )
     return terms_from_input(
-        product=rng.choice(list(PRESETS)),
+        product=product,
         principal=f"{rng.randint(1000, 50000)}.00",
         term=12,
         disbursed_on=DISBURSED_ON,
-        daily_rate="0.0005",
+        **charge,
     )
 
 
