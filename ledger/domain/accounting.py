@@ -123,28 +123,41 @@ class Positions:
 
 
 def positions_of(loan: LoanState) -> Positions:
-    """The loan's positions, each as its figures derive it (section 6: owed per installment;
-    section 7: the accrued interest rounded as a payoff rounds it)."""
-    owed = loan.owed()
-    installments = loan.installments
+    """The loan's positions, each as its figures derive it (section 6: owed per installment,
+    :meth:`LoanState.owed`, read once and summed by part, as the state's ``penalty_owed``,
+    ``compound_owed`` and ``handling_fees_owed`` sum it; section 7: the accrued interest
+    rounded as a payoff rounds it)."""
+    principal = interest = penalty = compound = fee = ZERO
+    for o in loan.owed():
+        principal += o.principal
+        interest += o.interest
+        penalty += o.penalty
+        compound += o.compound or ZERO
+        fee += o.fee or ZERO
+    compound_paid = compound_waived = ZERO
+    fee_paid = loan.handling_fees_charged
+    for i in loan.installments:
+        compound_paid += i.compound_paid
+        compound_waived += i.compound_waived
+        fee_paid += i.fee_paid
     return Positions(
         principal_not_due=loan.principal_not_due,
-        principal_due=sum((o.principal for o in owed), ZERO),
+        principal_due=principal,
         interest_accrued=loan.interest_accrued_rounded,
-        interest_due=sum((o.interest for o in owed), ZERO),
-        penalty=loan.penalty_owed,
-        compound=loan.compound_owed,
-        handling_fee=loan.handling_fees_owed,
+        interest_due=interest,
+        penalty=penalty,
+        compound=compound,
+        handling_fee=fee,
         credit=loan.credit,
         principal_repaid=loan.principal_repaid,
         interest_paid=loan.interest_paid,
         penalty_paid=loan.penalty_paid,
-        compound_paid=sum((i.compound_paid for i in installments), ZERO),
+        compound_paid=compound_paid,
         prepayment_fee_paid=loan.fees_paid,
-        handling_fee_paid=sum((i.fee_paid for i in installments), loan.handling_fees_charged),
+        handling_fee_paid=fee_paid,
         interest_waived=loan.interest_waived,
         penalty_waived=loan.penalty_waived,
-        compound_waived=sum((i.compound_waived for i in installments), ZERO),
+        compound_waived=compound_waived,
         interest_credited=loan.interest_credited,
         penalty_credited=loan.penalty_credited,
         prepayment_fee_credited=loan.fees_credited,
@@ -152,6 +165,7 @@ def positions_of(loan: LoanState) -> Positions:
 
 
 NOTHING = Positions()
+POSITION_NAMES = tuple(f.name for f in fields(Positions))
 
 
 @dataclass(frozen=True)
@@ -175,7 +189,7 @@ def postings(
     receivable_c + paid_c + waived_c``; waived and credited charges go to contra accounts;
     cash ``= paid + change of credit - credited - disbursed``. Zero lines are left out."""
     was = before or NOTHING
-    change = {f.name: getattr(after, f.name) - getattr(was, f.name) for f in fields(Positions)}
+    change = {name: getattr(after, name) - getattr(was, name) for name in POSITION_NAMES}
     lines = [Posting(r, change[r]) for r in RECEIVABLES]
     lines.append(Posting("credit", -change["credit"]))
     for c in CHARGES:
