@@ -61,9 +61,20 @@ class UnsettledInstallment(Shape):
     due_date: Day
     overdue_from: Day | None
     penalty: str = Field(description="The penalty owed, with its arithmetic")
+    compound: str | None = Field(
+        default=None,
+        description="Section 11, a loan that splits it: the compound interest owed, with its "
+        "arithmetic (absent on other loans)",
+    )
+    fee_owed: Money | None = Field(
+        default=None,
+        description="Section 13, a bank installment: the handling fee owed (absent on other loans)",
+    )
     interest_owed: Money
     principal_owed: Money
-    lines: dict[str, list[Line]] = Field(description="Lines by part: interest, penalty, principal")
+    lines: dict[str, list[Line]] = Field(
+        description="Lines by part: interest, penalty, principal (compound, fee where they apply)"
+    )
 
 
 class Explanation(Shape):

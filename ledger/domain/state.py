@@ -329,8 +329,13 @@ class LoanState(CreditState):
     @property
     def balance(self) -> Decimal:
         """What the borrower owes, to the fen: principal + interest + penalty (+ compound
-        interest, section 11) (section 7)."""
-        return self.principal_outstanding + self.interest_owed + self.charges_owed
+        interest, section 11; + handling fees due, section 13) (section 7)."""
+        return (
+            self.principal_outstanding
+            + self.interest_owed
+            + self.charges_owed
+            + self.handling_fees_owed
+        )
 
     @property
     def loan_status(self) -> str:

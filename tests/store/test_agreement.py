@@ -45,6 +45,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from ledger.adapters.api_keys import new_key
+from ledger.domain.accounting import positions_of
 from ledger.domain.errors import CommandRefused
 from ledger.domain.loan import Loan
 from ledger.domain.money import FEN, ZERO, fmt, round_to
@@ -98,7 +99,7 @@ def book(app: LedgerApp, *, seed: int, loans: int, days: int) -> list[str]:
     left open with payments on it, so some loans' newest figures belong to a day not closed."""
     start = date(2026, 1, 1)
     first = max(days * 2 // 3, 40)
-    refs = random_book(app, seed=seed, loans=loans, days=first)
+    refs = random_book(app, seed=seed, loans=loans, days=first, newer_terms=True)
     rng = random.Random(seed * 7919)
     end = start + timedelta(days=days)
     day = start + timedelta(days=first + 1)
@@ -256,7 +257,7 @@ class Surfaces:
         what_if = self.api.post(f"/loans/{read.ref}/what-if", json={}, headers=self.auditor)
         assert what_if.status_code == 200, (read.ref, what_if.text)
         charged = what_if.json()["total"]["charged"]
-        paid = loan.principal_repaid + loan.interest_paid + loan.penalty_paid + loan.fees_paid
+        paid = positions_of(loan).paid  # every part, compound interest and handling fees too
         verification = read.dispute["verification"]
         return {
             "report": {
@@ -337,7 +338,10 @@ def latest_statement(projections: Projections, loan: Loan) -> Shown:
     return {
         "principal_outstanding": fen(last["closing_principal"]),
         "interest_owed": fen(last["closing_interest"]),
-        "penalty_accrued": fen(last["closing_penalty"]),
+        # a split loan's statement counts its compound interest with the penalty (section 11)
+        "penalty_accrued": fmt(
+            Decimal(int(last["closing_penalty"])).scaleb(-2) - loan.compound_owed
+        ),
         "balance": fen(last["closing_balance"]),
         # the latest cycle is the one the newest figures belong to
         "as_of": as_of.isoformat()
@@ -408,6 +412,7 @@ def charged_from_events(events: list[Any]) -> Shown:
     r = terms_of(events[0]).rounding
     fixed = after_due = since_due = prepaid = fees = ZERO
     penalties: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    compounds: dict[int, Decimal] = defaultdict(lambda: ZERO)
     closed = False
     for e in events:
         if isinstance(e, Loan.InstallmentFellDue):
@@ -418,18 +423,23 @@ def charged_from_events(events: list[Any]) -> Shown:
                 since_due += e.normal
             else:
                 after_due += e.normal
-            for p in e.penalties:
-                penalties[int(p["k"])] += p["amount"]
+            for p in e.penalties:  # a split entry's penalty and compound are rounded apart
+                penalties[int(p["k"])] += p["penalty"] if "compound" in p else p["amount"]
+                compounds[int(p["k"])] += p.get("compound", ZERO)
         elif isinstance(e, Loan.Prepaid):
             prepaid += e.interest
             fees += e.fee
             since_due = ZERO
+        elif isinstance(e, Loan.HandlingFeeFellDue):  # section 13
+            fees += e.fee
+        elif isinstance(e, Loan.RemainingFeesAssessed):
+            fees += e.charged
         elif isinstance(e, Loan.Closed):
             closed = True
     interest = fixed + round_to(after_due, FEN, r) + prepaid
     if not closed:
         interest += round_to(since_due, FEN, r)
-    penalty = sum((round_to(v, FEN, r) for v in penalties.values()), ZERO)
+    penalty = sum((round_to(v, FEN, r) for v in [*penalties.values(), *compounds.values()]), ZERO)
     return {
         "charged_interest": fmt(interest),
         "charged_penalty": fmt(penalty),

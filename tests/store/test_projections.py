@@ -35,11 +35,16 @@ PRODUCTS = [
 ]
 
 
-def random_book(app: LedgerApp, *, seed: int, loans: int, days: int) -> list[str]:
+def random_book(
+    app: LedgerApp, *, seed: int, loans: int, days: int, newer_terms: bool = False
+) -> list[str]:
     """Loans of every product, some with empty or short linked accounts (missed and partly
     paid installments, penalties), repayments, partial prepayments both ways and payoffs,
-    over ``days`` business days run by close-of-business."""
+    over ``days`` business days run by close-of-business. ``newer_terms``: some loans also
+    name the terms of issue 15 (:func:`newer_terms_of`), drawn from a generator of their own
+    so the books of every other seed stay as they were."""
     rng = random.Random(seed)
+    newer = random.Random(seed * 104729) if newer_terms else None
     refs: list[str] = []
     for i in range(loans):
         extra: dict[str, Any] = {}
@@ -51,11 +56,17 @@ def random_book(app: LedgerApp, *, seed: int, loans: int, days: int) -> list[str
             extra |= {"daily_rate": None, "annual_rate": "0.18", "day_count": "ACT/365"}
         else:
             extra["daily_rate"] = rng.choice(["0.0005", "0.0003", "0.00045"])
+        product = PRODUCTS[i % 5]
+        principal = f"{rng.randint(500, 30000)}.{rng.randint(0, 99):02d}"
+        term = rng.choice([2, 3, 6, 12])
+        disbursed_on = START + timedelta(days=rng.randint(0, 20))
+        if newer is not None:
+            product, extra = newer_terms_of(newer, product, extra, disbursed_on)
         terms = terms_from_input(
-            product=PRODUCTS[i % 5],
-            principal=f"{rng.randint(500, 30000)}.{rng.randint(0, 99):02d}",
-            term=rng.choice([2, 3, 6, 12]),
-            disbursed_on=START + timedelta(days=rng.randint(0, 20)),
+            product=product,
+            principal=principal,
+            term=term,
+            disbursed_on=disbursed_on,
             **extra,
         )
         ref = f"R{seed}-{i}"
@@ -76,6 +87,26 @@ def random_book(app: LedgerApp, *, seed: int, loans: int, days: int) -> list[str
             _random_payment(app, rng, ref, day)
     app.close_days(end)
     return refs
+
+
+def newer_terms_of(
+    rng: random.Random, product: str, extra: dict[str, Any], disbursed_on: date
+) -> tuple[str, dict[str, Any]]:
+    """Issue 15's terms for some loans: a first due date (section 9), per-transaction interest
+    (10), compound interest apart (11), or a bank installment (13) instead of the product."""
+    roll = rng.random()
+    if roll < 0.15:
+        return "bank_installment", {
+            "fee_rate_per_period": rng.choice(["0.006", "0.004567"]),
+            "remaining_fees": rng.choice(["charge", "waive"]),
+        }
+    if rng.random() < 0.3:
+        extra = {**extra, "first_due_date": disbursed_on + timedelta(days=rng.randint(20, 55))}
+    if product != "mall_installment" and rng.random() < 0.3:
+        extra = {**extra, "interest_method": "per_transaction"}
+    if rng.random() < 0.3:
+        extra = {**extra, "compound_multiplier": rng.choice(["1.0", "1.5"])}
+    return product, extra
 
 
 def _random_payment(app: LedgerApp, rng: random.Random, ref: str, day: date) -> None:
