@@ -115,3 +115,27 @@ def test_a_closed_loan_cannot_be_written_off(book: Ledger) -> None:
             "--loan-id", "PAID")  # fmt: skip
     book.ok("loan", "prepay", "PAID", "--on", "2026-04-25", "--full")
     assert_refused(book, ["loan", "write-off", "PAID", "--reason", "late"], "is closed")
+
+
+def test_the_read_models_show_the_written_off_loan_apart(book: Ledger) -> None:
+    """The schedule marks what was not paid, and what will never fall due, written off; the
+    statement's balance closes at zero (the write-off in its adjustments); the portfolio counts
+    the loan apart from the open book."""
+    result = written_off(book)
+    book.ok("loan", "open", "--product", "repay_on_schedule", "--principal", "1000.00",
+            "--term", "3", "--disbursed-on", "2026-04-25", "--daily-rate", "0.0005",
+            "--loan-id", "GOOD")  # fmt: skip
+    book.ok("close-day", "--through", "2026-05-31")
+    rows = book.ok("loan", "schedule", "BAD")
+    assert {r["status"] for r in rows} == {"written_off"}, rows
+    statements = book.ok("loan", "statement", "BAD")
+    april = next(s for s in statements if s["month"] == "2026-05")
+    assert (april["closing_balance"], april["adjustments"]) == (
+        "0.00",
+        f"-{result['total']}",
+    )
+    portfolio = book.ok("portfolio")
+    assert (portfolio["as_of"], portfolio["open_loans"]) == ("2026-05-31", 1)  # GOOD
+    assert ("written_off", 1) in [(p["status"], p["loans"]) for p in portfolio["by_product"]]
+    good = book.ok("loan", "show", "GOOD")["principal_outstanding"]
+    assert portfolio["principal_outstanding"] == good  # the open book: GOOD's only
