@@ -52,7 +52,7 @@ Day = Annotated[
     ),
 ]
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
-LoanStatus = Literal["active", "overdue", "closed"]
+LoanStatus = Literal["active", "overdue", "closed", "written_off"]
 Reference = Annotated[str, Field(description="The loan's reference, or its UUID if it has none")]
 
 
@@ -83,7 +83,9 @@ class LoanFigures(BaseModel):
     balances projection (``GET /loans/{loan_id}``, ``GET /loans``) it also has
     ``overdue_since``, ``next_due_amount`` and ``version``; computed from the events (``as_of``,
     ``known_at``, a command's answer) it has not. A loan that names ``compound_multiplier``
-    (loan-rules section 11) also has ``compound_accrued``, the compound interest owed."""
+    (loan-rules section 11) also has ``compound_accrued``, the compound interest owed; a
+    written-off loan (section 14) ``written_off`` and ``written_off_outstanding`` (written off
+    and not yet recovered)."""
 
     model_config = ConfigDict(extra="allow")
 

@@ -52,6 +52,8 @@ COLUMNS = (
     "penalty_paid",
     "fees_paid",
     "credit",
+    "written_off",
+    "written_off_outstanding",
     "closed_on",
     "version",
 )
@@ -69,7 +71,10 @@ AMOUNTS = {
     "penalty_paid",
     "fees_paid",
     "credit",
+    "written_off",
+    "written_off_outstanding",
 }
+OPTIONAL = ("compound_accrued", "handling_fees_owed", "written_off", "written_off_outstanding")
 
 
 def to_fen(amount: Decimal) -> int:
@@ -90,8 +95,9 @@ def _iso(day: date | None) -> str | None:
 
 class Balances(LoanProjection):
     name = "balances"
-    # 2: folds are LoanState; day_closed; 3: credit; 4: compound_accrued; 5: handling_fees_owed
-    schema = 5
+    # 2: folds are LoanState; day_closed; 3: credit; 4: compound_accrued; 5: handling_fees_owed;
+    # 6: written_off, written_off_outstanding (section 14)
+    schema = 6
     description = "one row per loan: status, principal, interest, penalty, overdue, next due"
 
     def __init__(self, sql: Any, cache_size: int = 50_000) -> None:
@@ -178,6 +184,10 @@ def row_of(fold: LoanFold) -> dict[str, Any]:
         "penalty_paid": to_fen(f.penalty_paid),
         "fees_paid": to_fen(f.fees_paid),
         "credit": to_fen(f.credit),
+        "written_off": None if f.written_off is None else to_fen(f.written_off),
+        "written_off_outstanding": (
+            None if f.written_off_outstanding is None else to_fen(f.written_off_outstanding)
+        ),
         "closed_on": _iso(f.closed_on),
         "version": fold.version,
     }
@@ -196,8 +206,8 @@ def shown(row: dict[str, Any]) -> dict[str, Any]:
     for column in COLUMNS:
         if column in result or column in ("reference", "loan_id"):
             continue
-        if column in ("compound_accrued", "handling_fees_owed") and row[column] is None:
-            continue  # a loan without section 11 or 13 shows what it did
+        if column in OPTIONAL and row[column] is None:
+            continue  # a loan without section 11, 13 or 14 shows what it did
         value = row[column]
         if column in AMOUNTS:
             amount = from_fen(value)

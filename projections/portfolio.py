@@ -21,6 +21,7 @@ from ledger.adapters.sql import Cursor
 from ledger.domain.loan import Loan
 from ledger.domain.money import ZERO, fmt
 from ledger.domain.state import CLOSED
+from ledger.domain.write_off import WRITTEN_OFF
 from projections.balances import from_fen, to_fen
 from projections.base import upsert
 from projections.facts import Fact
@@ -166,8 +167,8 @@ class Portfolio(LoanProjection):
             totals[0] += int(count)
             totals[1] += int(principal)
             totals[2] += int(overdue)
-            if status == CLOSED:
-                continue
+            if status in (CLOSED, WRITTEN_OFF):  # section 14: a written-off loan is counted
+                continue  # apart (by product and status), never in the open book's buckets
             dpd = (day - date.fromisoformat(since)).days + 1 if since else 0
             b = buckets[bucket_of(dpd)]
             b[0] += int(count)

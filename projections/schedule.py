@@ -8,7 +8,8 @@ then); ``penalty`` is ``round(penalty accrued)`` (section 6; a loan that splits 
 11, adds its compound interest, rounded on its own). ``paid_*`` is what was collected,
 ``last_paid_on`` when. ``status``: ``upcoming`` (not due yet), ``due`` (fixed, nothing paid),
 ``partly_paid``, ``overdue``, ``paid``, or ``prepaid`` (will never fall due: the loan was
-paid off, or a prepayment shortened its term). Amounts in fen.
+paid off, or a prepayment shortened its term), or ``written_off`` (not paid when the loan was
+written off, or never to fall due after it: loan-rules section 14). Amounts in fen.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ledger.adapters.sql import Cursor
 from ledger.domain.installment import Installment
 from ledger.domain.loan import Loan
 from ledger.domain.money import ZERO, fmt
+from ledger.domain.write_off import WRITTEN_OFF
 from projections.balances import from_fen, to_fen
 from projections.base import upsert
 from projections.facts import Fact
@@ -49,7 +51,7 @@ COLUMNS = (
     "settled_on",
     "status",
 )
-CANCELLED = "cancelled"  # a pending write that only marks a planned row "prepaid"
+CANCELLED = "cancelled"  # a pending write that only marks a planned row (prepaid, written_off)
 
 
 def _iso(day: date | None) -> str | None:
@@ -97,6 +99,9 @@ class Schedule(LoanProjection):
             self._cancel_after(fold, fold.last_k)  # a shorter term (reduce_term)
         elif isinstance(e, Loan.Closed):
             self._cancel_after(fold, len(fold.installments))
+        elif isinstance(e, Loan.WrittenOff):  # section 14
+            touched.update(int(row["k"]) for row in e.owed)
+            self._cancel_after(fold, len(fold.installments), WRITTEN_OFF)
         elif isinstance(e, (Loan.InstallmentFellDue, Loan.Overdue)):
             touched.add(int(e.k))
         elif isinstance(e, Loan.InterestAccrued):
@@ -120,14 +125,14 @@ class Schedule(LoanProjection):
             None, None, 0, 0, 0, 0, 0, 0, None, None, None, "upcoming",
         ]  # fmt: skip
 
-    def _cancel_after(self, fold: LoanFold, last: int) -> None:
-        """Planned installments after ``last`` will never fall due."""
+    def _cancel_after(self, fold: LoanFold, last: int, status: str = "prepaid") -> None:
+        """Planned installments after ``last`` will never fall due (``status``: why)."""
         for k in range(last + 1, fold.term + 1):
             row = self.pending.get((fold.loan_id, k))
             if row is None:  # written by an earlier batch
-                self.pending[(fold.loan_id, k)] = [CANCELLED, str(fold.loan_id), k]
+                self.pending[(fold.loan_id, k)] = [CANCELLED, str(fold.loan_id), k, status]
             elif row[0] != CANCELLED and row[5] is None:
-                row[-1] = "prepaid"
+                row[-1] = status
 
     def _fixed(self, fold: LoanFold, inst: Installment) -> list[Any]:
         owed = inst.owed(fold.terms)
@@ -139,6 +144,8 @@ class Schedule(LoanProjection):
         paid = charges_paid + inst.interest_paid + inst.principal_paid + inst.fee_paid
         if inst.settled_on is not None:
             status = "paid"
+        elif fold.is_written_off:
+            status = WRITTEN_OFF
         elif inst.overdue_from is not None:
             status = "overdue"
         elif paid > ZERO:
@@ -168,7 +175,7 @@ class Schedule(LoanProjection):
         self.touched.clear()
         for row in self.pending.values():
             if row[0] == CANCELLED:
-                cancelled.append(["prepaid", row[1], row[2]])
+                cancelled.append([row[3], row[1], row[2]])
             elif row[3] is not None:
                 whole.append(row)
             else:

@@ -18,10 +18,11 @@ where ``paid`` is split by source (deducted, repaid, prepaid, and ``credit_appli
 the morning used, loan-rules §12) and by part (penalty, interest, principal, fee).
 ``interest`` and ``penalty`` are what the cycle added to the balance in fen; ``waived`` is what
 waivers forgave, ``adjustments`` what corrections of the past (a back-dated repayment, a
-reversed payment) changed in the balance when they were recorded; past statements are not
-reissued. ``normal_accrued`` and ``penalty_accrued`` are the exact sums of the daily
-accruals of the cycle (section 4, unrounded), so the rounding is visible. The closing balance
-of a cycle is the opening balance of the next.
+reversed payment) changed in the balance when they were recorded, and what a write-off took
+off it (section 14: the balance is zero after; recoveries are not on the statement); past
+statements are not reissued. ``normal_accrued`` and ``penalty_accrued`` are the exact sums of
+the daily accruals of the cycle (section 4, unrounded), so the rounding is visible. The closing
+balance of a cycle is the opening balance of the next.
 
 Credit owed to the borrower (section 12) is kept apart from the balance: ``credit_added`` (paid
 charges waived, and what a correction changed in the credit), ``refunds`` (paid back through
@@ -282,6 +283,11 @@ class Statements(LoanProjection):
             statement.add("adjusted_penalty", fold.charges_owed - pen)
             statement.add("adjusted_fee", fold.handling_fees_owed - fees)
             statement.add("credit_added", fold.credit - credit)
+        elif isinstance(e, Loan.WrittenOff):  # section 14: taken off the balance, by part
+            statement.add("adjusted_principal", -e.principal)
+            statement.add("adjusted_interest", -e.interest)
+            statement.add("adjusted_penalty", -(e.penalty + e.compound))
+            statement.add("adjusted_fee", -e.fees)
         elif isinstance(e, Loan.HandlingFeeFellDue):  # section 13: due with the installment
             statement.add("fees", e.fee)
         elif isinstance(e, Loan.RemainingFeesAssessed):  # charged, and paid by the payoff

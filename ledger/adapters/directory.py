@@ -1,11 +1,12 @@
 """The loan directory: which loans exist, when they opened, whether they are closed.
 
 Close-of-business must list the open loans without scanning every event. The directory is a
-small read model kept from the notification log (only the ``Disbursed``, ``Closed`` and
-linked-account ``Opened`` topics), with its position stored in the same transaction as its
-rows, so catching it up applies every event exactly once and a crash loses nothing. A row it
-cannot read (a broken stored event) quarantines that loan under the name ``loan_directory``
-(:mod:`ledger.adapters.quarantine`) and the rest of the book goes on.
+small read model kept from the notification log (only the ``Disbursed``, ``Closed``,
+``WrittenOff`` (section 14) and linked-account ``Opened`` topics), with its position stored
+in the same transaction as its rows, so catching it up applies every event exactly once and
+a crash loses nothing. A row it cannot read (a broken stored event) quarantines that loan
+under the name ``loan_directory`` (:mod:`ledger.adapters.quarantine`) and the rest of the
+book goes on.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from ledger.domain.loan import Loan
 DISBURSED = get_topic(Loan.Disbursed)
 CLOSED = get_topic(Loan.Closed)
 CORRECTED = get_topic(Loan.Corrected)  # a correction can close a loan (a back-dated payoff)
+WRITTEN_OFF = get_topic(Loan.WrittenOff)  # section 14: its business days no longer run
 ACCOUNT_OPENED = get_topic(LinkedAccount.Opened)
-TOPICS = [DISBURSED, CLOSED, CORRECTED, ACCOUNT_OPENED]
+TOPICS = [DISBURSED, CLOSED, CORRECTED, WRITTEN_OFF, ACCOUNT_OPENED]
 POSITION_NAME = "loan_directory"
 # A loan's bucket is its id modulo lcm(1..16): bucket % p == id % p for any p up to 16, so
 # partitions can be selected in SQL.
@@ -138,7 +140,7 @@ class LoanDirectory:
             loan_id = UUID(str(n.originator_id))
             opened_on = date.fromisoformat(data["on"]["_data_"]).isoformat()
             opened.append((str(loan_id), loan_id.int % BUCKETS, opened_on))
-        elif n.topic == CLOSED:
+        elif n.topic in (CLOSED, WRITTEN_OFF):
             closed.append(
                 (date.fromisoformat(data["on"]["_data_"]).isoformat(), str(n.originator_id))
             )

@@ -187,7 +187,7 @@ def _register_commands() -> None:
     cli.add_command(api_group)
     from ledger.cli.loan import loan
     from ledger.cli.loan_open import loan_open
-    from ledger.cli.remedies import loan_refund, loan_waive
+    from ledger.cli.remedies import loan_recover, loan_refund, loan_waive, loan_write_off
 
     cli.add_command(loan)
     loan.add_command(loan_open)
@@ -196,6 +196,8 @@ def _register_commands() -> None:
     loan.add_command(explain)
     loan.add_command(loan_waive)
     loan.add_command(loan_refund)
+    loan.add_command(loan_write_off)
+    loan.add_command(loan_recover)
     from ledger.cli.approvals import approval_group
     from ledger.cli.disputes import dispute_group
 

@@ -1,5 +1,6 @@
 """``ledger loan waive`` and ``ledger loan refund``: the remedies of a dispute (loan-rules
-sections 6 and 12), through the services' waive and refund (:mod:`ledger.services.remedies`).
+sections 6 and 12), through the services' waive and refund (:mod:`ledger.services.remedies`);
+``ledger loan write-off`` (four eyes) and ``ledger loan recover`` (section 14).
 
 A waiver forgives what is still owed of a charge first, then gives back what was already paid
 of it, as credit owed to the borrower (a closed loan too); a refund pays credit back to the
@@ -12,10 +13,11 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import click
 
-from ledger.cli.approvals import print_gated, run_gated
+from ledger.cli.approvals import person, print_gated, run_gated
 from ledger.cli.common import (
     DATE,
     LOAN_REF,
@@ -25,8 +27,10 @@ from ledger.cli.common import (
     actor_option,
     db_option,
     json_option,
+    open_for,
 )
-from ledger.cli.output import kv_table, out
+from ledger.cli.output import emit, kv_table, out
+from ledger.domain.actor import acting_as
 from ledger.read import views
 from ledger.services import approvals
 
@@ -154,3 +158,92 @@ def loan_refund(
         )
 
     print_gated(payload, as_json, done)
+
+
+@click.command("write-off", context_settings={"ignore_unknown_options": True})
+@click.argument("loan_id", type=LOAN_REF)
+@click.option(
+    "--reason",
+    required=True,
+    type=TEXT,
+    metavar="REASON",
+    help="Why (uncollectable, the borrower's insolvency).",
+)
+@click.option(
+    "--on", "on", type=DATE, help="Business date (YYYY-MM-DD; default: the loan's next open day)."
+)
+@actor_option
+@db_option
+@json_option
+@click.pass_context
+def loan_write_off(
+    ctx: click.Context,
+    loan_id: str,
+    reason: str,
+    on: date | None,
+    actor: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Write loan LOAN_ID off (loan-rules section 14): everything it owes on that day
+    (principal, interest, penalty, compound interest, handling fees) leaves the book; nothing
+    accrues or is deducted after. A four-eyes command: a second person approves it."""
+    payload = run_gated(
+        ctx,
+        db,
+        actor,
+        lambda app, who, four_eyes: approvals.request_write_off(
+            app, loan_id, on=on, reason=reason, by=who, four_eyes=four_eyes
+        ),
+        views.write_off,
+    )
+
+    def done() -> None:
+        kv_table(f"Write-off of {payload['total']} on {payload['on']}", payload)
+
+    print_gated(payload, as_json, done)
+
+
+@click.command("recover", context_settings={"ignore_unknown_options": True})
+@click.argument("loan_id", type=LOAN_REF)
+@click.argument("amount", type=MONEY)
+@click.option(
+    "--on", "on", type=DATE, help="Business date (YYYY-MM-DD; default: the business date)."
+)
+@click.option(
+    "--reason",
+    default="recovery",
+    show_default=True,
+    type=TEXT,
+    metavar="REASON",
+    help="Where the money came from (a collection agency, the borrower).",
+)
+@actor_option
+@db_option
+@json_option
+@click.pass_context
+def loan_recover(
+    ctx: click.Context,
+    loan_id: str,
+    amount: Decimal,
+    on: date | None,
+    reason: str,
+    actor: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Record AMOUNT (e.g. 300.00) received on written-off loan LOAN_ID (loan-rules section
+    14); refused above what is written off and not yet recovered."""
+    app = open_for(ctx, db)
+    who = person(actor)
+
+    def command() -> dict[str, Any]:
+        recovered = app.recover(loan_id, amount, on=on, actor=who.name, reason=reason)
+        return views.recovery(recovered)
+
+    with acting_as(who.name):
+        payload = app.execute(command)
+    if as_json:
+        emit(payload)
+        return
+    kv_table(f"Recovery of {payload['amount']} on {payload['on']}", payload)

@@ -71,6 +71,8 @@ CHART: dict[str, tuple[str, str]] = {
         f"waived_{c}": (f"Expenses:Loans:Waived:{name}", "Expenses")
         for c, name in CHARGE_NAMES.items()
     },
+    "written_off": ("Expenses:Loans:WriteOff", "Expenses"),  # section 14
+    "recoveries": ("Income:Loans:Recoveries", "Income"),
 }
 
 
@@ -102,6 +104,14 @@ class Positions:
     compound_credited: Decimal = ZERO  # never: paid compound interest is not given back
     prepayment_fee_credited: Decimal = ZERO
     handling_fee_credited: Decimal = ZERO
+    # section 14: what a write-off took off the book, by part, and what was recovered since
+    principal_written_off: Decimal = ZERO
+    interest_written_off: Decimal = ZERO
+    penalty_written_off: Decimal = ZERO
+    compound_written_off: Decimal = ZERO
+    prepayment_fee_written_off: Decimal = ZERO  # never: a prepayment fee is paid at once
+    handling_fee_written_off: Decimal = ZERO
+    recovered: Decimal = ZERO
 
     def receivable(self, charge: str) -> Decimal:
         if charge == "interest":
@@ -161,6 +171,12 @@ def positions_of(loan: LoanState) -> Positions:
         interest_credited=loan.interest_credited,
         penalty_credited=loan.penalty_credited,
         prepayment_fee_credited=loan.fees_credited,
+        principal_written_off=loan.principal_written_off,
+        interest_written_off=loan.interest_written_off,
+        penalty_written_off=loan.penalty_written_off,
+        compound_written_off=loan.compound_written_off,
+        handling_fee_written_off=loan.fees_written_off,
+        recovered=loan.recovered,
     )
 
 
@@ -186,17 +202,25 @@ def postings(
     """The postings of one event that moved a loan from ``before`` (``None``: it did not
     exist) to ``after``; ``disbursed``: the principal paid out by a ``Disbursed`` event.
     Receivables and credit move by their change; income per charge ``c`` is ``change of
-    receivable_c + paid_c + waived_c``; waived and credited charges go to contra accounts;
-    cash ``= paid + change of credit - credited - disbursed``. Zero lines are left out."""
+    receivable_c + paid_c + waived_c + written_off_c``; waived and credited charges go to
+    contra accounts, what a write-off took off the book to the write-off expense (section
+    14), a recovery to its income; cash ``= paid + change of credit - credited - disbursed +
+    recovered``. Zero lines are left out."""
     was = before or NOTHING
     change = {name: getattr(after, name) - getattr(was, name) for name in POSITION_NAMES}
     lines = [Posting(r, change[r]) for r in RECEIVABLES]
     lines.append(Posting("credit", -change["credit"]))
+    written_off = change["principal_written_off"]
     for c in CHARGES:
         recognised = after.receivable(c) - was.receivable(c) + change[f"{c}_paid"]
+        recognised += change[f"{c}_written_off"]
+        written_off += change[f"{c}_written_off"]
         lines.append(Posting(f"income_{c}", -(recognised + change[f"{c}_waived"])))
         lines.append(Posting(f"waived_{c}", change[f"{c}_waived"] + change[f"{c}_credited"]))
+    lines.append(Posting("written_off", written_off))
+    lines.append(Posting("recoveries", -change["recovered"]))
     cash = after.paid - was.paid + change["credit"] - (after.credited - was.credited) - disbursed
+    cash += change["recovered"]
     lines.append(Posting("cash", cash))
     kept = [p for p in lines if p.amount != ZERO]
     total = sum((p.amount for p in kept), ZERO)
@@ -235,4 +259,6 @@ RULES: dict[type[Any], str] = {
     Loan.Corrected: "§3-6 correction: the history recomputed from its facts",
     Loan.HandlingFeeFellDue: "§13 handling fee due with the installment",
     Loan.RemainingFeesAssessed: "§13 fees of installments not yet due, charged by the payoff",
+    Loan.WrittenOff: "§14 everything owed written off",
+    Loan.Recovered: "§14 money recovered on a written-off loan",
 }

@@ -13,7 +13,29 @@ from ledger.domain.terms import Arithmetic
 
 
 class AccruedAmounts:
-    """What ``Loan.InterestAccrued`` computes from its own fields (its base class)."""
+    """What ``Loan.InterestAccrued`` computes from its own fields (its base class).
+
+    End of day ``on`` (section 4): normal = base x rate x days / divisor; per overdue
+    installment penalty = (overdue principal + interest) x rate x days / divisor x
+    multiplier. Unrounded: ``normal`` and the penalties' amounts are written to 28 digits;
+    a loan with exact arithmetic adds the exact values the inputs define (version 4 added
+    ``divisor``; older events had the rate already divided, ``divisor`` 1).
+
+    Each entry of ``penalties`` is ``{k, base, amount}``: base = overdue principal +
+    interest of installment ``k``. On a loan that names ``compound_multiplier`` (section
+    11) an entry also splits the charge: ``principal_base`` bears ``penalty`` = principal
+    x rate x days / divisor x ``penalty_multiplier``, ``interest_base`` bears ``compound``
+    = interest x rate x days / divisor x ``compound_multiplier`` (the multiplier is in
+    the entry), and ``amount = penalty + compound``; ``penalty`` (the field) is the sum
+    of the amounts either way. Other loans' entries (and every event recorded before
+    section 11) have no such keys: their meaning is unchanged.
+
+    On a ``per_transaction`` loan (section 10) ``rate``/``divisor``/``days`` are section
+    10's day rate (a penalty entry carries its own section-4 ``rate``, ``divisor`` and
+    ``days`` where they differ), and the day that completes a whole month of the piece
+    has ``month`` (:func:`ledger.domain.per_transaction.month_entry`): normal = base x
+    rate x days / divisor + month ``amount``. ``month`` is absent from every other event
+    (stored and hashed without it), so it reads as ``None``."""
 
     base: Decimal
     rate: Decimal

@@ -1,7 +1,8 @@
 """Four-eyes approval (issue 14, point 3; loan-rules §12.5 in ``docs/loan-rules.md``): a
 command that changes what a borrower owes outside the rules (a waiver, a refund, a back-dated
-repayment, a reversal) is first recorded as a request; a second person with the ``approver``
-role approves it (then, in the same unit of work, the loan's events happen) or rejects it.
+repayment, a reversal, a write-off: loan-rules §14) is first recorded as a request; a second
+person with the ``approver`` role approves it (then, in the same unit of work, the loan's events
+happen) or rejects it.
 
 ``ApprovalRequest`` is an aggregate of its own, linked to a loan. Its events:
 
@@ -32,10 +33,10 @@ from ledger.domain.money import ZERO, fmt
 
 APPROVAL_NAMESPACE = uuid5(NAMESPACE_URL, "ledger:approval")
 REFERENCE_PREFIX = "APR-"
-WAIVER, REFUND, BACKDATED_REPAYMENT, REVERSAL = (
-    "waiver", "refund", "backdated_repayment", "reversal"
+WAIVER, REFUND, BACKDATED_REPAYMENT, REVERSAL, WRITE_OFF = (
+    "waiver", "refund", "backdated_repayment", "reversal", "write_off"
 )  # fmt: skip
-ACTIONS = (WAIVER, REFUND, BACKDATED_REPAYMENT, REVERSAL)
+ACTIONS = (WAIVER, REFUND, BACKDATED_REPAYMENT, REVERSAL, WRITE_OFF)
 FOUR_EYES, BELOW_THRESHOLD = "four_eyes", "below_threshold"
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 STATUSES = (PENDING, APPROVED, REJECTED)

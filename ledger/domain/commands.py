@@ -250,6 +250,11 @@ class LoanCommands(LoanState):
     def _require_open(self) -> None:
         if self.status == CLOSED:
             raise CommandRefused(f"loan {self.label} is closed (since {self.closed_on})")
+        if self.is_written_off:  # section 14: only a recovery
+            raise CommandRefused(
+                f"loan {self.label} is written off (on {self.written_off_on}): only a recovery "
+                "can be recorded"
+            )
 
     def _require_day_open(self, on: date) -> None:
         self._require_open()

@@ -14,6 +14,8 @@ from ledger.domain.loan import Loan
 from ledger.domain.money import ZERO, accumulate
 from ledger.domain.state import CLOSED, LoanState
 from ledger.domain.terms import Terms
+from ledger.domain.write_off import PARTS as WRITE_OFF_PARTS
+from ledger.domain.write_off import WRITTEN_OFF
 
 
 def _disbursed(state: LoanState, e: Loan.Disbursed) -> None:
@@ -158,6 +160,18 @@ def _overpayment_held(state: LoanState, e: Loan.OverpaymentHeld) -> None:
     state.refunds_due += e.amount  # received, not used
 
 
+def _written_off(state: LoanState, e: Loan.WrittenOff) -> None:
+    """Section 14: everything owed is written off; nothing is owed, nothing accrues after."""
+    state.status = WRITTEN_OFF
+    state.principal_not_due = ZERO
+    state.interest_accrued = ZERO
+    state.take_write_off(e.on, {part: getattr(e, part) for part in WRITE_OFF_PARTS})
+
+
+def _recovered(state: LoanState, e: Loan.Recovered) -> None:
+    state.recovered += e.amount
+
+
 EVOLVE: dict[type[Any], Callable[[LoanState, Any], None]] = {
     Loan.Disbursed: _disbursed,
     Loan.InstallmentFellDue: _installment_fell_due,
@@ -176,6 +190,8 @@ EVOLVE: dict[type[Any], Callable[[LoanState, Any], None]] = {
     Loan.CreditApplied: _credit_applied,
     Loan.Refunded: _refunded,
     Loan.OverpaymentHeld: _overpayment_held,
+    Loan.WrittenOff: _written_off,
+    Loan.Recovered: _recovered,
 }
 LOAN_EVENT_TYPES: tuple[type[Any], ...] = tuple(EVOLVE)
 

@@ -19,7 +19,8 @@ class Fact:
     """Something that came from outside the rules, on business day ``on``."""
 
     # morning, deduction, repayment, day, prepayment, waiver (of what was owed: ``Waived``),
-    # paid_waiver (of what was paid: ``PaidChargeWaived``), refund
+    # paid_waiver (of what was paid: ``PaidChargeWaived``), refund, write_off and recovery
+    # (section 14: a decision, and money received)
     kind: str
     on: date
     amount: Decimal | None = None
@@ -60,6 +61,15 @@ def fact_of(event: Any) -> Fact | None:
             "refund",
             event.on,
             event.amount,
+            actor=event.actor,
+            reason=event.reason,
+            version=version,
+        )
+    if isinstance(event, (Loan.WrittenOff, Loan.Recovered)):  # section 14
+        return Fact(
+            "write_off" if isinstance(event, Loan.WrittenOff) else "recovery",
+            event.on,
+            getattr(event, "amount", None),  # a recovery's money
             actor=event.actor,
             reason=event.reason,
             version=version,

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from ledger.domain import rules
+from ledger.domain import rules, upcasts
 from ledger.domain.accrued import AccruedAmounts
 from ledger.domain.actor import UNKNOWN, current_actor
 from ledger.domain.chain import GENESIS, link
@@ -28,14 +28,7 @@ from ledger.domain.prepayment import PrepaymentQuote
 from ledger.domain.remedies import Remedies
 from ledger.domain.state import ACTIVE, CLOSED, OVERDUE, LoanState
 from ledger.domain.terms import Terms
-from ledger.domain.upcasts import (
-    accrued_in_28_digits,
-    asker_unknown,
-    before_credit,
-    rate_already_divided,
-    unchained,
-    waivers_as_recorded,
-)
+from ledger.domain.write_off import WriteOffs
 
 __all__ = [
     "ACTIVE",
@@ -49,7 +42,7 @@ __all__ = [
 ]
 
 
-class Loan(Aggregate, Remedies):
+class Loan(Aggregate, WriteOffs, Remedies):
     """A consumer loan. Its state (:class:`LoanState`) is only ever changed by its events,
     each through :func:`evolve`, the same function the projections fold events with."""
 
@@ -69,8 +62,8 @@ class Loan(Aggregate, Remedies):
         recorded_by: str
         class_version = 3
 
-        upcast_v1_v2 = staticmethod(unchained)
-        upcast_v2_v3 = staticmethod(asker_unknown)
+        upcast_v1_v2 = staticmethod(upcasts.unchained)
+        upcast_v2_v3 = staticmethod(upcasts.asker_unknown)
 
         def apply(self, aggregate: Any) -> None:
             from ledger.domain.evolve import evolve  # it dispatches on these very classes
@@ -90,9 +83,9 @@ class Loan(Aggregate, Remedies):
         recorded_by: str
         class_version = 4
 
-        upcast_v1_v2 = staticmethod(unchained)
-        upcast_v2_v3 = staticmethod(asker_unknown)
-        upcast_v3_v4 = staticmethod(accrued_in_28_digits)
+        upcast_v1_v2 = staticmethod(upcasts.unchained)
+        upcast_v2_v3 = staticmethod(upcasts.asker_unknown)
+        upcast_v3_v4 = staticmethod(upcasts.accrued_in_28_digits)
 
     class InstallmentFellDue(Event):
         """Morning of a due date: installment ``k`` is fixed from what actually accrued
@@ -145,27 +138,9 @@ class Loan(Aggregate, Remedies):
         allocations: list[dict[str, Any]]
 
     class InterestAccrued(Event, AccruedAmounts):
-        """End of day ``on`` (section 4): normal = base x rate x days / divisor; per overdue
-        installment penalty = (overdue principal + interest) x rate x days / divisor x
-        multiplier. Unrounded: ``normal`` and the penalties' amounts are written to 28 digits;
-        a loan with exact arithmetic adds the exact values the inputs define (version 4 added
-        ``divisor``; older events had the rate already divided, ``divisor`` 1).
-
-        Each entry of ``penalties`` is ``{k, base, amount}``: base = overdue principal +
-        interest of installment ``k``. On a loan that names ``compound_multiplier`` (section
-        11) an entry also splits the charge: ``principal_base`` bears ``penalty`` = principal
-        x rate x days / divisor x ``penalty_multiplier``, ``interest_base`` bears ``compound``
-        = interest x rate x days / divisor x ``compound_multiplier`` (the multiplier is in
-        the entry), and ``amount = penalty + compound``; ``penalty`` (the field) is the sum
-        of the amounts either way. Other loans' entries (and every event recorded before
-        section 11) have no such keys: their meaning is unchanged.
-
-        On a ``per_transaction`` loan (section 10) ``rate``/``divisor``/``days`` are section
-        10's day rate (a penalty entry carries its own section-4 ``rate``, ``divisor`` and
-        ``days`` where they differ), and the day that completes a whole month of the piece
-        has ``month`` (:func:`ledger.domain.per_transaction.month_entry`): normal = base x
-        rate x days / divisor + month ``amount``. ``month`` is absent from every other event
-        (stored and hashed without it), so it reads as ``None``."""
+        """End of day ``on`` (section 4): normal interest on ``base``, a penalty per overdue
+        installment (and, section 11, compound interest; section 10, a month's adjustment),
+        unrounded. Every field and its arithmetic: :class:`AccruedAmounts`, its base."""
 
         on: date
         base: Decimal
@@ -180,7 +155,7 @@ class Loan(Aggregate, Remedies):
         month: dict[str, Any] | None = None  # section 10, only where a month completes
         class_version = 4
 
-        upcast_v3_v4 = staticmethod(rate_already_divided)
+        upcast_v3_v4 = staticmethod(upcasts.rate_already_divided)
 
         def __post_init__(self) -> None:
             super().__post_init__()
@@ -279,8 +254,8 @@ class Loan(Aggregate, Remedies):
         waivers_not_reproduced: list[dict[str, Any]]
         class_version = 5
 
-        upcast_v3_v4 = staticmethod(before_credit)
-        upcast_v4_v5 = staticmethod(waivers_as_recorded)
+        upcast_v3_v4 = staticmethod(upcasts.before_credit)
+        upcast_v4_v5 = staticmethod(upcasts.waivers_as_recorded)
 
     class PaidChargeWaived(Event):
         """loan-rules §12: ``amount`` of a charge already paid (``part``: the prepayment
@@ -335,6 +310,37 @@ class Loan(Aggregate, Remedies):
         amount: Decimal
         credit_before: Decimal
         credit_after: Decimal
+
+    class WrittenOff(Event):
+        """loan-rules §14 (four eyes): everything owed written off, by part: ``principal``
+        (due and ``principal_not_due``), ``interest`` (due, and ``interest_accrued`` since the
+        last due date rounded as a payoff rounds it), ``penalty``, ``compound`` (section 11),
+        ``fees`` (section 13); ``total`` their sum, ``owed`` per installment (section 6).
+        Nothing accrues and nothing is deducted after it."""
+
+        on: date
+        principal: Decimal
+        interest: Decimal
+        penalty: Decimal
+        compound: Decimal
+        fees: Decimal
+        total: Decimal
+        owed: list[dict[str, Any]]
+        principal_not_due: Decimal
+        interest_accrued: Decimal
+        actor: str
+        reason: str
+
+    class Recovered(Event):
+        """loan-rules §14: ``amount`` received on a written-off loan, at most what is written
+        off and not yet recovered: ``outstanding_after = outstanding_before - amount``."""
+
+        on: date
+        amount: Decimal
+        outstanding_before: Decimal
+        outstanding_after: Decimal
+        actor: str
+        reason: str
 
     def __init__(  # called by Disbursed
         self,

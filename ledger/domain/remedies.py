@@ -236,8 +236,9 @@ class Remedies(LoanCommands):
 
     def _require_remedy_day(self, on: date) -> None:
         """An open loan: the morning of ``on`` has run (section 3). A closed loan: ``on`` is
-        not before its newest event (its business days no longer run)."""
-        if not self.is_closed:
+        not before its newest event (its business days no longer run). A written-off loan
+        (section 14): refused."""
+        if self.is_written_off or not self.is_closed:
             self._require_morning_done(on)
         elif on < self.as_of:
             raise CommandRefused(

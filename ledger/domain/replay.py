@@ -166,6 +166,10 @@ def _remedy(loan: Loan, fact: Fact, money: Decimal, run: Run) -> None:
     if fact.kind == "refund":
         loan.refund(fact.on, amount=money, actor=actor, reason=reason)
         return
+    if fact.kind == "write_off":  # section 14
+        loan.write_off(fact.on, actor=actor, reason=reason)
+    elif fact.kind == "recovery":
+        loan.recover(fact.on, amount=money, actor=actor, reason=reason)
     if fact.kind not in ("waiver", "paid_waiver"):
         return
     if fact.kind == "waiver":
@@ -379,6 +383,9 @@ def _command(loan: Loan, event: Any) -> None:
     if isinstance(event, Loan.Refunded):
         loan.refund(on, amount=event.amount, actor=event.actor, reason=event.reason)
         return
+    if isinstance(event, Loan.Recovered):  # section 14: after the write-off
+        loan.recover(on, amount=event.amount, actor=event.actor, reason=event.reason)
+        return
     if loan.is_closed:
         return
     if isinstance(event, Loan.InstallmentFellDue):
@@ -398,4 +405,6 @@ def _command(loan: Loan, event: Any) -> None:
         loan.waive(on, part=event.part, amount=event.amount, actor=event.actor, reason=event.reason)
     elif isinstance(event, Loan.CreditApplied):
         loan.apply_credit(on)
+    elif isinstance(event, Loan.WrittenOff):
+        loan.write_off(on, actor=event.actor, reason=event.reason)
     # Overdue and Closed are derived by the commands above: nothing to run

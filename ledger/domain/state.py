@@ -27,6 +27,7 @@ from ledger.domain.credit import CreditState, credit_defaults
 from ledger.domain.installment import Installment
 from ledger.domain.money import FEN, ZERO, Exact, round_to
 from ledger.domain.terms import Method, Terms
+from ledger.domain.write_off import WRITTEN_OFF, WriteOffState
 
 ACTIVE = "active"
 OVERDUE = "overdue"
@@ -66,9 +67,12 @@ class Figures:
     # section 13: handling fees owed on installments due (in amount_due); None on a loan that
     # charges none
     handling_fees_owed: Decimal | None = None
+    # section 14, a written-off loan only: the total written off, and what is not recovered
+    written_off: Decimal | None = None
+    written_off_outstanding: Decimal | None = None
 
 
-class LoanState(CreditState):
+class LoanState(WriteOffState, CreditState):
     """The state of one loan: terms, plan, installments, what accrued and what was paid."""
 
     # the state a correction replaces (everything the rules derived, not the terms)
@@ -254,6 +258,8 @@ class LoanState(CreditState):
             handling_fees_owed=(
                 self.handling_fees_owed if self.terms.charges_handling_fee else None
             ),
+            written_off=self.written_off if self.is_written_off else None,
+            written_off_outstanding=(self.written_off_outstanding if self.is_written_off else None),
         )
 
     @property
@@ -262,10 +268,14 @@ class LoanState(CreditState):
 
     @property
     def is_closed(self) -> bool:
-        return self.status == CLOSED
+        """Closed, or written off (section 14): its business days no longer run."""
+        return self.status in (CLOSED, WRITTEN_OFF)
 
     def owed(self) -> list[rules.Owed]:
-        """What is owed on each fixed installment that is not settled, oldest first."""
+        """What is owed on each fixed installment that is not settled, oldest first (nothing
+        once written off, section 14)."""
+        if self.status == WRITTEN_OFF:
+            return []
         return [i.owed(self.terms) for i in self.installments if i.settled_on is None]
 
     @property
@@ -275,10 +285,14 @@ class LoanState(CreditState):
 
     @property
     def principal_outstanding(self) -> Decimal:
+        if self.status == WRITTEN_OFF:
+            return ZERO  # section 14: written off (principal_written_off)
         return self.principal_not_due + sum((i.principal_due for i in self.installments), ZERO)
 
     @property
     def overdue_installments(self) -> list[Installment]:
+        if self.status == WRITTEN_OFF:
+            return []
         return [i for i in self.installments if i.overdue_from is not None and i.settled_on is None]
 
     @property
@@ -339,8 +353,8 @@ class LoanState(CreditState):
 
     @property
     def loan_status(self) -> str:
-        if self.status == CLOSED:
-            return CLOSED
+        if self.status in (CLOSED, WRITTEN_OFF):
+            return self.status
         return OVERDUE if self.overdue_installments else ACTIVE
 
     @property

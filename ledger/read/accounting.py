@@ -28,6 +28,9 @@ CONTROLS: dict[str, tuple[tuple[str, ...], int, str]] = {
         "amount_due",
     ),
     "credit": (("credit",), -1, "credit"),
+    # section 14: the write-off expense less the recoveries is what is written off and not
+    # recovered
+    "written_off_outstanding": (("written_off", "recoveries"), 1, "written_off_outstanding"),
 }
 Events = dict[str, list[Any]]  # loan id -> the loan's events, in version order
 CONTROL_ACCOUNTS = sorted({a for accounts, _, _ in CONTROLS.values() for a in accounts})
@@ -115,7 +118,8 @@ def tie_out(
     app: Any, projections: Projections, *, as_of: date | None = None, events: Events | None = None
 ) -> dict[str, Any]:
     """The control accounts against the loans' balances, per loan and in total: each control
-    (principal, accrued interest, penalty, compound interest, amount due, credit) is the sum of
+    (principal, accrued interest, penalty, compound interest, amount due, credit, written off
+    and not recovered) is the sum of
     its journal accounts and must equal the balances' column to the fen. A difference names
     the loan and the events that posted to the control's accounts."""
     journal = projections.journal.loan_totals(CONTROL_ACCOUNTS, as_of)

@@ -13,6 +13,7 @@ from ledger.domain.approval import (
     REFUND,
     REVERSAL,
     WAIVER,
+    WRITE_OFF,
     ApprovalRequest,
 )
 from ledger.domain.loan import Loan
@@ -26,6 +27,7 @@ WHAT = {
     REFUND: "refund {amount} of credit",
     BACKDATED_REPAYMENT: "record a repayment of {amount} back-dated to {on}",
     REVERSAL: "reverse event {event}",
+    WRITE_OFF: "write the loan off",
 }
 
 
@@ -94,6 +96,8 @@ def carried_out(loan: Loan, request: ApprovalRequest) -> dict[str, Any]:
         return views.waiver(loan, request.details["part"], Decimal(request.details["amount"]))
     if request.action == REFUND:
         return views.refund(loan)
+    if request.action == WRITE_OFF:
+        return views.write_off(loan)
     return views.correction(loan, views.newest_pending(loan, Loan.Corrected))
 
 

@@ -15,6 +15,7 @@ from ledger.domain import rules
 from ledger.domain.chain import plain
 from ledger.domain.loan import Loan, PrepaymentQuote
 from ledger.domain.money import ZERO, fmt
+from ledger.domain.write_off import PARTS as WRITE_OFF_PARTS
 from ledger.services.application import CloseReport
 
 EVENT_BASE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic"}
@@ -44,6 +45,9 @@ def loan_state(loan: Loan, as_of: date | None = None) -> dict[str, Any]:
         "next_due_date": f.next_due_date.isoformat() if f.next_due_date else None,
         "closed_on": f.closed_on.isoformat() if f.closed_on else None,
     }
+    if f.written_off is not None and f.written_off_outstanding is not None:  # section 14
+        shown["written_off"] = fmt(f.written_off)
+        shown["written_off_outstanding"] = fmt(f.written_off_outstanding)
     return with_handling_fees(with_compound(shown, f.compound_accrued), f.handling_fees_owed)
 
 
@@ -242,6 +246,38 @@ def refund(loan: Loan) -> dict[str, Any]:
         "amount": fmt(event.amount),
         "credit_before": fmt(event.credit_before),
         "credit_after": fmt(event.credit_after),
+        "actor": event.actor,
+        "reason": event.reason,
+        "version": event.originator_version,
+        "status": loan.loan_status,
+    }
+
+
+def write_off(loan: Loan) -> dict[str, Any]:
+    """A write-off just recorded (loan-rules §14): the ``WrittenOff`` event, by part."""
+    event = newest_pending(loan, Loan.WrittenOff)
+    return {
+        "loan_id": loan.label,
+        "on": event.on.isoformat(),
+        **{part: fmt(getattr(event, part)) for part in WRITE_OFF_PARTS},
+        "total": fmt(event.total),
+        "actor": event.actor,
+        "reason": event.reason,
+        "version": event.originator_version,
+        "status": loan.loan_status,
+    }
+
+
+def recovery(loan: Loan) -> dict[str, Any]:
+    """A recovery just recorded (loan-rules §14): the ``Recovered`` event."""
+    event = newest_pending(loan, Loan.Recovered)
+    return {
+        "loan_id": loan.label,
+        "on": event.on.isoformat(),
+        "amount": fmt(event.amount),
+        "written_off": fmt(loan.written_off),
+        "outstanding_before": fmt(event.outstanding_before),
+        "outstanding_after": fmt(event.outstanding_after),
         "actor": event.actor,
         "reason": event.reason,
         "version": event.originator_version,

@@ -1,6 +1,6 @@
 """Four-eyes approval (issue 14, point 3; loan-rules §12.5): the commands that change what a
-borrower owes outside the rules (waivers, refunds, back-dated repayments, reversals) are asked
-for here, not run directly.
+borrower owes outside the rules (waivers, refunds, back-dated repayments, reversals, write-offs:
+loan-rules §14) are asked for here, not run directly.
 
 ``request_*`` records an :class:`~ledger.domain.approval.ApprovalRequest`. Under the book's
 threshold (``$LEDGER_FOUR_EYES_BELOW``) the command is carried out at once and the request is
@@ -34,6 +34,7 @@ from ledger.domain.approval import (
     REVERSAL,
     STATUSES,
     WAIVER,
+    WRITE_OFF,
     ApprovalRequest,
     approval_id_for,
     reference_for,
@@ -106,6 +107,18 @@ def request_reversal(
         app.rehearse(lambda: _carry_out(app, REVERSAL, loan, details, reason, by.name))
         raise CommandRefused(f"loan {loan}: event {event} cannot be reversed")
     return _request(app, loan, REVERSAL, details, amount, reason, by, four_eyes)
+
+
+def request_write_off(
+    app: LedgerApp, loan: str, *, on: date | None, reason: str, by: Person, four_eyes: FourEyes
+) -> Outcome:
+    """Section 14. The amount the request moves is what the loan owes when it is asked (its
+    principal, interest, penalty, compound interest and handling fees); the write-off itself
+    takes what it owes on the day it is carried out."""
+    found = app.get_loan(loan)
+    amount = found.balance + found.handling_fees_owed
+    details = {"on": _day_text(on)}
+    return _request(app, loan, WRITE_OFF, details, amount, reason, by, four_eyes)
 
 
 def _request(
@@ -236,6 +249,7 @@ def _carry_out(
             loan, Decimal(details["amount"]), on or date.min, actor=actor, reason=reason
         ),
         REVERSAL: lambda: app.reverse(loan, int(details["event"]), actor=actor, reason=reason),
+        WRITE_OFF: lambda: app.write_off(loan, on=on, actor=actor, reason=reason),
     }
     return commands[action]()
 

@@ -114,6 +114,11 @@ class Corrections(LedgerStore):
         reason: str,
         events: list[Any] | None = None,
     ) -> Loan:
+        if loan.is_written_off:  # section 14: its history stays as it was written off
+            raise CommandRefused(
+                f"loan {loan.label} is written off (on {loan.written_off_on}): it cannot be "
+                "corrected; record a recovery"
+            )
         if loan.is_closed and correction.kind == "backdated_repayment":
             raise CommandRefused(f"loan {loan.label} is closed (since {loan.closed_on})")
         recorded: list[Any] = events if events is not None else self.history(loan)

@@ -316,7 +316,22 @@ def _tour(client: TestClient, app: LedgerApp) -> list[tuple[str, str, Any]]:
     get("/exports/statements?format=csv&as_of=2026-03-01", "/exports/{name}")
     _dispute_tour(post, get)
     _approval_tour(client, done)
+    _write_off_tour(client, done)
     return done
+
+
+def _write_off_tour(client: TestClient, done: list[tuple[str, str, Any]]) -> None:
+    """DAN, never paid, written off (loan-rules section 14): the request waits (202), a second
+    person approves it (its answer: the write-off), then a recovery."""
+    asked = client.post("/loans/DAN/write-offs", json={"reason": "uncollectable"}, headers=HEADERS)
+    done.append(("/loans/{loan_id}/write-offs", "POST", asked))
+    reference = asked.json()["approval"]["approval_id"]
+    answer = client.post(f"/approvals/{reference}/approve", headers=APPROVER_HEADERS)
+    done.append(("/approvals/{approval_id}/approve", "POST", answer))
+    recovery = {"amount": "100.00", "reason": "collection agency"}
+    answer = client.post("/loans/DAN/recoveries", json=recovery, headers=HEADERS)
+    done.append(("/loans/{loan_id}/recoveries", "POST", answer))
+    done.append(("/loans/{loan_id}", "GET", client.get("/loans/DAN", headers=HEADERS)))
 
 
 def _approval_tour(client: TestClient, done: list[tuple[str, str, Any]]) -> None:

@@ -26,6 +26,8 @@ CREATES = {
     ("post", "/loans/{loan_id}/reversals"),
     ("post", "/loans/{loan_id}/waivers"),
     ("post", "/loans/{loan_id}/refunds"),
+    ("post", "/loans/{loan_id}/write-offs"),
+    ("post", "/loans/{loan_id}/recoveries"),
     ("post", "/disputes"),
     ("post", "/disputes/{dispute_id}/findings"),
     ("post", "/disputes/{dispute_id}/decision"),
@@ -36,6 +38,7 @@ FOUR_EYES = {  # answered 202 with the request while a second person has not app
     ("post", "/loans/{loan_id}/reversals"),
     ("post", "/loans/{loan_id}/waivers"),
     ("post", "/loans/{loan_id}/refunds"),
+    ("post", "/loans/{loan_id}/write-offs"),
 }
 
 

@@ -87,7 +87,7 @@ def test_only_a_below_threshold_request_is_approved_by_nobody() -> None:
 @pytest.mark.parametrize(
     ("change", "needle"),
     [
-        ({"action": "write_off"}, "action: 'write_off' is not one of"),
+        ({"action": "forgive_all"}, "action: 'forgive_all' is not one of"),
         ({"amount": Decimal("-1.00")}, "must not be negative"),
         ({"reason": "  "}, "reason must not be blank"),
         ({"requested_by": ""}, "requester must not be blank"),

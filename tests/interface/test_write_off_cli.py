@@ -1,0 +1,141 @@
+"""Write-off and recovery on the command line (loan-rules §14), on SQLite and PostgreSQL: a
+write-off is a four-eyes request a second person approves; the written-off loan accrues nothing
+and is not deducted, its owed figures are zero and ``written_off`` keeps the amount; a recovery
+reduces what is written off and not recovered; every bad input is refused on one line, exit
+2, with no event written; ``audit verify`` replays it clean and the journal ties out.
+
+The loan: 12,000.00 over 12 months from 2026-01-15 at 0.05 % a day, its account empty, so
+every deduction fails; three installments are overdue when it is written off on 2026-04-21.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Ledger
+from tests.interface.test_edge_cli import assert_refused
+from tests.interface.test_remedies_cli import assert_verified_clean
+
+WRITE_OFF = ["loan", "write-off", "BAD", "--reason", "uncollectable"]
+
+
+@pytest.fixture
+def book(ledger: Ledger, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Ledger:
+    """BAD overdue through 2026-04-20; carol an approver, the collections desk acting."""
+    monkeypatch.setenv("LEDGER_TODAY", "2026-07-01")
+    monkeypatch.setenv("LEDGER_ACTOR", "collections-desk")
+    monkeypatch.delenv("LEDGER_FOUR_EYES_BELOW", raising=False)
+    roster = tmp_path / "keys.txt"
+    made = ledger("api-key", "new", "carol", "--role", "approver", "--add-to", str(roster))
+    assert made.code == 0, made.err
+    monkeypatch.setenv("LEDGER_API_KEYS_FILE", str(roster))
+    ledger.ok("loan", "open", "--product", "repay_on_schedule", "--principal", "12000.00",
+              "--term", "12", "--disbursed-on", "2026-01-15", "--daily-rate", "0.0005",
+              "--loan-id", "BAD")  # fmt: skip
+    ledger.ok("bank", "set-balance", "BAD", "0.00")
+    ledger.ok("close-day", "--through", "2026-04-20")
+    return ledger
+
+
+def written_off(book: Ledger) -> dict[str, str]:
+    """BAD written off on 2026-04-21, approved by carol: the write-off's answer."""
+    asked = book.ok(*WRITE_OFF, "--on", "2026-04-21")
+    assert asked["result"] is None and asked["approval"]["status"] == "pending"
+    assert asked["approval"]["what"] == "write the loan off"
+    approved = book.ok("approval", "approve", asked["approval"]["approval_id"], "--actor", "carol")
+    result: dict[str, str] = approved["result"]
+    return result
+
+
+def test_a_write_off_waits_for_a_second_person_then_takes_everything_owed_off_the_book(
+    book: Ledger,
+) -> None:
+    before = book.ok("loan", "show", "BAD")
+    count = book.event_count()
+    asked = book.ok(*WRITE_OFF, "--on", "2026-04-21")
+    assert book.event_count() == count + 1  # the request only
+    refused = book("approval", "approve", asked["approval"]["approval_id"])
+    assert refused.code == 2 and "only a person with the approver role" in refused.err
+    approved = book.ok("approval", "approve", asked["approval"]["approval_id"], "--actor", "carol")
+    result = approved["result"]
+    assert result["principal"] == before["principal_outstanding"] == "12000.00"
+    parts = ("principal", "interest", "penalty", "compound", "fees")
+    assert Decimal(result["total"]) == sum(Decimal(result[p]) for p in parts)
+    shown = book.ok("loan", "show", "BAD")
+    assert (shown["status"], shown["principal_outstanding"], shown["amount_due"]) == (
+        "written_off",
+        "0.00",
+        "0.00",
+    )
+    assert (shown["days_past_due"], shown["written_off"]) == (0, result["total"])
+    assert_verified_clean(book, "BAD")
+
+
+def test_a_written_off_loan_accrues_nothing_and_a_recovery_reduces_the_written_off_amount(
+    book: Ledger,
+) -> None:
+    result = written_off(book)
+    events = len(book.ok("loan", "events", "BAD"))
+    book.ok("close-day", "--through", "2026-06-30")
+    assert len(book.ok("loan", "events", "BAD")) == events  # no accrual, no deduction
+    recovered = book.ok("loan", "recover", "BAD", "1000.00", "--on", "2026-06-01")
+    total = Decimal(result["total"])
+    assert recovered["outstanding_after"] == str(total - Decimal("1000.00"))
+    shown = book.ok("loan", "show", "BAD")
+    assert shown["written_off_outstanding"] == str(total - Decimal("1000.00"))
+    assert shown["interest_accrued"] == "0.00"
+    assert_verified_clean(book, "BAD")
+    tie = book.ok("accounting", "tie-out")
+    assert tie["holds"] is True, tie
+
+
+def test_every_bad_write_off_or_recovery_is_refused_with_no_event_written(book: Ledger) -> None:
+    assert_refused(book, ["loan", "recover", "BAD", "10.00"], "is not written off")
+    assert_refused(book, [*WRITE_OFF, "--on", "2026-04-01"], "already closed")
+    assert_refused(book, ["loan", "write-off", "BAD", "--reason", " "], "reason")
+    assert_refused(book, [*WRITE_OFF, "--on", "2026-07-02"], "after the business date")
+    written_off(book)
+    assert_refused(book, [*WRITE_OFF], "is written off")
+    assert_refused(book, ["loan", "recover", "BAD", "0.00"], "must be positive")
+    assert_refused(book, ["loan", "recover", "BAD", "-5.00"])
+    assert_refused(book, ["loan", "recover", "BAD", "99999.00"], "not yet recovered")
+    assert_refused(book, ["loan", "recover", "BAD", "1.00", "--on", "2026-04-01"], "or later")
+    assert_refused(book, ["loan", "repay", "BAD", "10.00", "--on", "2026-04-21"], "written off")
+    assert_refused(
+        book, ["loan", "waive", "BAD", "--penalty", "1.00", "--reason", "x"], "written off"
+    )
+
+
+def test_a_closed_loan_cannot_be_written_off(book: Ledger) -> None:
+    book.ok("loan", "open", "--product", "repay_on_schedule", "--principal", "1000.00",
+            "--term", "3", "--disbursed-on", "2026-04-25", "--daily-rate", "0.0005",
+            "--loan-id", "PAID")  # fmt: skip
+    book.ok("loan", "prepay", "PAID", "--on", "2026-04-25", "--full")
+    assert_refused(book, ["loan", "write-off", "PAID", "--reason", "late"], "is closed")
+
+
+def test_the_read_models_show_the_written_off_loan_apart(book: Ledger) -> None:
+    """The schedule marks what was not paid, and what will never fall due, written off; the
+    statement's balance closes at zero (the write-off in its adjustments); the portfolio counts
+    the loan apart from the open book."""
+    result = written_off(book)
+    book.ok("loan", "open", "--product", "repay_on_schedule", "--principal", "1000.00",
+            "--term", "3", "--disbursed-on", "2026-04-25", "--daily-rate", "0.0005",
+            "--loan-id", "GOOD")  # fmt: skip
+    book.ok("close-day", "--through", "2026-05-31")
+    rows = book.ok("loan", "schedule", "BAD")
+    assert {r["status"] for r in rows} == {"written_off"}, rows
+    statements = book.ok("loan", "statement", "BAD")
+    april = next(s for s in statements if s["month"] == "2026-05")
+    assert (april["closing_balance"], april["adjustments"]) == (
+        "0.00",
+        f"-{result['total']}",
+    )
+    portfolio = book.ok("portfolio")
+    assert (portfolio["as_of"], portfolio["open_loans"]) == ("2026-05-31", 1)  # GOOD
+    assert ("written_off", 1) in [(p["status"], p["loans"]) for p in portfolio["by_product"]]
+    good = book.ok("loan", "show", "GOOD")["principal_outstanding"]
+    assert portfolio["principal_outstanding"] == good  # the open book: GOOD's only
