@@ -60,6 +60,9 @@ def test_every_entry_balances_and_the_controls_tie_out_every_day(
     assert refs
     for ref in ("S3", "S4"):  # bank installments paid off: their remaining fees (section 13)
         app.prepay(ref, date(2026, 5, 1))
+    # written off (section 14): S0 (compound interest apart, never paid), part recovered
+    app.write_off("S0", on=date(2026, 5, 1), actor="collections", reason="uncollectable")
+    app.recover("S0", Decimal("100.00"), on=date(2026, 5, 1), actor="collections", reason="paid")
     projections = Projections(app)
     projections.catch_up()
     sums = app_rows(
@@ -74,9 +77,10 @@ def test_every_entry_balances_and_the_controls_tie_out_every_day(
     kinds = {row[0] for row in app_rows(projections, "SELECT DISTINCT event FROM {t}")}
     assert {"Disbursed", "InterestAccrued", "InstallmentFellDue", "InstallmentDeducted",
             "Repaid", "Prepaid", "Corrected", "HandlingFeeFellDue",
-            "RemainingFeesAssessed"} <= kinds  # fmt: skip
+            "RemainingFeesAssessed", "WrittenOff", "Recovered"} <= kinds  # fmt: skip
     accounts = {row["key"] for row in trial["accounts"]}
-    assert {"penalty", "compound", "income_prepayment_fee", "income_handling_fee"} <= accounts
+    assert {"penalty", "compound", "income_prepayment_fee", "income_handling_fee",
+            "written_off", "recoveries"} <= accounts  # fmt: skip
     assert any(key.startswith("waived_") for key in accounts)
     exported_balances_are_the_trial_balance(app, trial, tmp_path)
     now = accounting.tie_out(app, projections)
