@@ -112,11 +112,14 @@ def request_reversal(
 def request_write_off(
     app: LedgerApp, loan: str, *, on: date | None, reason: str, by: Person, four_eyes: FourEyes
 ) -> Outcome:
-    """Section 14. The amount the request moves is what the loan owes when it is asked (its
-    principal, interest, penalty, compound interest and handling fees); the write-off itself
-    takes what it owes on the day it is carried out."""
-    found = app.get_loan(loan)
-    amount = found.balance + found.handling_fees_owed
+    """Section 14. The amount the request moves is what the write-off would take if it were
+    carried out now, on its day (``on``, or the loan's next open day, whose missing days run
+    first): rehearsed, so the threshold is tested on the real total, and a write-off the loan
+    would refuse is refused now. Approved later, it takes what the loan owes then (the
+    ``WrittenOff`` event records it)."""
+    amount = app.rehearse(
+        lambda: app.write_off(loan, on=on, actor=by.name, reason=reason).written_off
+    )
     details = {"on": _day_text(on)}
     return _request(app, loan, WRITE_OFF, details, amount, reason, by, four_eyes)
 
@@ -177,6 +180,8 @@ def _rehearse(app: LedgerApp, request: ApprovalRequest, before: list[Any]) -> No
 
     def carry_out_in_order() -> None:
         for asked in before:
+            if asked.action == WRITE_OFF:  # it ends the loan: a waiting one is checked last
+                continue
             with suppress(LedgerError):
                 _carry_out_request(app, asked)
         _carry_out_request(app, request)

@@ -139,3 +139,30 @@ def test_the_read_models_show_the_written_off_loan_apart(book: Ledger) -> None:
     assert ("written_off", 1) in [(p["status"], p["loans"]) for p in portfolio["by_product"]]
     good = book.ok("loan", "show", "GOOD")["principal_outstanding"]
     assert portfolio["principal_outstanding"] == good  # the open book: GOOD's only
+
+
+def test_the_threshold_is_tested_on_what_the_write_off_would_take_on_its_day(
+    book: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From the review: the request's amount was what BAD owed when asked (closed through
+    04-20), while a write-off dated 07-01 first runs the days to it and takes more; under a
+    threshold between the two it went through with no second person. Now the request is
+    rehearsed on its day: its amount is what the write-off takes, so it waits for one."""
+    first = book.ok(*WRITE_OFF, "--on", "2026-04-21")["approval"]  # what 04-21 would take
+    book.ok("approval", "reject", first["approval_id"], "--actor", "carol", "--reason", "later")
+    threshold = Decimal(first["amount"]) + Decimal("50.00")  # about 20 days' accrual more
+    monkeypatch.setenv("LEDGER_FOUR_EYES_BELOW", str(threshold))
+    asked = book.ok(*WRITE_OFF, "--on", "2026-07-01")
+    assert asked["approval"]["status"] == "pending" and asked["result"] is None
+    assert Decimal(asked["approval"]["amount"]) > threshold
+    approved = book.ok("approval", "approve", asked["approval"]["approval_id"], "--actor", "carol")
+    assert approved["result"]["total"] == asked["approval"]["amount"]
+
+
+def test_a_waiting_write_off_does_not_block_other_requests(book: Ledger) -> None:
+    """From the review: a waiting write-off was rehearsed before a later request, so a
+    back-dated repayment was refused as if the loan were already written off."""
+    book.ok(*WRITE_OFF, "--on", "2026-04-21")
+    asked = book.ok("loan", "repay", "BAD", "100.00", "--on", "2026-03-01", "--backdated",
+                    "--reason", "paid at the branch")  # fmt: skip
+    assert asked["approval"]["status"] == "pending"
