@@ -240,7 +240,7 @@ def _known_product(value: str | None) -> str | None:
 
 MAX_DAYS_PAST_DUE = 100_000
 StatusFilter = Annotated[
-    Literal["active", "overdue", "closed"] | None,
+    Literal["active", "overdue", "closed", "written_off"] | None,
     Query(description="Only loans in this status"),
 ]
 ProductFilter = Annotated[

@@ -13,7 +13,7 @@ from typing import Any
 
 from projections.balances import COLUMNS, Balances
 
-STATUSES = ("active", "overdue", "closed")
+STATUSES = ("active", "overdue", "closed", "written_off")  # written_off: section 14
 MAX_PAGE = 500
 DEFAULT_PAGE = 50
 

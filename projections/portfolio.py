@@ -116,7 +116,8 @@ class Portfolio(LoanProjection):
 
     def apply(self, facts: list[Fact], c: Cursor) -> None:
         for fact in facts:  # the last business day the book has run
-            if isinstance(fact.event, Loan.InterestAccrued) and (
+            # a day's end (a written-off loan has none after: its write-off's day counts)
+            if isinstance(fact.event, (Loan.InterestAccrued, Loan.WrittenOff)) and (
                 self.last_day is None or fact.on > self.last_day
             ):
                 self.last_day = fact.on

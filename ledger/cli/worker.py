@@ -213,6 +213,7 @@ def status(ctx: click.Context, timezone: str | None, db: str | None, as_json: bo
     loans = result["loans"]
     counts = (
         f"{loans['active']} active, {loans['overdue']} overdue, {loans['closed']} closed"
+        + (f", {loans['written_off']} written off" if loans.get("written_off") else "")
         if "active" in loans
         else "?"
     )

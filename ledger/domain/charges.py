@@ -9,7 +9,8 @@ Charged, per installment ``k`` (loan-rules sections 4 to 7):
 - and a row ``k = 0`` for what is charged outside the installments: the interest and the fee
   a prepayment collected (section 7), the handling fees of the installments not yet due that a
   full prepayment charged (section 13) and, while the loan is open, the interest accrued since
-  the last due date, rounded as a payoff would charge it.
+  the last due date, rounded as a payoff would charge it (on a written-off loan, what the
+  write-off took of it, section 14).
 
 The history to count is the one the rules give from the loan's facts (the replay of
 :mod:`ledger.domain.replay`), so a correction's recomputation is counted once, as corrected.
@@ -51,5 +52,9 @@ def charges(state: LoanState, events: Sequence[Any]) -> tuple[Charges, dict[str,
     if not state.is_closed:
         rows.setdefault(0, {p: ZERO for p in PARTS})
         rows[0]["interest"] += state.interest_accrued_rounded
+    for e in events:  # section 14: the accrued interest a write-off took was charged too
+        if isinstance(e, Loan.WrittenOff) and e.interest_accrued:
+            rows.setdefault(0, {p: ZERO for p in PARTS})
+            rows[0]["interest"] += e.interest_accrued
     total = {p: sum((row[p] for row in rows.values()), ZERO) for p in PARTS}
     return rows, total

@@ -26,7 +26,7 @@ PERCENT = Decimal("0.0001")
 # money that reached the lender (and a reversal takes back); not the disbursement, a refund
 # due or the balance still owed
 RECEIVED = {"deduction", "repayment", "repayment (back-dated)", "full prepayment",
-            "partial prepayment", "reversed payment"}  # fmt: skip
+            "partial prepayment", "reversed payment", "recovery"}  # fmt: skip
 
 
 def received(flows: list[CashFlow]) -> Decimal:
@@ -55,6 +55,8 @@ def cash_flows(loan: Loan, events: list[Any]) -> list[CashFlow]:
             flows.append(CashFlow(e.on, e.total, f"{e.kind} prepayment"))
         elif isinstance(e, Loan.Refunded):
             flows.append(CashFlow(e.on, -e.amount, "refund paid to the borrower"))
+        elif isinstance(e, Loan.Recovered):  # section 14: money received after a write-off
+            flows.append(CashFlow(e.on, e.amount, "recovery"))
         elif isinstance(e, Loan.Corrected):
             if e.kind == "backdated_repayment" and e.amount is not None:
                 flows.append(CashFlow(e.effective_on, e.amount, "repayment (back-dated)"))

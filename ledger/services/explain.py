@@ -120,8 +120,22 @@ class Explanation:
                 self.k_lines(k)[e.part].append(_line(e, -a["amount"], what, "waiver"))
         elif isinstance(e, (Loan.InstallmentDeducted, Loan.Repaid, Loan.Prepaid)):
             self._paid(e)
+        elif isinstance(e, Loan.WrittenOff):
+            self._written_off(e)
         else:
             self._credit(e)
+
+    def _written_off(self, e: Any) -> None:
+        """Section 14: everything owed left the book: each installment's parts as the event
+        records them, the principal not yet due, and the accrued interest (as a payoff)."""
+        what = f"written off: {e.reason}"
+        for owed in e.owed:
+            k = int(owed["k"])
+            for part in ("penalty", "compound", "fee", "interest", "principal"):
+                if owed.get(part):
+                    self.k_lines(k)[part].append(_line(e, -owed[part], what, "§14"))
+        self.principal_lines.append(_line(e, -e.principal, what, "§14"))
+        self.interest_lines = []  # taken as a payoff rounds it (e.interest_accrued)
 
     def _credit(self, e: Any) -> None:
         """Section 12: what moved the credit owed to the borrower."""

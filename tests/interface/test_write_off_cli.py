@@ -10,6 +10,7 @@ every deduction fails; three installments are overdue when it is written off on 
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -166,3 +167,42 @@ def test_a_waiting_write_off_does_not_block_other_requests(book: Ledger) -> None
     asked = book.ok("loan", "repay", "BAD", "100.00", "--on", "2026-03-01", "--backdated",
                     "--reason", "paid at the branch")  # fmt: skip
     assert asked["approval"]["status"] == "pending"
+
+
+def test_the_report_counts_a_recovery_as_received_and_the_accrued_interest_written_off(
+    book: Ledger,
+) -> None:
+    """From the review: the dispute report ignored recoveries (money received, a cash flow
+    of the cost) and left the accrued interest a write-off took out of the interest charged."""
+    result = written_off(book)
+    book.ok("loan", "recover", "BAD", "300.00", "--on", "2026-04-21", "--reason", "agency")
+    report = json.loads(book("audit", "report", "BAD", "--format", "json").out)
+    assert report["totals"]["received"] == "300.00"
+    charged_interest = Decimal(report["totals"]["interest"])
+    assert charged_interest >= Decimal(result["interest"])  # every interest it wrote off
+
+
+def test_explain_adds_up_after_a_write_off(book: Ledger) -> None:
+    """From the review: explain's lines did not know the write-off, so no figure added up."""
+    written_off(book)
+    explained = book.ok("loan", "explain", "BAD")
+    assert explained["adds_up"] is True, {
+        name: (f["figure"], f["sum_of_parts"])
+        for name, f in explained["figures"].items()
+        if not f["adds_up"]
+    }
+    principal = explained["figures"]["principal_outstanding"]
+    assert principal["lines"][-1]["rule"] == "§14"
+
+
+def test_a_written_off_loan_is_listed_counted_and_exported_as_such(book: Ledger) -> None:
+    """From the review: the list's status filter, the status line and the portfolio export
+    did not know the status (the export put the loan in the current bucket)."""
+    written_off(book)
+    listed = book.ok("loan", "list", "--status", "written_off")
+    assert [row["loan_id"] for row in listed["loans"]] == ["BAD"]
+    status = book("status")
+    assert "1 written off" in status.out, status.out
+    exported = book("export", "portfolio", "--format", "json")
+    (row,) = json.loads(exported.out)["rows"]
+    assert (row["status"], row["bucket"], row["days_past_due"]) == ("written_off", None, 0)

@@ -201,7 +201,7 @@ def portfolio_rows(source: Source) -> Iterator[dict[str, Any]]:
     for reference, *r in source.stream(statement, [day.isoformat(), day.isoformat()]):
         row = dict(zip(columns, r, strict=True))
         since = row["overdue_since"]
-        closed = row["status"] == "closed"
+        closed = row["status"] in ("closed", "written_off")  # out of the book (section 14)
         dpd = (day - date.fromisoformat(since)).days + 1 if since and not closed else 0
         yield {
             "as_of": day.isoformat(),
