@@ -120,6 +120,12 @@ def _status(state: dict[str, Any]) -> str:
         ("penalty paid", state["penalty_paid"]),
         ("fees paid", state["fees_paid"]),
     ]
+    if "written_off" in state:  # section 14: off the book, and what came back since
+        more[2] = ("closed on", "written off")
+        more += [
+            ("written off", state["written_off"]),
+            ("written off, not recovered", state["written_off_outstanding"]),
+        ]
     return first + facts(more, "balance")
 
 

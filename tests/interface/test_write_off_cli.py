@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger.services.application import LedgerApp
 from tests.conftest import Ledger
 from tests.interface.test_edge_cli import assert_refused
 from tests.interface.test_remedies_cli import assert_verified_clean
@@ -206,3 +207,14 @@ def test_a_written_off_loan_is_listed_counted_and_exported_as_such(book: Ledger)
     exported = book("export", "portfolio", "--format", "json")
     (row,) = json.loads(exported.out)["rows"]
     assert (row["status"], row["bucket"], row["days_past_due"]) == ("written_off", None, 0)
+
+
+def test_the_audit_page_says_the_loan_was_written_off(book: Ledger, app: LedgerApp) -> None:
+    from tests.interface.test_ui_pages import serve_pages, text_of
+
+    result = written_off(book)
+    for pages in serve_pages(app):
+        assert pages.sign_in().status_code == 303
+        page = text_of(pages.get("/ui/loans/BAD"))
+        assert "written off" in page and result["total"] in page
+        assert "<dd>open</dd>" not in page
