@@ -115,9 +115,14 @@ class Corrections(LedgerStore):
         events: list[Any] | None = None,
     ) -> Loan:
         if loan.is_written_off:  # section 14: its history stays as it was written off
+            advice = (
+                "money received since is recorded as a recovery"
+                if correction.kind == "backdated_repayment"
+                else "a payment that bounced before it cannot be undone (loan-rules section 14)"
+            )
             raise CommandRefused(
                 f"loan {loan.label} is written off (on {loan.written_off_on}): it cannot be "
-                "corrected; record a recovery"
+                f"corrected; {advice}"
             )
         if loan.is_closed and correction.kind == "backdated_repayment":
             raise CommandRefused(f"loan {loan.label} is closed (since {loan.closed_on})")
