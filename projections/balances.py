@@ -150,7 +150,7 @@ class Balances(LoanProjection):
 
     def counts(self) -> dict[str, int]:
         rows = self.sql.query(f"SELECT status, COUNT(*) FROM {self.t} GROUP BY status")
-        result = {"active": 0, "overdue": 0, "closed": 0, "written_off": 0}
+        result = {"active": 0, "overdue": 0, "closed": 0}  # written_off: only when there are
         for status, count in rows:
             result[str(status)] = int(count)
         return result
