@@ -58,8 +58,10 @@ def follow_suspense(state: Any, before: dict[str, Decimal] | None) -> None:
     """After an event: ``before`` (the receivables before an accrual on a loan in
     non-accrual, else ``None``) suspends the accrual's change; nothing stays suspended above
     what is receivable. Nothing to do for a loan with nothing suspended and no accrual."""
-    if before is None and not any(state.suspended().values()):
-        return
+    if before is None and not (
+        state.interest_suspended or state.penalty_suspended or state.compound_suspended
+    ):
+        return  # every event of every loan comes here: the common case costs nothing
     now = charge_receivables(state)
     for c in SUSPENDED:
         amount = getattr(state, f"{c}_suspended")

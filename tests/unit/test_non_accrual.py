@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -15,7 +16,7 @@ from ledger.domain.accounting import RECEIVABLES, positions_of, postings
 from ledger.domain.business_day import advance_to, run_through
 from ledger.domain.errors import CommandRefused
 from ledger.domain.evolve import evolve
-from ledger.domain.facts import facts_of
+from ledger.domain.facts import corrected_facts, facts_of
 from ledger.domain.loan import Loan
 from ledger.domain.replay import replay, run_facts
 from ledger.domain.state import LoanState
@@ -154,3 +155,35 @@ def test_non_accrual_is_reviewed_only_at_the_end_of_the_day_just_closed() -> Non
     loan = unpaid_loan(date(2026, 3, 20), None)
     with pytest.raises(CommandRefused, match="end of the day just closed"):
         loan.review_non_accrual(date(2026, 3, 19), after_days=1)
+
+
+def test_a_correction_curing_the_loan_before_that_day_undoes_non_accrual_and_verifies() -> None:
+    loan = unpaid_loan(date(2026, 4, 30), 30)
+    recorded: list[Any] = list(loan.collect_events())
+    correction = SimpleNamespace(
+        kind="backdated_repayment",
+        effective_on=date(2026, 3, 1),
+        amount=D("1200.00"),
+        originator_version=len(recorded) + 1,
+    )
+    run = run_facts(recorded[0], corrected_facts(facts_of(recorded), correction))
+    assert run.loan.non_accrual_since is None  # 2 days past due on 03-17, not 30
+    assert run.loan.suspended() == {"interest": 0, "penalty": 0, "compound": 0}
+    loan.correct(
+        date(2026, 4, 30),
+        kind="backdated_repayment",
+        effective_on=date(2026, 3, 1),
+        amount=D("1200.00"),
+        reverses=None,
+        supersedes=[],
+        refund_due=run.refund_due,
+        corrected=run.loan,
+        actor="ops",
+        reason="the bank's statement",
+    )
+    assert loan.figures().non_accrual_since is None
+    run_through(loan, date(2026, 5, 10), NoMoney(), 30)  # 30 days past due again: starts
+    events = [*recorded, *loan.collect_events()]
+    started = [e for e in events if isinstance(e, Loan.NonAccrualStarted)]
+    assert [e.on for e in started] == [date(2026, 3, 17), date(2026, 5, 1)]
+    assert replay(events).discrepancies == []
