@@ -85,7 +85,9 @@ class LoanFigures(BaseModel):
     ``known_at``, a command's answer) it has not. A loan that names ``compound_multiplier``
     (loan-rules section 11) also has ``compound_accrued``, the compound interest owed; a
     written-off loan (section 14) ``written_off`` and ``written_off_outstanding`` (written off
-    and not yet recovered)."""
+    and not yet recovered); an open loan in non-accrual (section 15) ``non_accrual`` (true)
+    and ``non_accrual_since`` (its charges are not income from the next day on; its figures
+    are the contract's as ever)."""
 
     model_config = ConfigDict(extra="allow")
 

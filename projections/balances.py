@@ -54,6 +54,7 @@ COLUMNS = (
     "credit",
     "written_off",
     "written_off_outstanding",
+    "non_accrual_since",
     "closed_on",
     "version",
 )
@@ -74,7 +75,13 @@ AMOUNTS = {
     "written_off",
     "written_off_outstanding",
 }
-OPTIONAL = ("compound_accrued", "handling_fees_owed", "written_off", "written_off_outstanding")
+OPTIONAL = (
+    "compound_accrued",
+    "handling_fees_owed",
+    "written_off",
+    "written_off_outstanding",
+    "non_accrual_since",
+)
 
 
 def to_fen(amount: Decimal) -> int:
@@ -96,8 +103,8 @@ def _iso(day: date | None) -> str | None:
 class Balances(LoanProjection):
     name = "balances"
     # 2: folds are LoanState; day_closed; 3: credit; 4: compound_accrued; 5: handling_fees_owed;
-    # 6: written_off, written_off_outstanding (section 14)
-    schema = 6
+    # 6: written_off, written_off_outstanding (section 14); 7: non_accrual_since (section 15)
+    schema = 7
     description = "one row per loan: status, principal, interest, penalty, overdue, next due"
 
     def __init__(self, sql: Any, cache_size: int = 50_000) -> None:
@@ -113,6 +120,7 @@ class Balances(LoanProjection):
             "product TEXT NOT NULL, status TEXT NOT NULL, as_of TEXT, day_closed INTEGER, "
             "days_past_due INTEGER, "
             "overdue_since TEXT, next_due_date TEXT, closed_on TEXT, version INTEGER NOT NULL, "
+            "non_accrual_since TEXT, "
             f"{amounts} BIGINT)"
         )
 
@@ -188,6 +196,7 @@ def row_of(fold: LoanFold) -> dict[str, Any]:
         "written_off_outstanding": (
             None if f.written_off_outstanding is None else to_fen(f.written_off_outstanding)
         ),
+        "non_accrual_since": _iso(f.non_accrual_since),
         "closed_on": _iso(f.closed_on),
         "version": fold.version,
     }
@@ -207,7 +216,9 @@ def shown(row: dict[str, Any]) -> dict[str, Any]:
         if column in result or column in ("reference", "loan_id"):
             continue
         if column in OPTIONAL and row[column] is None:
-            continue  # a loan without section 11, 13 or 14 shows what it did
+            continue  # a loan without section 11, 13, 14 or 15 shows what it did
+        if column == "non_accrual_since":
+            result["non_accrual"] = True  # section 15
         value = row[column]
         if column in AMOUNTS:
             amount = from_fen(value)

@@ -99,6 +99,28 @@ class FourEyes:
         return cls(threshold)
 
 
+@dataclass(frozen=True)
+class NonAccrual:
+    """Non-accrual (loan-rules §15): a loan at least ``$LEDGER_NON_ACCRUAL_AFTER_DAYS`` days
+    past due at the end of a day (a whole number such as ``90``; unset: never) stops
+    recognising its charges as income. The threshold is recorded in the loan's
+    ``NonAccrualStarted``, so a replay never reads it from the environment."""
+
+    after_days: int | None = None
+
+    @classmethod
+    def from_env(cls) -> NonAccrual:
+        text = os.environ.get("LEDGER_NON_ACCRUAL_AFTER_DAYS", "").strip()
+        if not text:
+            return cls()
+        if not re.fullmatch(r"[0-9]{1,5}", text) or int(text) < 1:
+            raise LedgerError(
+                f"LEDGER_NON_ACCRUAL_AFTER_DAYS must be a whole number of days past due from 1 "
+                f"to 99999, such as 90, not {text[:20]!r}"
+            )
+        return cls(int(text))
+
+
 def default_actor() -> str:
     """Who is asking, for the record of a correction: ``$LEDGER_ACTOR``, else the user."""
     import getpass

@@ -51,6 +51,10 @@ ENVIRONMENT: list[tuple[str, str]] = [
         "waivers, refunds, back-dated repayments, reversals under this amount need no "
         "second person (default: every amount does)",
     ),
+    (
+        "LEDGER_NON_ACCRUAL_AFTER_DAYS",
+        "days past due after which a loan's charges are not income (loan-rules 15; default: never)",
+    ),
     ("LEDGER_CHART_OF_ACCOUNTS", "a JSON file renaming accounts of the journal's chart"),
     ("LEDGER_RATE_CAPS", "annual rate caps of the dispute report (default 0.24,0.36)"),
     ("LEDGER_LPR", "the loan prime rate; the report's third cap is 4 x LPR (default 0.0300)"),

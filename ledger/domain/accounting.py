@@ -73,7 +73,9 @@ CHART: dict[str, tuple[str, str]] = {
     },
     "written_off": ("Expenses:Loans:WriteOff", "Expenses"),  # section 14
     "recoveries": ("Income:Loans:Recoveries", "Income"),
+    "suspense": ("Liabilities:Loans:InterestSuspense", "Liabilities"),  # section 15
 }
+SUSPENDED = ("interest", "penalty", "compound")  # section 15: charges a non-accrual suspends
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,10 @@ class Positions:
     prepayment_fee_written_off: Decimal = ZERO  # never: a prepayment fee is paid at once
     handling_fee_written_off: Decimal = ZERO
     recovered: Decimal = ZERO
+    # section 15: charges receivable that are not income (accrued in non-accrual, not paid)
+    interest_suspended: Decimal = ZERO
+    penalty_suspended: Decimal = ZERO
+    compound_suspended: Decimal = ZERO
 
     def receivable(self, charge: str) -> Decimal:
         if charge == "interest":
@@ -177,6 +183,9 @@ def positions_of(loan: LoanState) -> Positions:
         compound_written_off=loan.compound_written_off,
         handling_fee_written_off=loan.fees_written_off,
         recovered=loan.recovered,
+        interest_suspended=loan.interest_suspended,
+        penalty_suspended=loan.penalty_suspended,
+        compound_suspended=loan.compound_suspended,
     )
 
 
@@ -202,18 +211,21 @@ def postings(
     """The postings of one event that moved a loan from ``before`` (``None``: it did not
     exist) to ``after``; ``disbursed``: the principal paid out by a ``Disbursed`` event.
     Receivables and credit move by their change; income per charge ``c`` is ``change of
-    receivable_c + paid_c + waived_c + written_off_c``; waived and credited charges go to
-    contra accounts, what a write-off took off the book to the write-off expense (section
-    14), a recovery to its income; cash ``= paid + change of credit - credited - disbursed +
-    recovered``. Zero lines are left out."""
+    receivable_c + paid_c + waived_c + written_off_c - change of suspended_c`` (section 15:
+    what is suspended is credited to the suspense account instead); waived and credited
+    charges go to contra accounts, what a write-off took off the book to the write-off
+    expense (section 14), a recovery to its income; cash ``= paid + change of credit -
+    credited - disbursed + recovered``. Zero lines are left out."""
     was = before or NOTHING
     change = {name: getattr(after, name) - getattr(was, name) for name in POSITION_NAMES}
     lines = [Posting(r, change[r]) for r in RECEIVABLES]
     lines.append(Posting("credit", -change["credit"]))
     written_off = change["principal_written_off"]
+    suspended = sum((change[f"{c}_suspended"] for c in SUSPENDED), ZERO)
+    lines.append(Posting("suspense", -suspended))  # section 15
     for c in CHARGES:
         recognised = after.receivable(c) - was.receivable(c) + change[f"{c}_paid"]
-        recognised += change[f"{c}_written_off"]
+        recognised += change[f"{c}_written_off"] - change.get(f"{c}_suspended", ZERO)
         written_off += change[f"{c}_written_off"]
         lines.append(Posting(f"income_{c}", -(recognised + change[f"{c}_waived"])))
         lines.append(Posting(f"waived_{c}", change[f"{c}_waived"] + change[f"{c}_credited"]))
@@ -261,4 +273,6 @@ RULES: dict[type[Any], str] = {
     Loan.RemainingFeesAssessed: "§13 fees of installments not yet due, charged by the payoff",
     Loan.WrittenOff: "§14 everything owed written off",
     Loan.Recovered: "§14 money recovered on a written-off loan",
+    Loan.NonAccrualStarted: "§15 non-accrual: charges accrued from now on are suspended",
+    Loan.NonAccrualEnded: "§15 cured: suspended charges released to income",
 }

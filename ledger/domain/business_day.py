@@ -43,21 +43,25 @@ def run_morning(loan: Loan, day: date, gateway: Collector) -> None:
             loan.deduct(day, requested=due, collected=gateway.collect(loan.id, day, due))
 
 
-def run_end_of_day(loan: Loan, day: date) -> None:
+def run_end_of_day(loan: Loan, day: date, non_accrual_after: int | None = None) -> None:
     """Section 3, end of day: accrual, then overdue marking (after the morning's fixing of
-    what falls due and use of credit, if that has not run: see :func:`before_deduction`).
-    Nothing for a closed loan."""
+    what falls due and use of credit, if that has not run: see :func:`before_deduction`),
+    then the review of non-accrual (section 15; ``non_accrual_after``: the setting, ``None``
+    when off). Nothing for a closed loan."""
     if loan.is_closed:
         return
     before_deduction(loan, day)
     if not loan.is_closed:
         loan.close_day(day)
+        loan.review_non_accrual(day, after_days=non_accrual_after)
 
 
-def run_day(loan: Loan, day: date, gateway: Collector) -> None:
+def run_day(
+    loan: Loan, day: date, gateway: Collector, non_accrual_after: int | None = None
+) -> None:
     """A whole business day: the morning, then (if the loan is still open) its end."""
     run_morning(loan, day, gateway)
-    run_end_of_day(loan, day)
+    run_end_of_day(loan, day, non_accrual_after)
 
 
 class OneCollection:
@@ -73,13 +77,17 @@ class OneCollection:
         return self.taken
 
 
-def run_through(loan: Loan, day: date, gateway: Collector) -> None:
+def run_through(
+    loan: Loan, day: date, gateway: Collector, non_accrual_after: int | None = None
+) -> None:
     """Every business day of the loan not yet run, up to and including ``day``."""
     while not loan.is_closed and loan.next_open_day <= day:
-        run_day(loan, loan.next_open_day, gateway)
+        run_day(loan, loan.next_open_day, gateway, non_accrual_after)
 
 
-def advance_to(loan: Loan, on: date, gateway: Collector) -> None:
+def advance_to(
+    loan: Loan, on: date, gateway: Collector, non_accrual_after: int | None = None
+) -> None:
     """Inline catch-up before a command dated ``on``: close the loan's missing days before
     ``on``, run the morning of ``on``. A date already closed is refused by the loan."""
     if loan.is_closed:
@@ -87,6 +95,6 @@ def advance_to(loan: Loan, on: date, gateway: Collector) -> None:
     if on < loan.next_open_day:
         loan.fix_due_installments(on)  # raises the loan's "already closed" refusal
     while not loan.is_closed and loan.next_open_day < on:
-        run_day(loan, loan.next_open_day, gateway)
+        run_day(loan, loan.next_open_day, gateway, non_accrual_after)
     if not loan.is_closed and loan.next_open_day == on:
         run_morning(loan, on, gateway)

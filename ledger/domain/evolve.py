@@ -12,6 +12,7 @@ from typing import Any
 from ledger.domain.installment import Installment
 from ledger.domain.loan import Loan
 from ledger.domain.money import ZERO, accumulate
+from ledger.domain.non_accrual import charge_receivables, follow_suspense, release
 from ledger.domain.state import CLOSED, LoanState
 from ledger.domain.terms import Terms
 from ledger.domain.write_off import PARTS as WRITE_OFF_PARTS
@@ -172,6 +173,16 @@ def _recovered(state: LoanState, e: Loan.Recovered) -> None:
     state.recovered += e.amount
 
 
+def _non_accrual_started(state: LoanState, e: Loan.NonAccrualStarted) -> None:
+    """Section 15: from the next accrual on, the loan's charges are suspended."""
+    state.non_accrual_since = e.on
+
+
+def _non_accrual_ended(state: LoanState, e: Loan.NonAccrualEnded) -> None:
+    """Section 15: cured; what was suspended is released (income)."""
+    release(state)
+
+
 EVOLVE: dict[type[Any], Callable[[LoanState, Any], None]] = {
     Loan.Disbursed: _disbursed,
     Loan.InstallmentFellDue: _installment_fell_due,
@@ -192,6 +203,8 @@ EVOLVE: dict[type[Any], Callable[[LoanState, Any], None]] = {
     Loan.OverpaymentHeld: _overpayment_held,
     Loan.WrittenOff: _written_off,
     Loan.Recovered: _recovered,
+    Loan.NonAccrualStarted: _non_accrual_started,
+    Loan.NonAccrualEnded: _non_accrual_ended,
 }
 LOAN_EVENT_TYPES: tuple[type[Any], ...] = tuple(EVOLVE)
 
@@ -202,6 +215,9 @@ def evolve(state: LoanState, event: Any) -> None:
         step = EVOLVE[type(event)]
     except KeyError:
         raise TypeError(f"not a loan event: {type(event).__name__}") from None
+    suspends = state.non_accrual_since is not None and type(event) is Loan.InterestAccrued
+    before = charge_receivables(state) if suspends else None
     step(state, event)
+    follow_suspense(state, before)  # section 15
     state.chain_head = event.chain
     state.last_event_on = max(state.last_event_on, event.on)

@@ -20,7 +20,8 @@ class Fact:
 
     # morning, deduction, repayment, day, prepayment, waiver (of what was owed: ``Waived``),
     # paid_waiver (of what was paid: ``PaidChargeWaived``), refund, write_off and recovery
-    # (section 14: a decision, and money received)
+    # (section 14: a decision, and money received), non_accrual (section 15: the setting in
+    # force at the end of that day, ``after_days``)
     kind: str
     on: date
     amount: Decimal | None = None
@@ -29,6 +30,7 @@ class Fact:
     actor: str = ""
     reason: str = ""
     version: int | None = None  # the recorded event it was read from
+    after_days: int | None = None  # non_accrual: $LEDGER_NON_ACCRUAL_AFTER_DAYS as recorded
 
 
 def fact_of(event: Any) -> Fact | None:
@@ -74,7 +76,9 @@ def fact_of(event: Any) -> Fact | None:
             reason=event.reason,
             version=version,
         )
-    return None  # Disbursed, Overdue, Closed, CreditApplied, Corrected: derived, or apart
+    if isinstance(event, Loan.NonAccrualStarted):  # section 15: the setting is a fact
+        return Fact("non_accrual", event.on, after_days=event.after_days, version=version)
+    return None  # Disbursed, Overdue, Closed, CreditApplied, NonAccrualEnded, Corrected: derived
 
 
 def corrected_facts(facts: Sequence[Fact], correction: Any) -> list[Fact]:

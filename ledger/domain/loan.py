@@ -24,6 +24,7 @@ from ledger.domain.credit import credit_defaults
 from ledger.domain.differences import differences
 from ledger.domain.installment import Installment
 from ledger.domain.money import ZERO
+from ledger.domain.non_accrual import NonAccruals
 from ledger.domain.prepayment import PrepaymentQuote
 from ledger.domain.remedies import Remedies
 from ledger.domain.state import ACTIVE, CLOSED, OVERDUE, LoanState
@@ -42,7 +43,7 @@ __all__ = [
 ]
 
 
-class Loan(Aggregate, WriteOffs, Remedies):
+class Loan(Aggregate, NonAccruals, WriteOffs, Remedies):
     """A consumer loan. Its state (:class:`LoanState`) is only ever changed by its events,
     each through :func:`evolve`, the same function the projections fold events with."""
 
@@ -341,6 +342,19 @@ class Loan(Aggregate, WriteOffs, Remedies):
         outstanding_after: Decimal
         actor: str
         reason: str
+
+    class NonAccrualStarted(Event):
+        """loan-rules §15: ``days_past_due`` at the end of ``on`` reached ``after_days``."""
+
+        on: date
+        days_past_due: int
+        after_days: int  # $LEDGER_NON_ACCRUAL_AFTER_DAYS then
+
+    class NonAccrualEnded(Event):
+        """loan-rules §15: nothing past due at the end of ``on``: its charges are income."""
+
+        on: date
+        started_on: date
 
     def __init__(  # called by Disbursed
         self,

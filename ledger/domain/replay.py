@@ -203,6 +203,9 @@ def _run_fact(loan: Loan, fact: Fact, money: Decimal, run: Run) -> Decimal:
     if fact.kind == "day":
         run_end_of_day(loan, fact.on)
         return ZERO
+    if fact.kind == "non_accrual":  # section 15: after its day's end, the setting recorded
+        loan.review_non_accrual(fact.on, after_days=fact.after_days)
+        return ZERO
     if fact.kind == "deduction":  # the morning, with the money the bank gave
         received = OneCollection(money)
         run_morning(loan, fact.on, received)
@@ -396,6 +399,9 @@ def _command(loan: Loan, event: Any) -> None:
         loan.repay(on, event.amount)
     elif isinstance(event, Loan.InterestAccrued):
         loan.close_day(on)
+        loan.review_non_accrual(on, after_days=None)  # section 15: a cure is derived
+    elif isinstance(event, (Loan.NonAccrualStarted, Loan.NonAccrualEnded)):  # section 15
+        loan.review_non_accrual(on, after_days=getattr(event, "after_days", None))
     elif isinstance(event, Loan.RemainingFeesAssessed):  # section 13: a payoff records it first
         loan.prepay(on)
     elif isinstance(event, Loan.Prepaid):

@@ -26,12 +26,20 @@ from ledger.domain import per_transaction, rules
 from ledger.domain.credit import CreditState, credit_defaults
 from ledger.domain.installment import Installment
 from ledger.domain.money import FEN, ZERO, Exact, round_to
+from ledger.domain.non_accrual import NonAccrualState
 from ledger.domain.terms import Method, Terms
 from ledger.domain.write_off import WRITTEN_OFF, WriteOffState
 
 ACTIVE = "active"
 OVERDUE = "overdue"
 CLOSED = "closed"
+# derived state a correction records only where it was set (sections 10, 13, 15)
+OPTIONAL_DERIVED = (
+    "piece_from",
+    "handling_fees_charged",
+    "non_accrual_since",
+    *(f"{c}_suspended" for c in ("interest", "penalty", "compound")),
+)
 
 
 @dataclass(frozen=True)
@@ -70,9 +78,11 @@ class Figures:
     # section 14, a written-off loan only: the total written off, and what is not recovered
     written_off: Decimal | None = None
     written_off_outstanding: Decimal | None = None
+    # section 15, an open loan in non-accrual only: the day it started
+    non_accrual_since: date | None = None
 
 
-class LoanState(WriteOffState, CreditState):
+class LoanState(NonAccrualState, WriteOffState, CreditState):
     """The state of one loan: terms, plan, installments, what accrued and what was paid."""
 
     # the state a correction replaces (everything the rules derived, not the terms)
@@ -188,6 +198,9 @@ class LoanState(WriteOffState, CreditState):
             state["piece_from"] = self.piece_from
         if self.handling_fees_charged:
             state["handling_fees_charged"] = self.handling_fees_charged
+        for name in OPTIONAL_DERIVED[2:]:  # section 15, only where set
+            if getattr(self, name):
+                state[name] = getattr(self, name)
         return state
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -201,7 +214,7 @@ class LoanState(WriteOffState, CreditState):
             Installment(**{**i, "last_paid_on": paid_on.get(int(i["k"]))})
             for i in state["installments"]
         ]
-        for name in ("piece_from", "handling_fees_charged"):  # only where they were set
+        for name in OPTIONAL_DERIVED:  # only where they were set
             if name in state:
                 setattr(self, name, state[name])
             else:
@@ -260,6 +273,7 @@ class LoanState(WriteOffState, CreditState):
             ),
             written_off=self.written_off if self.is_written_off else None,
             written_off_outstanding=(self.written_off_outstanding if self.is_written_off else None),
+            non_accrual_since=None if self.is_closed else self.non_accrual_since,
         )
 
     @property

@@ -48,6 +48,9 @@ def loan_state(loan: Loan, as_of: date | None = None) -> dict[str, Any]:
     if f.written_off is not None and f.written_off_outstanding is not None:  # section 14
         shown["written_off"] = fmt(f.written_off)
         shown["written_off_outstanding"] = fmt(f.written_off_outstanding)
+    if f.non_accrual_since is not None:  # section 15: the contract's figures are unchanged
+        shown["non_accrual"] = True
+        shown["non_accrual_since"] = f.non_accrual_since.isoformat()
     return with_handling_fees(with_compound(shown, f.compound_accrued), f.handling_fees_owed)
 
 

@@ -90,7 +90,7 @@ class LedgerApp(Corrections, Remedies, CloseOfBusiness):
         loan = self.get_loan(reference)
         self._check_on(loan, on)
         bank = self._bank_for([loan.id])
-        advance_to(loan, on, bank)
+        advance_to(loan, on, bank, self.non_accrual_after)
         allocations = loan.repay(on, amount)
         self.save(loan, *bank.changed())
         return loan, allocations
@@ -107,7 +107,7 @@ class LedgerApp(Corrections, Remedies, CloseOfBusiness):
         loan = self.get_loan(reference)
         self._check_on(loan, on)
         bank = self._bank_for([loan.id])
-        advance_to(loan, on, bank)
+        advance_to(loan, on, bank, self.non_accrual_after)
         if quote_only:
             return loan, loan.quote_prepayment(on, amount=amount, replan=replan)
         quote = loan.prepay(on, amount=amount, replan=replan)

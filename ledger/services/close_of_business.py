@@ -93,7 +93,7 @@ class CloseOfBusiness(LedgerStore):
             first = self.directory.first_open_day(partition, partitions)
             day = first if first is not None else through + timedelta(days=1)
         while day <= through:
-            result = self._pass(day, run_through, partition, partitions, progress, stop)
+            result = self._pass(day, self._days, partition, partitions, progress, stop)
             report.loan_days += result.loans
             report.loans = max(report.loans, result.loans)
             report.events += result.events
@@ -115,6 +115,12 @@ class CloseOfBusiness(LedgerStore):
             report.checkpoint = self._checkpoint(report.days[-1])
         report.seconds = time.perf_counter() - started
         return report
+
+    def _days(self, loan: Loan, day: date, bank: PaymentGateway) -> None:
+        run_through(loan, day, bank, self.non_accrual_after)  # section 15: the setting
+
+    def _advance(self, loan: Loan, day: date, bank: PaymentGateway) -> None:
+        advance_to(loan, day, bank, self.non_accrual_after)
 
     def _checkpoint(self, day: date) -> int | None:
         """Anchor every loan's chain head at the end of the pass (issue 12). Another pass
@@ -161,7 +167,7 @@ class CloseOfBusiness(LedgerStore):
         earlier days are not closed catches them up first. Running it again is a no-op."""
         self.business_date.check(day, "morning of")
         self.directory.catch_up()
-        return self._pass(day, advance_to, partition, partitions, progress, stop)
+        return self._pass(day, self._advance, partition, partitions, progress, stop)
 
     def _pass(
         self,

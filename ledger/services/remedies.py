@@ -42,7 +42,7 @@ class Remedies(LedgerStore):
         loan = self.get_loan(reference)
         day = self._remedy_day(loan, on)
         bank = self._bank_for([loan.id])
-        advance_to(loan, day, bank)
+        advance_to(loan, day, bank, self.non_accrual_after)
         loan.waive(day, part=part, amount=amount, actor=actor, reason=reason)
         self.save(loan, *bank.changed())
         return loan
@@ -55,7 +55,8 @@ class Remedies(LedgerStore):
         loan = self.get_loan(reference)
         day = self._remedy_day(loan, on)
         bank = self._bank_for([loan.id])
-        advance_to(loan, day, bank)  # its morning uses credit first (unless refunded before)
+        # its morning uses credit first (unless refunded before)
+        advance_to(loan, day, bank, self.non_accrual_after)
         loan.refund(day, amount=amount, actor=actor, reason=reason)
         bank.pay(loan.id, day, amount)
         self.save(loan, *bank.changed())
@@ -68,7 +69,7 @@ class Remedies(LedgerStore):
         day = on or loan.next_open_day
         self._check_on(loan, day)
         bank = self._bank_for([loan.id])
-        advance_to(loan, day, bank)
+        advance_to(loan, day, bank, self.non_accrual_after)
         loan.write_off(day, actor=actor, reason=reason)
         self.save(loan, *bank.changed())
         return loan

@@ -22,6 +22,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from ledger.adapters.checkpoints import Checkpoints
+from ledger.adapters.config import NonAccrual
 from ledger.adapters.directory import LoanDirectory
 from ledger.adapters.gateway import SimulatedBank
 from ledger.adapters.keys import chain_keyring
@@ -74,11 +75,14 @@ class LedgerStore(Application[UUID]):
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
         business_date: BusinessDate | None = None,
+        non_accrual: NonAccrual | None = None,
     ) -> None:
         install_keyring(chain_keyring())  # seals events, checkpoints and snapshots
         super().__init__(env)
         self.batch_size = batch_size
         self.business_date = business_date or BusinessDate.from_env(os.environ)
+        # loan-rules §15: the days past due after which a loan's end of day starts non-accrual
+        self.non_accrual_after = (non_accrual or NonAccrual.from_env()).after_days
         self.reader = BatchReader(self)
         self.directory = LoanDirectory(self)
         self.checkpoints = Checkpoints(self)
@@ -92,6 +96,7 @@ class LedgerStore(Application[UUID]):
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
         business_date: BusinessDate | None = None,
+        non_accrual: NonAccrual | None = None,
     ) -> Self:
         db = parse_database_url(url)
         with startup_lock(db):
@@ -100,6 +105,7 @@ class LedgerStore(Application[UUID]):
                 env={**db.env, "CREATE_TABLE": "y"},
                 batch_size=batch_size,
                 business_date=business_date,
+                non_accrual=non_accrual,
             )
 
     # ------------------------------------------------------------------ unit of work
