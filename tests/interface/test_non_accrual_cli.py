@@ -136,3 +136,21 @@ def test_get_loan_shows_the_non_accrual_status(api: Api) -> None:
     shown = api.get("/loans/NH").json()
     assert (shown["non_accrual"], shown["non_accrual_since"]) == (True, "2026-03-17")
     assert shown["status"] == "overdue"
+
+
+def test_section_15s_example_suspends_301_04_through_april(book: Ledger) -> None:
+    """Section 15's example, through the trial balance: without the setting the journal would
+    recognise 573.38 of interest (accrued 74.06 + due 499.32) and 111.40 of penalty; in
+    non-accrual from 2026-03-17 it recognises 357.34 and 26.40, and holds 216.04 + 85.00 =
+    301.04 in suspense. The receivables are the contract's, unchanged."""
+    balances = {
+        row["account"]: row["balance"] for row in book.ok("accounting", "trial-balance")["accounts"]
+    }
+    assert balances["Income:Loans:Interest"] == "-357.34"
+    assert balances["Income:Loans:Penalty"] == "-26.40"
+    assert balances["Liabilities:Loans:InterestSuspense"] == "-301.04"
+    assert (balances["Assets:Loans:Interest:Accrued"], balances["Assets:Loans:Interest:Due"]) == (
+        "74.06",
+        "499.32",
+    )
+    assert balances["Assets:Loans:Penalty"] == "111.40"
