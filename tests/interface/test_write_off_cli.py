@@ -218,3 +218,16 @@ def test_the_audit_page_says_the_loan_was_written_off(book: Ledger, app: LedgerA
         page = text_of(pages.get("/ui/loans/BAD"))
         assert "written off" in page and result["total"] in page
         assert "<dd>open</dd>" not in page
+
+
+def test_section_14s_example_writes_off_12614_03(book: Ledger) -> None:
+    """Section 14's example: principal 9,198.84 not yet due + 914.16 + 944.50 + 942.50 due =
+    12,000.00; interest 186.00 + 155.66 + 157.66 due + 28.07 accrued since 2026-04-15 = 527.39;
+    penalty 52.81 + 29.70 + 4.13 = 86.64; in all 12,614.03."""
+    result = written_off(book)
+    assert (result["principal"], result["interest"], result["penalty"]) == (
+        "12000.00",
+        "527.39",
+        "86.64",
+    )
+    assert result["total"] == "12614.03"
