@@ -261,4 +261,5 @@ RULES: dict[type[Any], str] = {
     Loan.RemainingFeesAssessed: "§13 fees of installments not yet due, charged by the payoff",
     Loan.WrittenOff: "§14 everything owed written off",
     Loan.Recovered: "§14 money recovered on a written-off loan",
+    Loan.Restructured: "§16 restructured: the plan re-made (no amount moves)",
 }

@@ -20,7 +20,7 @@ class Fact:
 
     # morning, deduction, repayment, day, prepayment, waiver (of what was owed: ``Waived``),
     # paid_waiver (of what was paid: ``PaidChargeWaived``), refund, write_off and recovery
-    # (section 14: a decision, and money received)
+    # (section 14: a decision, and money received), restructure (section 16: a decision)
     kind: str
     on: date
     amount: Decimal | None = None
@@ -29,6 +29,8 @@ class Fact:
     actor: str = ""
     reason: str = ""
     version: int | None = None  # the recorded event it was read from
+    term: int | None = None  # a restructuring's new term (section 16)
+    rate: Decimal | None = None  # a restructuring's new rate (section 16)
 
 
 def fact_of(event: Any) -> Fact | None:
@@ -73,6 +75,16 @@ def fact_of(event: Any) -> Fact | None:
             actor=event.actor,
             reason=event.reason,
             version=version,
+        )
+    if isinstance(event, Loan.Restructured):  # section 16: what was asked
+        return Fact(
+            "restructure",
+            event.on,
+            actor=event.actor,
+            reason=event.reason,
+            version=version,
+            term=event.new_term,
+            rate=event.new_rate,
         )
     return None  # Disbursed, Overdue, Closed, CreditApplied, Corrected: derived, or apart
 

@@ -26,6 +26,7 @@ from ledger.domain.installment import Installment
 from ledger.domain.money import ZERO
 from ledger.domain.prepayment import PrepaymentQuote
 from ledger.domain.remedies import Remedies
+from ledger.domain.restructure import RestructuredFields, Restructurings
 from ledger.domain.state import ACTIVE, CLOSED, OVERDUE, LoanState
 from ledger.domain.terms import Terms
 from ledger.domain.write_off import WriteOffs
@@ -42,7 +43,7 @@ __all__ = [
 ]
 
 
-class Loan(Aggregate, WriteOffs, Remedies):
+class Loan(Aggregate, WriteOffs, Restructurings, Remedies):
     """A consumer loan. Its state (:class:`LoanState`) is only ever changed by its events,
     each through :func:`evolve`, the same function the projections fold events with."""
 
@@ -341,6 +342,10 @@ class Loan(Aggregate, WriteOffs, Remedies):
         outstanding_after: Decimal
         actor: str
         reason: str
+
+    class Restructured(Event, RestructuredFields):
+        """loan-rules §16 (four eyes): the principal not yet due re-planned over a new term
+        and/or at a new rate; its fields: :class:`RestructuredFields`. No money moves."""
 
     def __init__(  # called by Disbursed
         self,
