@@ -31,6 +31,7 @@ from ledger.services.close_of_business import (
 from ledger.services.corrections import Correction, Corrections
 from ledger.services.parsing import identifier
 from ledger.services.remedies import Remedies
+from ledger.services.restructuring import Restructurings
 from ledger.services.store import DEFAULT_BATCH_SIZE, LedgerStore, loan_id_for
 
 __all__ = [
@@ -45,7 +46,7 @@ __all__ = [
 ]
 
 
-class LedgerApp(Corrections, Remedies, CloseOfBusiness):
+class LedgerApp(Corrections, Remedies, Restructurings, CloseOfBusiness):
     """The ledger: every use case on one store."""
 
     # the library names an application's tables after its class unless told: the ledger's

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -75,7 +76,7 @@ def test_a_restructured_loan_replays_clean_to_its_end() -> None:
 def test_a_new_rate_alone_keeps_the_term() -> None:
     loan = paying_loan()
     loan.restructure(ON, term=None, rate=D("0.0003"), actor="ops", reason="cheaper")
-    e = loan.pending_events[-1]
+    e: Any = loan.pending_events[-1]
     assert (e.kind, e.last_k, e.principal_step) == ("new_rate", 12, D("1000.00"))
 
 
