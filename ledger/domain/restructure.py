@@ -58,6 +58,20 @@ class RestructuredFields:
     actor: str
     reason: str
 
+    def changes(self) -> str:
+        """What changed, in words (``loan events``, the report)."""
+        return "; ".join(
+            (
+                f"{self.kind.replace('_', ' ')}: {self.principal_not_due} not yet due re-planned "
+                f"after #{self.fixed}",
+                f"last installment {self.last_k_before} -> {self.last_k}",
+                f"{self.rate_name} {self.rate_before} -> {self.rate}",
+                f"EMI {self.emi_before} -> {self.emi}",
+                f"principal step {self.principal_step_before} -> {self.principal_step}",
+                f"{self.reason} ({self.actor})",
+            )
+        )
+
     @property
     def new_term(self) -> int | None:
         """The term asked for (``None``: the term in force was kept)."""

@@ -265,19 +265,6 @@ def _corrected(e: Loan.Corrected) -> Shape:
     return Shape(what, amount, parts, "; ".join(notes), e.effective_on)
 
 
-def _restructured(e: Loan.Restructured) -> Shape:
-    """Section 16: no money moves; the plan's inputs, before -> after."""
-    changes = [
-        f"{e.principal_not_due} not yet due re-planned after #{e.fixed}",
-        f"last installment {e.last_k_before} -> {e.last_k}",
-        f"{e.rate_name} {e.rate_before} -> {e.rate}",
-        f"EMI {e.emi_before} -> {e.emi}",
-        f"principal step {e.principal_step_before} -> {e.principal_step}",
-        f"{e.reason} ({e.actor})",
-    ]
-    return Shape(f"restructured ({e.kind.replace('_', ' ')})", None, (), "; ".join(changes))
-
-
 SUMMARISERS: tuple[tuple[type[Any], Callable[[Any], Shape]], ...] = (
     (Loan.Disbursed, _disbursed),
     (Loan.InstallmentFellDue, _fell_due),
@@ -290,7 +277,7 @@ SUMMARISERS: tuple[tuple[type[Any], Callable[[Any], Shape]], ...] = (
     (Loan.Closed, _closed),
     (Loan.Waived, _waived),
     (Loan.Corrected, _corrected),
-    (Loan.Restructured, _restructured),
+    (Loan.Restructured, lambda e: Shape("restructured", None, (), e.changes())),  # section 16
 )
 HEADLINE = ("amount", "applied", "collected", "received", "total", "charged", "fee")
 TEXT_FIELDS = ("part", "source", "kind", "reason", "actor", "rule", "rounding")
