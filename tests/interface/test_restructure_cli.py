@@ -121,3 +121,17 @@ def test_a_written_off_or_closed_loan_is_not_restructured(book: Ledger) -> None:
     book.ok("loan", "prepay", "RS", "--on", "2026-03-20", "--full")
     assert_refused(book, [*ASK, "--term", "20", "--reason", "r"], "is closed")
     assert_refused(book, [*ASK, "--term", "20", "--preview"], "is closed")
+
+
+def test_a_correction_back_dated_before_the_restructuring_replays_it_and_verify_stays_clean(
+    book: Ledger,
+) -> None:
+    asked = book.ok(*ASK, "--term", "22", "--rate", "0.0004", "--reason", "hardship")
+    book.ok("approval", "approve", asked["approval"]["approval_id"], "--actor", "carol")
+    book.ok("close-day", "--through", "2026-04-16")
+    asked = book.ok("loan", "repay", "RS", "100.00", "--on", "2026-03-18", "--backdated",
+                    "--reason", "late bank file")  # fmt: skip
+    book.ok("approval", "approve", asked["approval"]["approval_id"], "--actor", "carol")
+    shown = book.ok("loan", "show", "RS")
+    assert (shown["principal_outstanding"], shown["next_due_amount"]) == ("9500.00", "614.00")
+    assert_verified_clean(book, "RS")
