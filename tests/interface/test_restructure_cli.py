@@ -135,3 +135,17 @@ def test_a_correction_back_dated_before_the_restructuring_replays_it_and_verify_
     shown = book.ok("loan", "show", "RS")
     assert (shown["principal_outstanding"], shown["next_due_amount"]) == ("9500.00", "614.00")
     assert_verified_clean(book, "RS")
+
+
+def test_a_shorter_term_re_plans_over_fewer_installments_and_the_schedule_drops_the_rest(
+    book: Ledger,
+) -> None:
+    """10,000.00 over installments 3 to 8: a step of round(10,000.00 / 6) = 1,666.67."""
+    asked = book.ok(*ASK, "--term", "8", "--reason", "the borrower pays faster")
+    done = book.ok("approval", "approve", asked["approval"]["approval_id"], "--actor", "carol")
+    assert (done["result"]["kind"], done["result"]["principal_step"]) == ("new_term", "1666.67")
+    schedule = book.ok("loan", "schedule", "RS")
+    statuses = {row["k"]: row["status"] for row in schedule}
+    assert [statuses[k] for k in (8, 9, 12)] == ["upcoming", "restructured", "restructured"]
+    assert next(row for row in schedule if row["k"] == 3)["planned_principal"] == "1666.67"
+    assert_verified_clean(book, "RS")
