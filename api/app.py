@@ -32,6 +32,7 @@ from api.routes_disputes import dispute_routes
 from api.routes_exports import export_routes
 from api.routes_pages import page_routes
 from api.routes_reads import audit_routes, book_routes, check_routes, read_routes
+from api.routes_restructure import restructure_routes
 from api.routes_write_off import write_off_routes
 from ledger.adapters.api_keys import ApiKey
 from ledger.adapters.config import FourEyes, RateCaps
@@ -66,6 +67,7 @@ def create_app(
     app.include_router(command_routes(ctx))
     app.include_router(correction_routes(ctx))
     app.include_router(write_off_routes(ctx))
+    app.include_router(restructure_routes(ctx))
     app.include_router(read_routes(ctx))
     app.include_router(book_routes(ctx))
     app.include_router(audit_routes(ctx))

@@ -283,7 +283,10 @@ class ScheduleRow(Shape):
     interest: Money | None
     penalty: Money | None
     paid: Money | None
-    status: Literal["upcoming", "due", "partly_paid", "overdue", "paid", "prepaid"]
+    status: Literal[
+        "upcoming", "due", "partly_paid", "overdue", "paid", "prepaid", "written_off",
+        "restructured",
+    ]  # fmt: skip
     estimated: bool
     planned_principal: Money | None
     planned_interest: Money | None

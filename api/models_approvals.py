@@ -14,7 +14,7 @@ from api.inputs import LOAN_PATH_PATTERN, Body, Reason
 from api.models import Day, Money, Reference, Shape, Timestamp
 from ledger.domain.approval import ACTIONS, STATUSES
 
-Action = Literal["waiver", "refund", "backdated_repayment", "reversal", "write_off"]
+Action = Literal["waiver", "refund", "backdated_repayment", "reversal", "write_off", "restructure"]
 Status = Literal["pending", "approved", "rejected"]
 Rule = Literal["four_eyes", "below_threshold"]
 assert set(Action.__args__) == set(ACTIONS)  # type: ignore[attr-defined]

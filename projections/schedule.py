@@ -58,6 +58,9 @@ def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
+PLANNED_TO = "planned_to"  # the fold's extra: the last row a restructuring planned (section 16)
+
+
 class Schedule(LoanProjection):
     name = "schedule"
     schema = 3  # 2: waived; 3: folds are LoanState
@@ -93,10 +96,15 @@ class Schedule(LoanProjection):
     def after(self, fold: LoanFold, fact: Fact) -> None:
         e = fact.event
         touched: set[int] = set()
-        if isinstance(e, Loan.Disbursed) or (isinstance(e, Loan.Prepaid) and e.kind == "partial"):
+        if isinstance(e, (Loan.Disbursed, Loan.Restructured)) or (
+            isinstance(e, Loan.Prepaid) and e.kind == "partial"
+        ):
             for k, due, principal, interest in fold.planned_parts(len(fold.installments) + 1):
                 self._plan(fold, k, due, to_fen(principal), to_fen(interest))
-            self._cancel_after(fold, fold.last_k)  # a shorter term (reduce_term)
+            if fold.last_k > max(fold.term, fold.extra.get(PLANNED_TO, 0)):  # section 16
+                fold.extra[PLANNED_TO] = fold.last_k  # a longer term: rows past the first
+            why = "restructured" if isinstance(e, Loan.Restructured) else "prepaid"
+            self._cancel_after(fold, fold.last_k, why)  # a shorter term (reduce_term, s. 16)
         elif isinstance(e, Loan.Closed):
             self._cancel_after(fold, len(fold.installments))
         elif isinstance(e, Loan.WrittenOff):  # section 14
@@ -127,7 +135,7 @@ class Schedule(LoanProjection):
 
     def _cancel_after(self, fold: LoanFold, last: int, status: str = "prepaid") -> None:
         """Planned installments after ``last`` will never fall due (``status``: why)."""
-        for k in range(last + 1, fold.term + 1):
+        for k in range(last + 1, max(fold.term, fold.extra.get(PLANNED_TO, 0)) + 1):
             row = self.pending.get((fold.loan_id, k))
             if row is None:  # written by an earlier batch
                 self.pending[(fold.loan_id, k)] = [CANCELLED, str(fold.loan_id), k, status]

@@ -32,7 +32,7 @@ from eventsourcing.persistence import (
 from ledger.adapters.snapshots import BadSnapshot, snapshot_problem
 from ledger.adapters.sql import STARTUP_LOCK_KEY
 from ledger.domain.errors import LedgerError
-from ledger.domain.loan import Installment
+from ledger.domain.installment import Installment
 from ledger.domain.money import fraction_text
 from ledger.domain.terms import Terms
 

@@ -198,6 +198,9 @@ def _register_commands() -> None:
     loan.add_command(loan_refund)
     loan.add_command(loan_write_off)
     loan.add_command(loan_recover)
+    from ledger.cli.restructure import loan_restructure
+
+    loan.add_command(loan_restructure)
     from ledger.cli.approvals import approval_group
     from ledger.cli.disputes import dispute_group
 

@@ -275,4 +275,5 @@ RULES: dict[type[Any], str] = {
     Loan.Recovered: "§14 money recovered on a written-off loan",
     Loan.NonAccrualStarted: "§15 non-accrual: charges accrued from now on are suspended",
     Loan.NonAccrualEnded: "§15 cured: suspended charges released to income",
+    Loan.Restructured: "§16 restructured: the plan re-made (no amount moves)",
 }

@@ -1,8 +1,8 @@
 """Four-eyes approval (issue 14, point 3; loan-rules §12.5 in ``docs/loan-rules.md``): a
 command that changes what a borrower owes outside the rules (a waiver, a refund, a back-dated
-repayment, a reversal, a write-off: loan-rules §14) is first recorded as a request; a second
-person with the ``approver`` role approves it (then, in the same unit of work, the loan's events
-happen) or rejects it.
+repayment, a reversal, a write-off: loan-rules §14, a restructuring: §16) is first recorded as
+a request; a second person with the ``approver`` role approves it (then, in the same unit of
+work, the loan's events happen) or rejects it.
 
 ``ApprovalRequest`` is an aggregate of its own, linked to a loan. Its events:
 
@@ -33,10 +33,10 @@ from ledger.domain.money import ZERO, fmt
 
 APPROVAL_NAMESPACE = uuid5(NAMESPACE_URL, "ledger:approval")
 REFERENCE_PREFIX = "APR-"
-WAIVER, REFUND, BACKDATED_REPAYMENT, REVERSAL, WRITE_OFF = (
-    "waiver", "refund", "backdated_repayment", "reversal", "write_off"
+WAIVER, REFUND, BACKDATED_REPAYMENT, REVERSAL, WRITE_OFF, RESTRUCTURE = (
+    "waiver", "refund", "backdated_repayment", "reversal", "write_off", "restructure"
 )  # fmt: skip
-ACTIONS = (WAIVER, REFUND, BACKDATED_REPAYMENT, REVERSAL, WRITE_OFF)
+ACTIONS = (WAIVER, REFUND, BACKDATED_REPAYMENT, REVERSAL, WRITE_OFF, RESTRUCTURE)
 FOUR_EYES, BELOW_THRESHOLD = "four_eyes", "below_threshold"
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 STATUSES = (PENDING, APPROVED, REJECTED)

@@ -7,6 +7,7 @@ the projections fold the same events with it; nothing else moves a loan's state
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from ledger.domain.installment import Installment
@@ -183,6 +184,18 @@ def _non_accrual_ended(state: LoanState, e: Loan.NonAccrualEnded) -> None:
     release(state)
 
 
+def _restructured(state: LoanState, e: Loan.Restructured) -> None:
+    """Section 16: the plan of the principal not yet due, and the rate in force from ``on``."""
+    if e.rate != e.rate_before and e.rate_name == "annual_rate":
+        state.terms = replace(state.terms, annual_rate=e.rate)
+    elif e.rate != e.rate_before:
+        state.terms = replace(state.terms, daily_rate=e.rate)
+    state.monthly_rate = e.monthly_rate
+    state.last_k = e.last_k
+    state.emi = e.emi
+    state.principal_step = e.principal_step
+
+
 EVOLVE: dict[type[Any], Callable[[LoanState, Any], None]] = {
     Loan.Disbursed: _disbursed,
     Loan.InstallmentFellDue: _installment_fell_due,
@@ -205,6 +218,7 @@ EVOLVE: dict[type[Any], Callable[[LoanState, Any], None]] = {
     Loan.Recovered: _recovered,
     Loan.NonAccrualStarted: _non_accrual_started,
     Loan.NonAccrualEnded: _non_accrual_ended,
+    Loan.Restructured: _restructured,
 }
 LOAN_EVENT_TYPES: tuple[type[Any], ...] = tuple(EVOLVE)
 

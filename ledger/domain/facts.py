@@ -21,7 +21,7 @@ class Fact:
     # morning, deduction, repayment, day, prepayment, waiver (of what was owed: ``Waived``),
     # paid_waiver (of what was paid: ``PaidChargeWaived``), refund, write_off and recovery
     # (section 14: a decision, and money received), non_accrual (section 15: the setting in
-    # force at the end of that day, ``after_days``)
+    # force at the end of that day, ``after_days``), restructure (section 16: a decision)
     kind: str
     on: date
     amount: Decimal | None = None
@@ -31,6 +31,8 @@ class Fact:
     reason: str = ""
     version: int | None = None  # the recorded event it was read from
     after_days: int | None = None  # non_accrual: $LEDGER_NON_ACCRUAL_AFTER_DAYS as recorded
+    term: int | None = None  # a restructuring's new term (section 16)
+    rate: Decimal | None = None  # a restructuring's new rate (section 16)
 
 
 def fact_of(event: Any) -> Fact | None:
@@ -78,6 +80,16 @@ def fact_of(event: Any) -> Fact | None:
         )
     if isinstance(event, Loan.NonAccrualStarted):  # section 15: the setting is a fact
         return Fact("non_accrual", event.on, after_days=event.after_days, version=version)
+    if isinstance(event, Loan.Restructured):  # section 16: what was asked
+        return Fact(
+            "restructure",
+            event.on,
+            actor=event.actor,
+            reason=event.reason,
+            version=version,
+            term=event.new_term,
+            rate=event.new_rate,
+        )
     return None  # Disbursed, Overdue, Closed, CreditApplied, NonAccrualEnded, Corrected: derived
 
 

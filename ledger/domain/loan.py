@@ -21,29 +21,15 @@ from ledger.domain.accrued import AccruedAmounts
 from ledger.domain.actor import UNKNOWN, current_actor
 from ledger.domain.chain import GENESIS, link
 from ledger.domain.credit import credit_defaults
-from ledger.domain.differences import differences
-from ledger.domain.installment import Installment
 from ledger.domain.money import ZERO
 from ledger.domain.non_accrual import NonAccruals
-from ledger.domain.prepayment import PrepaymentQuote
 from ledger.domain.remedies import Remedies
-from ledger.domain.state import ACTIVE, CLOSED, OVERDUE, LoanState
+from ledger.domain.restructure import RestructuredFields, Restructurings
 from ledger.domain.terms import Terms
 from ledger.domain.write_off import WriteOffs
 
-__all__ = [
-    "ACTIVE",
-    "CLOSED",
-    "OVERDUE",
-    "Installment",
-    "Loan",
-    "LoanState",
-    "PrepaymentQuote",
-    "differences",
-]
 
-
-class Loan(Aggregate, NonAccruals, WriteOffs, Remedies):
+class Loan(Aggregate, NonAccruals, WriteOffs, Restructurings, Remedies):
     """A consumer loan. Its state (:class:`LoanState`) is only ever changed by its events,
     each through :func:`evolve`, the same function the projections fold events with."""
 
@@ -355,6 +341,10 @@ class Loan(Aggregate, NonAccruals, WriteOffs, Remedies):
 
         on: date
         started_on: date
+
+    class Restructured(Event, RestructuredFields):
+        """loan-rules §16 (four eyes): the principal not yet due re-planned over a new term
+        and/or at a new rate; its fields: :class:`RestructuredFields`. No money moves."""
 
     def __init__(  # called by Disbursed
         self,

@@ -2,9 +2,10 @@
 
 The **facts** of a loan are what came from outside: its terms and disbursement, the business
 days that ran, the money each morning deduction collected (or that it collected nothing), the
-amount of each repayment, the amount and re-plan choice of each prepayment, waivers, and
-corrections (a back-dated repayment, a reversed payment). Everything else (EMI, installment
-parts, allocations, daily accruals, penalties, overdue marks, fees, closing) is derived.
+amount of each repayment, the amount and re-plan choice of each prepayment, waivers, each
+restructuring's new term or rate (§16), and corrections (a back-dated repayment, a reversed
+payment). Everything else (EMI, installment parts, allocations, daily accruals, penalties,
+overdue marks, fees, closing) is derived.
 
 - :func:`replay` drives a fresh :class:`~ledger.domain.loan.Loan` through the same commands,
   event by event, and compares every event it derives with the one recorded, field by field;
@@ -170,6 +171,8 @@ def _remedy(loan: Loan, fact: Fact, money: Decimal, run: Run) -> None:
         loan.write_off(fact.on, actor=actor, reason=reason)
     elif fact.kind == "recovery":
         loan.recover(fact.on, amount=money, actor=actor, reason=reason)
+    elif fact.kind == "restructure":  # section 16
+        loan.restructure(fact.on, term=fact.term, rate=fact.rate, actor=actor, reason=reason)
     if fact.kind not in ("waiver", "paid_waiver"):
         return
     if fact.kind == "waiver":
@@ -338,12 +341,10 @@ def replay(recorded: Sequence[Any]) -> Replayed:
                 Discrepancy(int(event.originator_version), kind, "event", kind, "(not derived)")
             )
     for extra in pending:
+        name = type(extra).__name__
         out.append(
-            Discrepancy(
-                int(extra.originator_version), type(extra).__name__, "event", "(not recorded)",
-                type(extra).__name__,
-            )
-        )  # fmt: skip
+            Discrepancy(int(extra.originator_version), name, "event", "(not recorded)", name)
+        )
     return result
 
 
@@ -413,4 +414,7 @@ def _command(loan: Loan, event: Any) -> None:
         loan.apply_credit(on)
     elif isinstance(event, Loan.WrittenOff):
         loan.write_off(on, actor=event.actor, reason=event.reason)
-    # Overdue and Closed are derived by the commands above: nothing to run
+    elif isinstance(event, Loan.Restructured):  # section 16
+        r = event
+        loan.restructure(on, term=r.new_term, rate=r.new_rate, actor=r.actor, reason=r.reason)
+    # Overdue, Closed: derived by the commands above

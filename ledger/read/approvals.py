@@ -11,6 +11,7 @@ from ledger.domain.approval import (
     BACKDATED_REPAYMENT,
     BELOW_THRESHOLD,
     REFUND,
+    RESTRUCTURE,
     REVERSAL,
     WAIVER,
     WRITE_OFF,
@@ -28,7 +29,15 @@ WHAT = {
     BACKDATED_REPAYMENT: "record a repayment of {amount} back-dated to {on}",
     REVERSAL: "reverse event {event}",
     WRITE_OFF: "write the loan off",
+    RESTRUCTURE: "restructure the loan: {change}",
 }
+
+
+def _change(details: dict[str, str]) -> str:
+    """A restructuring's request in words (section 16)."""
+    said = [f"term {details['term']}" if details.get("term") else "",
+            f"rate {details['rate']}" if details.get("rate") else ""]  # fmt: skip
+    return " and ".join(s for s in said if s) or "nothing"
 
 
 PART_NAMES = {"fee": "fee", "penalty": "penalty", "interest": "interest",
@@ -57,7 +66,11 @@ def request_view(events: list[Any]) -> dict[str, Any]:
         "loan_uuid": str(asked.loan_id),
         "action": asked.action,
         "what": WHAT[asked.action].format(
-            **{**asked.details, "part": PART_NAMES.get(asked.details.get("part", ""), "")}
+            **{
+                **asked.details,
+                "part": PART_NAMES.get(asked.details.get("part", ""), ""),
+                "change": _change(asked.details),
+            }
         ),
         "details": dict(asked.details),
         "amount": fmt(asked.amount),
@@ -98,6 +111,8 @@ def carried_out(loan: Loan, request: ApprovalRequest) -> dict[str, Any]:
         return views.refund(loan)
     if request.action == WRITE_OFF:
         return views.write_off(loan)
+    if request.action == RESTRUCTURE:
+        return views.restructuring(loan)
     return views.correction(loan, views.newest_pending(loan, Loan.Corrected))
 
 

@@ -277,6 +277,7 @@ SUMMARISERS: tuple[tuple[type[Any], Callable[[Any], Shape]], ...] = (
     (Loan.Closed, _closed),
     (Loan.Waived, _waived),
     (Loan.Corrected, _corrected),
+    (Loan.Restructured, lambda e: Shape("restructured", None, (), e.changes())),  # section 16
 )
 HEADLINE = ("amount", "applied", "collected", "received", "total", "charged", "fee")
 TEXT_FIELDS = ("part", "source", "kind", "reason", "actor", "rule", "rounding")

@@ -13,8 +13,9 @@ from typing import Any
 
 from ledger.domain import rules
 from ledger.domain.chain import plain
-from ledger.domain.loan import Loan, PrepaymentQuote
+from ledger.domain.loan import Loan
 from ledger.domain.money import ZERO, fmt
+from ledger.domain.prepayment import PrepaymentQuote
 from ledger.domain.write_off import PARTS as WRITE_OFF_PARTS
 from ledger.services.application import CloseReport
 
@@ -267,6 +268,34 @@ def write_off(loan: Loan) -> dict[str, Any]:
         "actor": event.actor,
         "reason": event.reason,
         "version": event.originator_version,
+        "status": loan.loan_status,
+    }
+
+
+def restructuring(loan: Loan) -> dict[str, Any]:
+    """A restructuring just recorded (loan-rules §16): the ``Restructured`` event, each input
+    of the plan before and after."""
+    e = newest_pending(loan, Loan.Restructured)
+    return {
+        "loan_id": loan.label,
+        "on": e.on.isoformat(),
+        "kind": e.kind,
+        "fixed": e.fixed,
+        "principal_not_due": fmt(e.principal_not_due),
+        "rate_name": e.rate_name,
+        "rate_before": str(e.rate_before),
+        "rate": str(e.rate),
+        "monthly_rate_before": str(e.monthly_rate_before),
+        "monthly_rate": str(e.monthly_rate),
+        "last_k_before": e.last_k_before,
+        "last_k": e.last_k,
+        "emi_before": fmt(e.emi_before),
+        "emi": fmt(e.emi),
+        "principal_step_before": fmt(e.principal_step_before),
+        "principal_step": fmt(e.principal_step),
+        "actor": e.actor,
+        "reason": e.reason,
+        "version": e.originator_version,
         "status": loan.loan_status,
     }
 

@@ -19,7 +19,8 @@ from ledger.adapters.persistence import APP_NAME
 from ledger.domain.account import LinkedAccount, account_id_for
 from ledger.domain.business_day import advance_to
 from ledger.domain.errors import CommandRefused, Conflict
-from ledger.domain.loan import Loan, PrepaymentQuote
+from ledger.domain.loan import Loan
+from ledger.domain.prepayment import PrepaymentQuote
 from ledger.domain.rules import Allocation
 from ledger.domain.terms import Replan, Terms
 from ledger.services.close_of_business import (
@@ -31,6 +32,7 @@ from ledger.services.close_of_business import (
 from ledger.services.corrections import Correction, Corrections
 from ledger.services.parsing import identifier
 from ledger.services.remedies import Remedies
+from ledger.services.restructuring import Restructurings
 from ledger.services.store import DEFAULT_BATCH_SIZE, LedgerStore, loan_id_for
 
 __all__ = [
@@ -45,7 +47,7 @@ __all__ = [
 ]
 
 
-class LedgerApp(Corrections, Remedies, CloseOfBusiness):
+class LedgerApp(Corrections, Remedies, Restructurings, CloseOfBusiness):
     """The ledger: every use case on one store."""
 
     # the library names an application's tables after its class unless told: the ledger's

@@ -1,6 +1,6 @@
 """Four-eyes approval (issue 14, point 3; loan-rules §12.5): the commands that change what a
 borrower owes outside the rules (waivers, refunds, back-dated repayments, reversals, write-offs:
-loan-rules §14) are asked for here, not run directly.
+loan-rules §14, restructurings: §16) are asked for here, not run directly.
 
 ``request_*`` records an :class:`~ledger.domain.approval.ApprovalRequest`. Under the book's
 threshold (``$LEDGER_FOUR_EYES_BELOW``) the command is carried out at once and the request is
@@ -31,6 +31,7 @@ from ledger.domain.approval import (
     BELOW_THRESHOLD,
     REFERENCE_PREFIX,
     REFUND,
+    RESTRUCTURE,
     REVERSAL,
     STATUSES,
     WAIVER,
@@ -122,6 +123,30 @@ def request_write_off(
     )
     details = {"on": _day_text(on)}
     return _request(app, loan, WRITE_OFF, details, amount, reason, by, four_eyes)
+
+
+def request_restructure(
+    app: LedgerApp, loan: str, *, on: date | None, term: int | None, rate: Decimal | None,
+    reason: str, by: Person,
+) -> Outcome:  # fmt: skip
+    """Section 16. Always four eyes, whatever the book's threshold: a restructuring changes
+    the contract, not an amount (the request's ``amount`` is the principal it re-plans, for
+    the approver to see; rehearsed, so one the loan would refuse is refused now)."""
+
+    def rehearsed() -> Decimal:
+        loan_after = app.restructure(
+            loan, on=on, term=term, rate=rate, actor=by.name, reason=reason
+        )
+        event: Any = loan_after.pending_events[-1]
+        return Decimal(event.principal_not_due)
+
+    amount = app.rehearse(rehearsed)
+    details = {
+        "on": _day_text(on),
+        "term": "" if term is None else str(term),
+        "rate": "" if rate is None else str(rate),
+    }
+    return _request(app, loan, RESTRUCTURE, details, amount, reason, by, FourEyes())
 
 
 def _request(
@@ -255,6 +280,14 @@ def _carry_out(
         ),
         REVERSAL: lambda: app.reverse(loan, int(details["event"]), actor=actor, reason=reason),
         WRITE_OFF: lambda: app.write_off(loan, on=on, actor=actor, reason=reason),
+        RESTRUCTURE: lambda: app.restructure(
+            loan,
+            on=on,
+            term=int(details["term"]) if details.get("term") else None,
+            rate=Decimal(details["rate"]) if details.get("rate") else None,
+            actor=actor,
+            reason=reason,
+        ),
     }
     return commands[action]()
 

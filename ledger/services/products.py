@@ -35,6 +35,7 @@ MAX_ANNUAL_RATE = Decimal("3.65")
 MIN_ANNUAL_RATE = Decimal("0.0001")  # 0.01 % a year
 MAX_PRINCIPAL = Decimal("100000000")
 MIN_PRINCIPAL = Decimal("1.00")
+MAX_TERM = 360  # installments: 30 years of months
 MAX_FEE_RATE_PER_PERIOD = Decimal("0.1")  # 10 % of the principal a month: above is a typo
 RATE_PLACES = 10  # decimals a rate or a multiplier may have
 WIDE = 999_999_999  # whole numbers are read within this; each field has its own bounds
@@ -85,7 +86,7 @@ class LoanTermsInput(BaseModel):
 
     product: str
     principal: Dec = Field(ge=MIN_PRINCIPAL, le=MAX_PRINCIPAL)
-    term: Whole = Field(ge=1, le=360)
+    term: Whole = Field(ge=1, le=MAX_TERM)
     disbursed_on: Day
     daily_rate: Dec | None = Field(default=None, ge=MIN_DAILY_RATE, le=MAX_DAILY_RATE)
     annual_rate: Dec | None = Field(default=None, ge=MIN_ANNUAL_RATE, le=MAX_ANNUAL_RATE)

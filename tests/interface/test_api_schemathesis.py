@@ -317,7 +317,26 @@ def _tour(client: TestClient, app: LedgerApp) -> list[tuple[str, str, Any]]:
     _dispute_tour(post, get)
     _approval_tour(client, done)
     _write_off_tour(client, done)
+    _restructure_tour(client, done)
     return done
+
+
+def _restructure_tour(client: TestClient, done: list[tuple[str, str, Any]]) -> None:
+    """BOB restructured (loan-rules section 16): the preview (nothing written), the request
+    (always 202), a second person approves it (its answer: the restructuring), the schedule
+    re-planned."""
+    template = "/loans/{loan_id}/restructurings"
+    body = {"term": 9, "rate": "0.0004"}
+    answer = client.post("/loans/BOB/restructurings/preview", json=body, headers=HEADERS)
+    done.append((template + "/preview", "POST", answer))
+    asked = client.post("/loans/BOB/restructurings", json={**body, "reason": "x"}, headers=HEADERS)
+    done.append((template, "POST", asked))
+    reference = asked.json()["approval"]["approval_id"]
+    answer = client.post(f"/approvals/{reference}/approve", headers=APPROVER_HEADERS)
+    done.append(("/approvals/{approval_id}/approve", "POST", answer))
+    done.append(
+        ("/loans/{loan_id}/schedule", "GET", client.get("/loans/BOB/schedule", headers=HEADERS))
+    )
 
 
 def _write_off_tour(client: TestClient, done: list[tuple[str, str, Any]]) -> None:

@@ -18,8 +18,9 @@ import pytest
 from ledger.domain import rules
 from ledger.domain.business_day import run_day
 from ledger.domain.errors import CommandRefused
-from ledger.domain.loan import ACTIVE, CLOSED, OVERDUE, Loan
+from ledger.domain.loan import Loan
 from ledger.domain.money import ZERO, Rounding
+from ledger.domain.state import ACTIVE, CLOSED, OVERDUE
 from ledger.domain.terms import PRESETS, DayCount, Method, Replan, Terms
 
 D = Decimal
