@@ -93,14 +93,14 @@ def balances_as_of(
 ) -> dict[str, Any]:
     """Each loan's balances row in fen: the balances projection's (``as_of`` omitted), or the
     same row (:func:`projections.balances.row_of`) of the loan folded from its events dated up
-    to ``as_of`` (read from the store, or from ``events``, loan id -> its events)."""
+    to ``as_of`` (read from the store a batch of loans at a time, or from ``events``, loan id
+    -> its events)."""
     rows = {str(r["loan_id"]): r for r in projections.balances.all()}
     if as_of is None:
         return rows
     result = {}
-    for loan_id in rows:
+    for loan_id, recorded in (events or _events_in_batches(app, list(rows))).items():
         fold: LoanFold | None = None
-        recorded = events[loan_id] if events else app.events.get(UUID(loan_id))
         for event in recorded:
             if event.on > as_of:
                 break
@@ -112,6 +112,15 @@ def balances_as_of(
         if fold is not None:
             result[loan_id] = row_of(fold)
     return result
+
+
+def _events_in_batches(app: Any, loan_ids: list[str]) -> Events:
+    """Every loan's events, one query per batch of loans (not a query per loan)."""
+    found: Events = {}
+    for start in range(0, len(loan_ids), app.batch_size):
+        batch = [UUID(i) for i in loan_ids[start : start + app.batch_size]]
+        found |= {str(i): e for i, e in app.reader.events_of(batch).items()}
+    return found
 
 
 def tie_out(
