@@ -30,6 +30,7 @@ from api.routes_approvals import approval_routes
 from api.routes_commands import command_routes, correction_routes
 from api.routes_disputes import dispute_routes
 from api.routes_exports import export_routes
+from api.routes_gateway import gateway_routes
 from api.routes_pages import page_routes
 from api.routes_reads import audit_routes, book_routes, check_routes, read_routes
 from api.routes_restructure import restructure_routes
@@ -76,6 +77,7 @@ def create_app(
     app.include_router(approval_routes(ctx))
     app.include_router(accounting_routes(ctx))
     app.include_router(export_routes(ctx))
+    app.include_router(gateway_routes(ctx))
     app.include_router(page_routes(ctx))
     return app
 

@@ -207,8 +207,10 @@ def _register_commands() -> None:
     cli.add_command(dispute_group)
     cli.add_command(approval_group)
     from ledger.cli.exports import export_group
+    from ledger.cli.gateway import gateway_group
 
     cli.add_command(export_group)
+    cli.add_command(gateway_group)
 
 
 _register_commands()

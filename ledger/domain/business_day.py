@@ -19,9 +19,10 @@ from ledger.domain.money import ZERO
 
 
 class Collector(Protocol):
-    """The payment-gateway port as the business day uses it."""
+    """The payment-gateway port as the business day uses it: what was collected now, or
+    ``None`` from an asynchronous gateway (a request; the result comes later, section 17)."""
 
-    def collect(self, loan_id: UUID, on: date, amount: Decimal) -> Decimal: ...
+    def collect(self, loan_id: UUID, on: date, amount: Decimal) -> Decimal | None: ...
 
 
 def before_deduction(loan: Loan, day: date) -> None:
@@ -35,12 +36,17 @@ def before_deduction(loan: Loan, day: date) -> None:
 
 def run_morning(loan: Loan, day: date, gateway: Collector) -> None:
     """Section 3, morning: fix what falls due, use the credit (section 12), then one
-    deduction of everything still due."""
+    deduction of everything still due: collected at once, or requested of an asynchronous
+    gateway, only while no earlier request awaits its result (section 17)."""
     before_deduction(loan, day)
     if loan.last_deduction_on != day and not loan.is_closed:
-        due = loan.amount_due
-        if due > ZERO:
-            loan.deduct(day, requested=due, collected=gateway.collect(loan.id, day, due))
+        due = loan.amount_due - loan.deductions_in_flight
+        if due > ZERO and loan.deductions_in_flight == ZERO:
+            collected = gateway.collect(loan.id, day, due)
+            if collected is None:
+                loan.request_deduction(day, due)
+            else:
+                loan.deduct(day, requested=due, collected=collected)
 
 
 def run_end_of_day(loan: Loan, day: date, non_accrual_after: int | None = None) -> None:

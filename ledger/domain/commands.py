@@ -101,10 +101,10 @@ class LoanCommands(LoanState):
         self._require_morning_done(on)
         if self.last_deduction_on == on:
             raise CommandRefused(f"loan {self.label}: a deduction was already made on {on}")
-        if requested != self.amount_due:
+        if requested != self.amount_due - self.deductions_in_flight:  # section 17
             raise CommandRefused(
                 f"loan {self.label}: deduction requested {fmt(requested)} "
-                f"but {fmt(self.amount_due)} is due"
+                f"but {fmt(self.amount_due - self.deductions_in_flight)} is due and not in flight"
             )
         if collected < ZERO or collected > requested:
             raise CommandRefused(
@@ -222,6 +222,7 @@ class LoanCommands(LoanState):
         reason: str,
         credit_rules: bool = True,
         waivers_not_reproduced: Sequence[dict[str, Any]] = (),
+        result: dict[str, Any] | None = None,
     ) -> None:
         """Record a correction whose recomputed result is ``corrected`` (the same loan
         replayed from its facts with the correction, see :mod:`ledger.domain.replay`)."""
@@ -243,6 +244,7 @@ class LoanCommands(LoanState):
             reason=reason,
             credit_rules=credit_rules,
             waivers_not_reproduced=list(waivers_not_reproduced),
+            **({"result": result} if result is not None else {}),
         )
 
     # ------------------------------------------------------------------ helpers

@@ -131,6 +131,12 @@ def _waived(state: LoanState, e: Loan.Waived) -> None:
             inst.settled_on = e.on
 
 
+def _deduction_requested(state: LoanState, e: Loan.DeductionRequested) -> None:
+    """Section 17: the day's deduction is asked for; its money is in flight until a result."""
+    state.last_deduction_on = e.on
+    state.deductions_in_flight += e.requested
+
+
 def _corrected(state: LoanState, e: Loan.Corrected) -> None:
     state.restore(e.state)
 
@@ -203,6 +209,7 @@ EVOLVE: dict[type[Any], Callable[[LoanState, Any], None]] = {
     Loan.RemainingFeesAssessed: _remaining_fees_assessed,
     Loan.InstallmentDeducted: _deducted,
     Loan.DeductionFailed: _deduction_failed,
+    Loan.DeductionRequested: _deduction_requested,
     Loan.Repaid: _repaid,
     Loan.InterestAccrued: _interest_accrued,
     Loan.Overdue: _overdue,

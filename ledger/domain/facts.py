@@ -4,7 +4,7 @@ from its recorded events, with its corrections applied."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -33,6 +33,7 @@ class Fact:
     after_days: int | None = None  # non_accrual: $LEDGER_NON_ACCRUAL_AFTER_DAYS as recorded
     term: int | None = None  # a restructuring's new term (section 16)
     rate: Decimal | None = None  # a restructuring's new rate (section 16)
+    request: str | None = None  # a deduction request's id (section 17)
 
 
 def fact_of(event: Any) -> Fact | None:
@@ -42,6 +43,8 @@ def fact_of(event: Any) -> Fact | None:
         return Fact("morning", event.on, version=version)
     if isinstance(event, Loan.InstallmentDeducted):
         return Fact("deduction", event.on, event.collected, version=version)
+    if isinstance(event, Loan.DeductionRequested):  # section 17: what was asked of the bank
+        return Fact("request", event.on, event.requested, version=version, request=event.request_id)
     if isinstance(event, Loan.DeductionFailed):
         return Fact("deduction", event.on, ZERO, version=version)
     if isinstance(event, Loan.Repaid):
@@ -102,16 +105,43 @@ def corrected_facts(facts: Sequence[Fact], correction: Any) -> list[Fact]:
             raise CommandRefused(f"event {correction.reverses} is not a payment of this loan")
         return kept
     if correction.kind == "backdated_repayment":
-        day: date = correction.effective_on
-        at = next(
-            (i for i, f in enumerate(result) if f.on > day or (f.on == day and f.kind == "day")),
-            len(result),
-        )
-        result.insert(
-            at, Fact("repayment", day, correction.amount, version=correction.originator_version)
-        )
-        return result
+        money = Fact("repayment", correction.effective_on, correction.amount)
+        return _insert(result, replace(money, version=correction.originator_version))
+    if correction.kind in ("settlement", "bounce"):  # section 17: a gateway's result
+        return _settled(result, correction.reverses, correction.result)
     raise ValueError(f"unknown correction {correction.kind!r}")
+
+
+def _insert(facts: list[Fact], money: Fact) -> list[Fact]:
+    """``money`` received on its day, after that day's morning and before its end."""
+    day = money.on
+    at = next(
+        (i for i, f in enumerate(facts) if f.on > day or (f.on == day and f.kind == "day")),
+        len(facts),
+    )
+    facts.insert(at, money)
+    return facts
+
+
+def _settled(facts: list[Fact], request_version: int, result: dict[str, Any]) -> list[Fact]:
+    """Section 17: the request recorded as event ``request_version`` brought ``collected``,
+    taken on ``taken_on``: on its own day it is that morning's deduction; on a later day,
+    the morning's deduction took nothing and the money is received on that day (as a
+    repayment). A bounce of money already received is the same with nothing collected."""
+    at = next((i for i, f in enumerate(facts) if f.version == request_version), None)
+    if at is None or facts[at].kind not in ("request", "deduction"):
+        raise CommandRefused(f"event {request_version} is not a deduction request of this loan")
+    request = facts[at]
+    kept = [f for f in facts if f.version != request_version or f is request]
+    taken_on: date = result["taken_on"]
+    collected: Decimal = result["collected"]
+    same_day = taken_on == request.on
+    kept[kept.index(request)] = replace(
+        request, kind="deduction", amount=collected if same_day else ZERO
+    )
+    if same_day or collected == ZERO:
+        return kept
+    return _insert(kept, Fact("repayment", taken_on, collected, version=request_version))
 
 
 def facts_of(recorded: Sequence[Any]) -> list[Fact]:

@@ -20,6 +20,7 @@ from ledger.domain import rules, upcasts
 from ledger.domain.accrued import AccruedAmounts
 from ledger.domain.actor import UNKNOWN, current_actor
 from ledger.domain.chain import GENESIS, link
+from ledger.domain.collection import Collections, DeductionRequestedFields
 from ledger.domain.credit import credit_defaults
 from ledger.domain.money import ZERO
 from ledger.domain.non_accrual import NonAccruals
@@ -29,7 +30,7 @@ from ledger.domain.terms import Terms
 from ledger.domain.write_off import WriteOffs
 
 
-class Loan(Aggregate, NonAccruals, WriteOffs, Restructurings, Remedies):
+class Loan(Aggregate, Collections, NonAccruals, WriteOffs, Restructurings, Remedies):
     """A consumer loan. Its state (:class:`LoanState`) is only ever changed by its events,
     each through :func:`evolve`, the same function the projections fold events with."""
 
@@ -116,6 +117,10 @@ class Loan(Aggregate, NonAccruals, WriteOffs, Restructurings, Remedies):
 
         on: date
         requested: Decimal
+
+    class DeductionRequested(Event, DeductionRequestedFields):
+        """Section 17: a morning deduction asked of an asynchronous gateway (its fields:
+        :class:`DeductionRequestedFields`); the result comes later, as a ``Corrected``."""
 
     class Repaid(Event):
         """A manual repayment of ``amount``, allocated as in section 6."""
@@ -239,10 +244,16 @@ class Loan(Aggregate, NonAccruals, WriteOffs, Restructurings, Remedies):
         reason: str
         credit_rules: bool
         waivers_not_reproduced: list[dict[str, Any]]
+        result: dict[str, Any] | None = None  # section 17, kinds settlement and bounce only
         class_version = 5
 
         upcast_v3_v4 = staticmethod(upcasts.before_credit)
         upcast_v4_v5 = staticmethod(upcasts.waivers_as_recorded)
+
+        def __post_init__(self) -> None:
+            super().__post_init__()
+            if self.result is None:  # not stored, not hashed: the event reads as before
+                del vars(self)["result"]
 
     class PaidChargeWaived(Event):
         """loan-rules §12: ``amount`` of a charge already paid (``part``: the prepayment

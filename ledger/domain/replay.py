@@ -37,8 +37,7 @@ from ledger.domain.business_day import (
     run_end_of_day,
     run_morning,
 )
-from ledger.domain.chain import NOT_HASHED, plain
-from ledger.domain.credit import credit_defaults
+from ledger.domain.discrepancies import Discrepancy, compare, compare_state
 from ledger.domain.errors import CommandRefused
 from ledger.domain.facts import Fact, corrected_facts, credit_rules_of, fact_of, facts_of
 from ledger.domain.loan import Loan
@@ -57,26 +56,6 @@ __all__ = [
     "run_facts",
     "terms_of",
 ]
-
-
-@dataclass(frozen=True)
-class Discrepancy:
-    """A recorded event that the facts and the rules do not reproduce."""
-
-    version: int
-    event: str
-    field: str
-    recorded: str
-    recomputed: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "version": self.version,
-            "event": self.event,
-            "field": self.field,
-            "recorded": self.recorded,
-            "recomputed": self.recomputed,
-        }
 
 
 @dataclass
@@ -214,6 +193,10 @@ def _run_fact(loan: Loan, fact: Fact, money: Decimal, run: Run) -> Decimal:
         run_morning(loan, fact.on, received)
         return money - received.taken
     before_deduction(loan, fact.on)  # the morning's fixing and credit (once a day)
+    if fact.kind == "request":  # section 17: what was asked of the bank, no money yet
+        if not loan.is_closed and loan.last_deduction_on != fact.on:
+            loan.request_deduction(fact.on, money)
+        return ZERO
     if fact.kind == "repayment":
         take = min(money, loan.amount_due)
         if take > ZERO:
@@ -223,61 +206,6 @@ def _run_fact(loan: Loan, fact: Fact, money: Decimal, run: Run) -> Decimal:
         return _prepay(loan, fact, money)
     _remedy(loan, fact, money, run)
     return ZERO
-
-
-METADATA = frozenset({"recorded_by"})  # who asked: a fact about the request, not derived
-
-
-def _fields(event: Any) -> dict[str, Any]:
-    return {k: v for k, v in vars(event).items() if k not in NOT_HASHED and k not in METADATA}
-
-
-_MISSING = object()
-
-
-def _show(value: Any) -> str:
-    return "(missing)" if value is _MISSING else str(value)
-
-
-def _compare(recorded: Any, recomputed: Any, out: list[Discrepancy]) -> None:
-    kind = type(recorded).__name__
-    version = int(recorded.originator_version)
-    if type(recomputed) is not type(recorded):
-        out.append(Discrepancy(version, kind, "type", kind, type(recomputed).__name__))
-        return
-    a, b = _fields(recorded), _fields(recomputed)
-    for name in sorted(set(a) | set(b)):
-        left, right = a.get(name, _MISSING), b.get(name, _MISSING)
-        if left != right:
-            out.append(Discrepancy(version, kind, name, _show(left), _show(right)))
-
-
-def _compare_state(event: Any, run: Run, out: list[Discrepancy]) -> None:
-    version = int(event.originator_version)
-    expected = run.state()
-    recorded = {**credit_defaults(), **event.state}  # recorded before credit existed: none
-    for name in sorted(set(expected) | set(recorded)):
-        if expected.get(name, _MISSING) != recorded.get(name, _MISSING):
-            out.append(
-                Discrepancy(
-                    version,
-                    "Corrected",
-                    f"state.{name}",
-                    _show(recorded.get(name, _MISSING)),
-                    _show(expected.get(name, _MISSING)),
-                )
-            )
-    recorded_list = plain(event.waivers_not_reproduced)
-    if recorded_list != plain(run.unreproduced):
-        out.append(
-            Discrepancy(
-                version,
-                "Corrected",
-                "waivers_not_reproduced",
-                str(recorded_list),
-                str(plain(run.unreproduced)),
-            )
-        )
 
 
 @dataclass
@@ -312,7 +240,7 @@ def replay(recorded: Sequence[Any]) -> Replayed:
                 )
                 continue
             run = run_facts(first, facts, credit_rules=bool(event.credit_rules))
-            _compare_state(event, run, out)
+            compare_state(event, run.state(), run.unreproduced, out)
             loan = result.loan = run.loan  # go on from the corrected history
             continue
         fact = fact_of(event)
@@ -322,7 +250,7 @@ def replay(recorded: Sequence[Any]) -> Replayed:
             _morning_first(loan, event)  # what live runs before any command of the day
             pending.extend(loan.collect_events())
         if pending:
-            _compare(event, pending.popleft(), out)
+            compare(event, pending.popleft(), out)
             continue
         try:
             _command(loan, event)
@@ -335,7 +263,7 @@ def replay(recorded: Sequence[Any]) -> Replayed:
             continue
         pending.extend(loan.collect_events())
         if pending:
-            _compare(event, pending.popleft(), out)
+            compare(event, pending.popleft(), out)
         else:
             out.append(
                 Discrepancy(int(event.originator_version), kind, "event", kind, "(not derived)")
@@ -395,7 +323,10 @@ def _command(loan: Loan, event: Any) -> None:
     if isinstance(event, Loan.InstallmentFellDue):
         loan.fix_due_installments(on)
     elif isinstance(event, (Loan.InstallmentDeducted, Loan.DeductionFailed)):
-        loan.deduct(on, requested=loan.amount_due, collected=getattr(event, "collected", ZERO))
+        due = loan.amount_due - loan.deductions_in_flight  # section 17
+        loan.deduct(on, requested=due, collected=getattr(event, "collected", ZERO))
+    elif isinstance(event, Loan.DeductionRequested):  # section 17
+        loan.request_deduction(on, loan.amount_due - loan.deductions_in_flight)
     elif isinstance(event, Loan.Repaid):
         loan.repay(on, event.amount)
     elif isinstance(event, Loan.InterestAccrued):

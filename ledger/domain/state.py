@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from ledger.domain import per_transaction, rules
+from ledger.domain.collection import CollectionState
 from ledger.domain.credit import CreditState, credit_defaults
 from ledger.domain.installment import Installment
 from ledger.domain.money import FEN, ZERO, Exact, round_to
@@ -39,6 +40,7 @@ OPTIONAL_DERIVED = (
     "handling_fees_charged",
     "non_accrual_since",
     *(f"{c}_suspended" for c in ("interest", "penalty", "compound")),
+    "deductions_in_flight",  # section 17
 )
 
 
@@ -82,7 +84,7 @@ class Figures:
     non_accrual_since: date | None = None
 
 
-class LoanState(NonAccrualState, WriteOffState, CreditState):
+class LoanState(NonAccrualState, WriteOffState, CreditState, CollectionState):
     """The state of one loan: terms, plan, installments, what accrued and what was paid."""
 
     # the state a correction replaces (everything the rules derived, not the terms)
@@ -194,12 +196,8 @@ class LoanState(NonAccrualState, WriteOffState, CreditState):
         replaces (``piece_from``, section 10, only once a prepayment set it)."""
         state = {name: getattr(self, name) for name in self.DERIVED}
         state["installments"] = [i.derived() for i in self.installments]
-        if self.piece_from is not None:
-            state["piece_from"] = self.piece_from
-        if self.handling_fees_charged:
-            state["handling_fees_charged"] = self.handling_fees_charged
-        for name in OPTIONAL_DERIVED[2:]:  # section 15, only where set
-            if getattr(self, name):
+        for name in OPTIONAL_DERIVED:  # sections 10, 13, 15 and 17, only where set
+            if getattr(self, name) not in (None, ZERO):
                 state[name] = getattr(self, name)
         return state
 

@@ -29,7 +29,8 @@ from ledger.services.close_of_business import (
     DayReport,
     ProgressCallback,
 )
-from ledger.services.corrections import Correction, Corrections
+from ledger.services.corrections import Correction
+from ledger.services.gateway import GatewayResults
 from ledger.services.parsing import identifier
 from ledger.services.remedies import Remedies
 from ledger.services.restructuring import Restructurings
@@ -47,7 +48,7 @@ __all__ = [
 ]
 
 
-class LedgerApp(Corrections, Remedies, Restructurings, CloseOfBusiness):
+class LedgerApp(GatewayResults, Remedies, Restructurings, CloseOfBusiness):
     """The ledger: every use case on one store."""
 
     # the library names an application's tables after its class unless told: the ledger's

@@ -46,6 +46,7 @@ class Correction:
     amount: Decimal | None = None
     reverses: int | None = None
     originator_version: int | None = None
+    result: dict[str, Any] | None = None  # section 17: a gateway's result
 
 
 class Corrections(LedgerStore):
@@ -153,6 +154,7 @@ class Corrections(LedgerStore):
             actor=actor,
             reason=reason,
             waivers_not_reproduced=run.unreproduced,
+            result=correction.result,
         )
         self.save(loan)
         return loan

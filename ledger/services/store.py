@@ -24,7 +24,8 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from ledger.adapters.checkpoints import Checkpoints
 from ledger.adapters.config import NonAccrual
 from ledger.adapters.directory import LoanDirectory
-from ledger.adapters.gateway import SimulatedBank
+from ledger.adapters.gateway import GatewaySettings, SimulatedBank
+from ledger.adapters.gateway_book import GatewayBook
 from ledger.adapters.keys import chain_keyring
 from ledger.adapters.persistence import (
     APP_NAME,
@@ -76,6 +77,7 @@ class LedgerStore(Application[UUID]):
         batch_size: int = DEFAULT_BATCH_SIZE,
         business_date: BusinessDate | None = None,
         non_accrual: NonAccrual | None = None,
+        gateway: GatewaySettings | None = None,
     ) -> None:
         install_keyring(chain_keyring())  # seals events, checkpoints and snapshots
         super().__init__(env)
@@ -85,6 +87,8 @@ class LedgerStore(Application[UUID]):
         self.non_accrual_after = (non_accrual or NonAccrual.from_env()).after_days
         self.reader = BatchReader(self)
         self.directory = LoanDirectory(self)
+        self.gateway_settings = gateway or GatewaySettings.from_env()  # section 17
+        self.gateway_book = GatewayBook(self)
         self.checkpoints = Checkpoints(self)
         integrity.watch(self)  # sealed snapshots and chains checked as loans are loaded
         self._held = threading.local()  # saves held back by execute(), per thread
@@ -97,6 +101,7 @@ class LedgerStore(Application[UUID]):
         batch_size: int = DEFAULT_BATCH_SIZE,
         business_date: BusinessDate | None = None,
         non_accrual: NonAccrual | None = None,
+        gateway: GatewaySettings | None = None,
     ) -> Self:
         db = parse_database_url(url)
         with startup_lock(db):
@@ -106,6 +111,7 @@ class LedgerStore(Application[UUID]):
                 batch_size=batch_size,
                 business_date=business_date,
                 non_accrual=non_accrual,
+                gateway=gateway,
             )
 
     # ------------------------------------------------------------------ unit of work
@@ -224,7 +230,8 @@ class LedgerStore(Application[UUID]):
         ids = [account_id_for(i) for i in loan_ids]
         changed = {i: a for i in ids if isinstance(a := self._held_back(i), LinkedAccount)}
         found = self.reader.load_many([i for i in ids if i not in changed]) | changed
-        return SimulatedBank({i: a for i, a in found.items() if isinstance(a, LinkedAccount)})
+        accounts = {i: a for i, a in found.items() if isinstance(a, LinkedAccount)}
+        return SimulatedBank(accounts, self.gateway_settings)
 
     def find_calendar(self, partition: int = 0, partitions: int = 1) -> BusinessCalendar | None:
         try:
