@@ -17,8 +17,9 @@ import hmac
 import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader
 from pydantic import Field, StrictStr
 from starlette.concurrency import run_in_threadpool
 
@@ -33,6 +34,13 @@ from ledger.services.settlement_file import result_of
 
 WINDOW_SECONDS = 300
 MAX_RESULTS = 1000
+SIGNATURE = APIKeyHeader(
+    name="X-Gateway-Signature",
+    scheme_name="gatewaySignature",
+    description="The payment provider's webhook only: `sha256=` and the hex HMAC-SHA256 of "
+    "`<X-Gateway-Timestamp>.<body>` under $LEDGER_GATEWAY_SECRET (no API key).",
+    auto_error=False,
+)
 
 
 class ResultIn(Body):
@@ -144,8 +152,8 @@ def gateway_routes(ctx: ApiContext) -> APIRouter:
     async def results(
         request: Request,
         body: ResultsIn,
+        x_gateway_signature: Annotated[str | None, Depends(SIGNATURE)],
         x_gateway_timestamp: Annotated[str | None, Header(max_length=20)] = None,
-        x_gateway_signature: Annotated[str | None, Header(max_length=100)] = None,
     ) -> JSONResponse:
         """The provider's webhook: settled, partly settled and bounced results, each
         recorded once however often it is delivered (signed, see the module's notes)."""

@@ -55,6 +55,14 @@ ENVIRONMENT: list[tuple[str, str]] = [
         "LEDGER_NON_ACCRUAL_AFTER_DAYS",
         "days past due after which a loan's charges are not income (loan-rules 15; default: never)",
     ),
+    (
+        "LEDGER_GATEWAY_DELAY_DAYS",
+        "0: the simulated bank collects at once; N: deductions are requests answered N days "
+        "later (ledger gateway poll; loan-rules 17)",
+    ),
+    ("LEDGER_GATEWAY_BOUNCE_RATE", "the share of requests the simulated bank bounces (0 to 1)"),
+    ("LEDGER_GATEWAY_SECRET", "the shared secret signing the webhook POST /gateway/results"),
+    ("LEDGER_GATEWAY_ADAPTER", "a real provider instead of the simulated bank: module:factory"),
     ("LEDGER_CHART_OF_ACCOUNTS", "a JSON file renaming accounts of the journal's chart"),
     ("LEDGER_RATE_CAPS", "annual rate caps of the dispute report (default 0.24,0.36)"),
     ("LEDGER_LPR", "the loan prime rate; the report's third cap is 4 x LPR (default 0.0300)"),

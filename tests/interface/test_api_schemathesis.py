@@ -14,7 +14,9 @@ answer (corrections, a partial prepayment, the report, ``GET /loans``...) holds 
 from __future__ import annotations
 
 import copy
+import json
 import re
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,8 +34,10 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from api.app import create_app
+from api.routes_gateway import signed
 from ledger.adapters.api_keys import new_key
 from ledger.adapters.config import FourEyes
+from ledger.adapters.gateway import GatewaySettings
 from ledger.domain.terms import PRESETS
 from ledger.services.application import LedgerApp
 from ledger.services.products import terms_from_input
@@ -318,7 +322,31 @@ def _tour(client: TestClient, app: LedgerApp) -> list[tuple[str, str, Any]]:
     _approval_tour(client, done)
     _write_off_tour(client, done)
     _restructure_tour(client, done)
+    _gateway_tour(client, app, done)
     return done
+
+
+def _gateway_tour(client: TestClient, app: LedgerApp, done: list[tuple[str, str, Any]]) -> None:
+    """The asynchronous gateway (loan-rules section 17): the morning of 2026-04-15 requests
+    each open loan's installment; the requests awaiting a result, one result delivered by
+    the signed webhook, and the reconciliation of that day against it."""
+    app.gateway_settings = GatewaySettings(delay_days=1, secret="tour-secret")
+    app.close_days(date(2026, 4, 15))
+    answer = client.get("/gateway/pending", headers=HEADERS)
+    done.append(("/gateway/pending", "GET", answer))
+    first = answer.json()["pending"][0]
+    line = {"result_id": "T-1", "request_id": first["request_id"], "status": "settled"}
+    line["amount"] = first["requested"]
+    body = json.dumps({"results": [line]}).encode()
+    stamp = str(int(time.time()))
+    signature = signed("tour-secret", stamp, body)
+    webhook = {"X-Gateway-Timestamp": stamp, "X-Gateway-Signature": signature}
+    webhook["Content-Type"] = "application/json"
+    answer = client.post("/gateway/results", content=body, headers=webhook)
+    done.append(("/gateway/results", "POST", answer))
+    reconciled = {"date": "2026-04-15", "lines": [line]}
+    answer = client.post("/gateway/reconcile", json=reconciled, headers=HEADERS)
+    done.append(("/gateway/reconcile", "POST", answer))
 
 
 def _restructure_tour(client: TestClient, done: list[tuple[str, str, Any]]) -> None:

@@ -41,6 +41,7 @@ FOUR_EYES = {  # answered 202 with the request while a second person has not app
     ("post", "/loans/{loan_id}/refunds"),
     ("post", "/loans/{loan_id}/write-offs"),
 }
+WEBHOOK = ("post", "/gateway/results")  # the provider's, signed with the shared secret
 ALWAYS_FOUR_EYES = {("post", "/loans/{loan_id}/restructurings")}  # no threshold: 202 only
 
 
@@ -121,6 +122,8 @@ def test_every_operation_lists_its_problem_answers_as_problem_json(
             assert {"404", "409", "422"} <= errors, (method, path)
         if (method, path) in CREATES or path.endswith(("/release", "/approve", "/reject")):
             assert {"400", "403", "409", "413", "422", "503"} <= errors, (method, path)
+        elif (method, path) == WEBHOOK:  # 403: the webhook is off (no shared secret)
+            assert {"401", "403", "413", "422"} <= errors, (method, path)
         else:
             assert "403" not in errors, (method, path)  # both roles may read
         for status in errors:
@@ -141,6 +144,9 @@ def test_a_bearer_security_scheme_naming_the_roles_is_applied_to_every_operation
     assert "operator" in bearer["description"] and "auditor" in bearer["description"]
     assert schemes["apiKey"] == {**schemes["apiKey"], "in": "header", "name": "X-API-Key"}
     for method, path, operation in operations(document):
+        if (method, path) == WEBHOOK:  # signed by the provider, not an API key
+            assert operation["security"] == [{"gatewaySignature": []}]
+            continue
         assert {"bearer": []} in operation.get("security", []), (method, path)
         headers = {p["name"].lower() for p in operation.get("parameters", [])}
         assert not headers & {"authorization", "x-api-key"}, (method, path)
