@@ -1,0 +1,130 @@
+"""Benchmark: how long ``ledger loan show`` takes from start to exit, next to the floor of
+the same run.
+
+What is measured, in one run:
+
+1. **A small store** (not timed): a fresh SQLite file with one loan (``ledger loan open``,
+   disbursed 2026-01-15) whose business days are run to 2026-04-30 (``ledger close-day``), then one
+   ``ledger loan show`` that creates and catches up the balances projection, so the timed
+   runs read a store that is up to date (as a real one is).
+2. **Each command** below is started as a new process ``--runs`` times, the commands taking
+   turns (round-robin, so a burst of load elsewhere on the machine hits them all alike), and
+   the median wall time of each is printed:
+
+   - ``python -c pass``: the floor, the interpreter's own start;
+   - ``python -c 'import eventsourcing.application'``: the library the ledger stands on;
+   - ``ledger loan show --help``: the CLI without opening the store;
+   - ``ledger loan show LOAN``: the real read (the store opened, the projection read,
+     the table printed).
+
+   Each figure is also printed as a ratio to the floor of the same run. The issue's target:
+   ``ledger loan show`` < 0.3 s.
+
+``ledger`` is started as ``python -c 'from ledger.bootstrap import main; main()'``, which is
+what the console script runs. By default the children run *with* bytecode caching (the
+``$PYTHONDONTWRITEBYTECODE`` of this environment is dropped for them, and one untimed run of
+each command writes the caches first), as an installed ledger does; ``--no-bytecode`` keeps
+the variable, so every module of the project is compiled at every start (slower: it shows
+what an environment with that variable set pays).
+
+Run (from the repository root)::
+
+    .venv/bin/python ops/bench/cli_start.py               # 9 runs of each
+    .venv/bin/python ops/bench/cli_start.py --runs 21
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LEDGER = [sys.executable, "-c", "from ledger.bootstrap import main; main()"]
+LOAN = "BENCH-START"
+TODAY = "2026-04-30"
+
+
+def child_env(keep_bytecode_setting: bool) -> dict[str, str]:
+    env = dict(os.environ, LEDGER_TODAY=TODAY, COLUMNS="100")
+    env.pop("LEDGER_DATABASE_URL", None)
+    if not keep_bytecode_setting:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def prepare(url: str, env: dict[str, str]) -> None:
+    """One loan, its business days run to :data:`TODAY`, on a fresh store (not timed)."""
+    steps = [
+        ["loan", "open", "--product", "repay_on_schedule", "--principal", "12000.00"]
+        + ["--term", "12", "--disbursed-on", "2026-01-15", "--daily-rate", "0.0005"]
+        + ["--loan-id", LOAN],
+        ["close-day", "--through", TODAY],
+        ["loan", "show", LOAN],
+    ]
+    for step in steps:
+        subprocess.run(
+            [*LEDGER, "--db", url, *step], env=env, cwd=ROOT, check=True, capture_output=True
+        )
+
+
+def timed(command: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, env=env, cwd=ROOT, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def measure(commands: dict[str, list[str]], runs: int, env: dict[str, str]) -> dict[str, float]:
+    """The median wall time of each command, the commands taking turns."""
+    for command in commands.values():
+        timed(command, env)  # untimed: writes the bytecode caches, warms the page cache
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, command in commands.items():
+            times[name].append(timed(command, env))
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=9, help="Timed runs of each command.")
+    parser.add_argument(
+        "--no-bytecode",
+        action="store_true",
+        help="Keep $PYTHONDONTWRITEBYTECODE for the children (no .pyc caches).",
+    )
+    args = parser.parse_args(argv)
+    env = child_env(args.no_bytecode)
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/start.db"
+        prepare(url, env)
+        commands = {
+            "python -c pass (floor)": [sys.executable, "-c", "pass"],
+            "import eventsourcing.application": [
+                sys.executable,
+                "-c",
+                "import eventsourcing.application",
+            ],
+            "ledger loan show --help": [*LEDGER, "loan", "show", "--help"],
+            "ledger loan show LOAN": [*LEDGER, "--db", url, "loan", "show", LOAN],
+        }
+        medians = measure(commands, args.runs, env)
+    floor = medians["python -c pass (floor)"]
+    caches = "without .pyc caches" if args.no_bytecode else "with .pyc caches"
+    print(f"start times, median of {args.runs} runs each, {caches}, {os.cpu_count()} cores")
+    print(f"{'command':<36} {'seconds':>8} {'x floor':>8}")
+    for name, seconds in medians.items():
+        print(f"{name:<36} {seconds:>8.3f} {seconds / floor:>8.1f}")
+    shown = medians["ledger loan show LOAN"]
+    verdict = "met" if shown < 0.3 else "NOT met"
+    print(f"target: ledger loan show < 0.300 s: {verdict} ({shown:.3f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
