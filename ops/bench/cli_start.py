@@ -9,7 +9,8 @@ What is measured, in one run:
    runs read a store that is up to date (as a real one is).
 2. **Each command** below is started as a new process ``--runs`` times, the commands taking
    turns (round-robin, so a burst of load elsewhere on the machine hits them all alike), and
-   the median wall time of each is printed:
+   the median wall time and the median CPU time (user + system, less sensitive to other
+   work on the machine) of each are printed:
 
    - ``python -c pass``: the floor, the interpreter's own start;
    - ``python -c 'import eventsourcing.application'``: the library the ledger stands on;
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -70,21 +72,31 @@ def prepare(url: str, env: dict[str, str]) -> None:
         )
 
 
-def timed(command: list[str], env: dict[str, str]) -> float:
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """The wall time and the CPU time (user + system) of one run of ``command``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(command, env=env, cwd=ROOT, check=True, capture_output=True)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
 
 
-def measure(commands: dict[str, list[str]], runs: int, env: dict[str, str]) -> dict[str, float]:
-    """The median wall time of each command, the commands taking turns."""
+def measure(
+    commands: dict[str, list[str]], runs: int, env: dict[str, str]
+) -> dict[str, tuple[float, float]]:
+    """The median wall time and CPU time of each command, the commands taking turns."""
     for command in commands.values():
         timed(command, env)  # untimed: writes the bytecode caches, warms the page cache
-    times: dict[str, list[float]] = {name: [] for name in commands}
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
     for _ in range(runs):
         for name, command in commands.items():
             times[name].append(timed(command, env))
-    return {name: statistics.median(values) for name, values in times.items()}
+    return {
+        name: (statistics.median(w for w, _ in values), statistics.median(c for _, c in values))
+        for name, values in times.items()
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,12 +118,16 @@ def main(argv: list[str] | None = None) -> int:
             "ledger loan show LOAN": [*LEDGER, "--db", url, "loan", "show", LOAN],
         }
         medians = measure(commands, args.runs, env)
-    floor = medians["python -c pass (floor)"]
-    print(f"start times, median of {args.runs} runs each, {os.cpu_count()} cores")
-    print(f"{'command':<36} {'seconds':>8} {'x floor':>8}")
-    for name, seconds in medians.items():
-        print(f"{name:<36} {seconds:>8.3f} {seconds / floor:>8.1f}")
-    shown = medians["ledger loan show LOAN"]
+    floor, floor_cpu = medians["python -c pass (floor)"]
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"start times, median of {args.runs} runs each, {os.cpu_count()} cores, load {load}")
+    print(f"{'command':<36} {'wall s':>8} {'x floor':>8} {'CPU s':>8} {'x floor':>8}")
+    for name, (wall, cpu) in medians.items():
+        print(
+            f"{name:<36} {wall:>8.3f} {wall / floor:>8.1f} {cpu:>8.3f} "
+            f"{cpu / floor_cpu if floor_cpu else 0.0:>8.1f}"
+        )
+    shown = medians["ledger loan show LOAN"][0]
     verdict = "met" if shown < 0.3 else "NOT met"
     print(f"target: ledger loan show < 0.300 s: {verdict} ({shown:.3f} s)")
     return 0
