@@ -12,8 +12,8 @@ rows), and it is not sharp. A catch-up batch of 1,000 loans that each run 15 mis
 reaches it.
 
 **The limit.** 5,000 events: a third of the smallest save of loan events seen hanging, and
-at close-of-business sizes (under 1 KB an event) under 5 MB a statement. The limit counts events, not
-bytes, because the bytes are only known once the recorder has encoded them.
+at close-of-business sizes (under 1 KB an event) under 5 MB a statement. The limit counts
+events, not bytes, because the bytes are only known once the recorder has encoded them.
 
 **Whole loans.** A part never splits one loan's events, and a loan's linked account goes in
 the same part as its loan (a deduction and the debit it causes are saved together). A loan
