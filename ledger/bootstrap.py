@@ -11,7 +11,6 @@ import sys
 import tempfile
 from typing import TYPE_CHECKING
 
-from ledger.adapters.api_keys import keys_from_env
 from ledger.adapters.config import FourEyes, RateCaps, Settings, one_line
 from ledger.domain.errors import InvalidInput, LedgerError, StoreUnavailable
 from ledger.services.application import LedgerApp
@@ -42,6 +41,7 @@ def http_app(ledger: LedgerApp, *, with_env_keys: bool = True) -> FastAPI:
     """The HTTP service over ``ledger``, with the keys of ``$LEDGER_API_KEYS`` (or
     ``$LEDGER_API_KEYS_FILE``) and the rate caps of the environment."""
     from api.app import create_app
+    from ledger.adapters.api_keys import keys_from_env
 
     keys = keys_from_env(dict(os.environ)) if with_env_keys else []
     if with_env_keys and not keys:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from datetime import date, datetime, tzinfo
-from typing import Any
+from datetime import date
 
 import click
 from rich.table import Table
@@ -21,36 +20,15 @@ from ledger.cli.common import (
     json_option,
     open_for,
 )
+from ledger.cli.lazy import LazyGroup
 from ledger.cli.output import emit, out
+from ledger.cli.reading import known_at_option, parse_moment
 from ledger.domain.chain import chain_summary
-from ledger.domain.errors import InvalidInput
-from ledger.read import views
 from ledger.services import audit, integrity, parsing
-from ledger.services.application import LedgerApp
 from ledger.services.explain import explain as explain_loan
 from projections import Projections
 from projections import verify as projection_check
 from projections import verify_repair as projection_repair
-
-
-def parse_moment(value: str | None, zone: tzinfo) -> datetime | None:
-    """``--known-at``: an ISO timestamp; without an offset it is read in the business
-    timezone ``zone``."""
-    if value is None:
-        return None
-    try:
-        return parsing.timestamp_text(value, "--known-at", zone)
-    except InvalidInput as error:
-        raise CliError(str(error)) from None
-
-
-known_at_option = click.option(
-    "--known-at",
-    "known_at",
-    metavar="TIMESTAMP",
-    help="Only what was recorded by this time: ISO, e.g. 2026-02-20T18:00 (in the business "
-    "timezone unless it has an offset).",
-)
 
 
 @click.command("explain")
@@ -117,7 +95,16 @@ def explain(
     out.print("every figure adds up" if result["adds_up"] else "[red]a figure does not add up")
 
 
-@click.group("audit")
+@click.group(
+    "audit",
+    cls=LazyGroup,
+    lazy={
+        "checkpoint": "ledger.cli.integrity:checkpoint_group",
+        "release": "ledger.cli.integrity:release",
+        "report": "ledger.cli.dispute:report",
+        "what-if": "ledger.cli.dispute:what_if",
+    },
+)
 def audit_group() -> None:
     """Verify loans by replaying their facts, and ask what-if questions."""
 
@@ -292,7 +279,3 @@ def _print_projection_check(check: projection_check.ProjectionsCheck) -> None:
 def _short(value: object) -> str:
     text = value if isinstance(value, str) else json.dumps(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def show_known_at(app: LedgerApp, loan_id: str, day: date | None, moment: datetime) -> Any:
-    return views.loan_state(audit.loan_at(app, loan_id, as_of=day, known_at=moment), day)

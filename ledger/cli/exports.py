@@ -20,7 +20,7 @@ from typing import TextIO
 import click
 
 from ledger.cli.common import DATE, db_option, open_for, open_new_file
-from ledger.cli.projections import stale_ok_option
+from ledger.cli.reading import stale_ok_option
 from ledger.read.exports import EXPORTS, Export, ExportRun, open_export
 from ledger.services.application import LedgerApp
 from projections import Projections

@@ -15,7 +15,6 @@ import click
 from rich.table import Table
 
 from ledger.cli.approvals import print_gated, run_gated
-from ledger.cli.audit import known_at_option, parse_moment, show_known_at
 from ledger.cli.common import (
     DATE,
     LOAN_REF,
@@ -30,7 +29,7 @@ from ledger.cli.common import (
 )
 from ledger.cli.help_text import replan_help
 from ledger.cli.output import emit, kv_table, out, rows_table
-from ledger.cli.projections import read_balance, read_schedule, stale_ok_option
+from ledger.cli.reading import read_schedule, stale_ok_option
 from ledger.domain.loan import Loan
 from ledger.domain.terms import (
     Replan,
@@ -40,12 +39,7 @@ from ledger.read.event_summary import EventSummary, summaries
 from ledger.services import approvals
 
 
-@click.group()
-def loan() -> None:
-    """Open, repay, prepay and inspect loans."""
-
-
-@loan.command("repay", context_settings={"ignore_unknown_options": True})
+@click.command("repay", context_settings={"ignore_unknown_options": True})
 @click.argument("loan_id", type=LOAN_REF)
 @click.argument("amount", type=MONEY)
 @click.option(
@@ -109,7 +103,7 @@ def loan_repay(
         out.print(f"status: {result['status']}, still due: {result['amount_due']}")
 
 
-@loan.command("reverse")
+@click.command("reverse")
 @click.argument("loan_id", type=LOAN_REF)
 @click.option(
     "--event",
@@ -160,7 +154,7 @@ def _emit_correction(payload: dict[str, Any], as_json: bool) -> None:
             out.print(f"  {name}: {change}", markup=False, highlight=False)
 
 
-@loan.command("prepay")
+@click.command("prepay")
 @click.argument("loan_id", type=LOAN_REF)
 @click.option(
     "--on", "on", required=True, type=DATE, help="Business date of the prepayment (YYYY-MM-DD)."
@@ -208,46 +202,7 @@ def loan_prepay(
         kv_table(f"{'Quote for' if quote else ''} {kind} prepayment on {on}".strip(), payload)
 
 
-@loan.command("show")
-@click.argument("loan_id", type=LOAN_REF)
-@click.option(
-    "--as-of",
-    "as_of",
-    type=DATE,
-    help="End of this business day, YYYY-MM-DD (default: the latest).",
-)
-@known_at_option
-@stale_ok_option
-@db_option
-@json_option
-@click.pass_context
-def loan_show(
-    ctx: click.Context,
-    loan_id: str,
-    as_of: date | None,
-    known_at: str | None,
-    stale_ok: bool,
-    db: str | None,
-    as_json: bool,
-) -> None:
-    """Loan LOAN_ID's balance at the end of a business day: the latest from the balances
-    projection (caught up first), an earlier day from the loan's events up to that day."""
-    day = as_of
-    app = open_for(ctx, db)
-    moment = parse_moment(known_at, app.business_date.zone)
-    if moment is not None:
-        state = show_known_at(app, loan_id, day, moment)
-    elif day is None:
-        state = read_balance(app, loan_id, stale_ok=stale_ok)
-    else:
-        state = views.loan_state(app.loan_as_of(loan_id, day), day)
-    if as_json:
-        emit(state)
-    else:
-        kv_table(f"Loan {state['loan_id']} as of {state['as_of']}", state)
-
-
-@loan.command("schedule")
+@click.command("schedule")
 @click.argument("loan_id", type=LOAN_REF)
 @stale_ok_option
 @db_option
@@ -270,7 +225,7 @@ def loan_schedule(
         )
 
 
-@loan.command("events")
+@click.command("events")
 @click.argument("loan_id", type=LOAN_REF)
 @db_option
 @json_option

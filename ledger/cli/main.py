@@ -10,15 +10,12 @@ from __future__ import annotations
 import sys
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
 
 from ledger.adapters.config import default_actor, one_line
-from ledger.cli.accounting import accounting_group
-from ledger.cli.api import api_group, api_key, serve
-from ledger.cli.audit import audit_group, explain
 from ledger.cli.common import (
     DATE,
     LOAN_REF,
@@ -28,13 +25,9 @@ from ledger.cli.common import (
     json_option,
     open_for,
 )
-from ledger.cli.dispute import report, what_if
 from ledger.cli.help_text import top_epilog
-from ledger.cli.integrity import checkpoint_group, release
+from ledger.cli.lazy import LazyGroup
 from ledger.cli.output import emit, err, kv_table, out
-from ledger.cli.progress import days_progress
-from ledger.cli.projections import projections_group
-from ledger.cli.reports import loan_list, portfolio, statement
 from ledger.domain.actor import acting_as
 from ledger.domain.errors import (
     Busy,
@@ -42,8 +35,9 @@ from ledger.domain.errors import (
     Quarantined,
     StoreUnavailable,
 )
-from ledger.read import views
-from ledger.services.application import LedgerApp
+
+if TYPE_CHECKING:
+    from ledger.services.application import LedgerApp
 
 EXIT_REFUSED = 2  # bad input or a refused command: nothing written
 EXIT_STORE = 3  # the database is unreachable or failed
@@ -52,7 +46,48 @@ EXIT_INTERNAL = 70  # a bug: reported on one line; LEDGER_DEBUG=1 shows the trac
 EXIT_BUSY = 75  # concurrent writers kept winning: retry (EX_TEMPFAIL)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=top_epilog())
+# Every command and group not defined here, imported only when it is called (ledger.cli.lazy):
+# `ledger loan show` never loads the worker's scheduler, the HTTP API or the exports.
+COMMANDS = {
+    "accounting": "ledger.cli.accounting:accounting_group",
+    "api": "ledger.cli.api:api_group",
+    "api-key": "ledger.cli.api:api_key",
+    "approval": "ledger.cli.approvals:approval_group",
+    "audit": "ledger.cli.audit:audit_group",
+    "dispute": "ledger.cli.disputes:dispute_group",
+    "export": "ledger.cli.exports:export_group",
+    "gateway": "ledger.cli.gateway:gateway_group",
+    "portfolio": "ledger.cli.reports:portfolio",
+    "projections": "ledger.cli.projections:projections_group",
+    "serve": "ledger.cli.api:serve",
+    "status": "ledger.cli.worker:status",
+    "worker": "ledger.cli.worker:worker",
+}
+LOAN_COMMANDS = {
+    "events": "ledger.cli.loan:loan_events",
+    "explain": "ledger.cli.audit:explain",
+    "list": "ledger.cli.reports:loan_list",
+    "open": "ledger.cli.loan_open:loan_open",
+    "prepay": "ledger.cli.loan:loan_prepay",
+    "recover": "ledger.cli.remedies:loan_recover",
+    "refund": "ledger.cli.remedies:loan_refund",
+    "repay": "ledger.cli.loan:loan_repay",
+    "restructure": "ledger.cli.restructure:loan_restructure",
+    "reverse": "ledger.cli.loan:loan_reverse",
+    "schedule": "ledger.cli.loan:loan_schedule",
+    "show": "ledger.cli.loan_show:loan_show",
+    "statement": "ledger.cli.reports:statement",
+    "waive": "ledger.cli.remedies:loan_waive",
+    "write-off": "ledger.cli.remedies:loan_write_off",
+}
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=top_epilog(),
+)
 @click.version_option(
     package_name="loan-ledger", prog_name="ledger", message="%(prog)s %(version)s"
 )
@@ -72,6 +107,11 @@ def cli(ctx: click.Context, db: str | None, today: str | None) -> None:
     if ctx.get_parameter_source("today") is ParameterSource.ENVIRONMENT:
         today = None  # read by the business date itself, which names $LEDGER_TODAY its source
     ctx.obj = {**(ctx.obj or {}), "db": db, "db_given": given, "today": today}
+
+
+@cli.group(cls=LazyGroup, lazy=LOAN_COMMANDS)
+def loan() -> None:
+    """Open, repay, prepay and inspect loans."""
 
 
 # --------------------------------------------------------------------------- bank
@@ -129,6 +169,8 @@ def close_day(ctx: click.Context, through: date, db: str | None, as_json: bool) 
     """Run every business day not yet run, up to and including --through, for all loans.
     On a terminal, one progress bar on stderr: days done of the days to run, and the time
     remaining."""
+    from ledger.read import views
+
     day = through
     app = open_for(ctx, db, creates=True)
     report = _close_with_progress(app, day, show=sys.stderr.isatty())
@@ -144,6 +186,8 @@ def close_day(ctx: click.Context, through: date, db: str | None, as_json: bool) 
 
 
 def _close_with_progress(app: LedgerApp, through: date, *, show: bool) -> Any:
+    from ledger.cli.progress import days_progress
+
     with days_progress(show, through) as progress:
         return app.close_days(through, progress=progress)
 
@@ -169,53 +213,6 @@ def demo(ctx: click.Context, db: str | None) -> None:
     run_demo(db or (root.get("db") if root.get("db_given") else None), out)
 
 
-def _register_commands() -> None:
-    from ledger.cli.worker import status, worker
-
-    cli.add_command(worker)
-    cli.add_command(status)
-    cli.add_command(projections_group)
-    cli.add_command(accounting_group)
-    cli.add_command(portfolio)
-    audit_group.add_command(what_if)
-    audit_group.add_command(report)
-    audit_group.add_command(checkpoint_group)
-    audit_group.add_command(release)
-    cli.add_command(audit_group)
-    cli.add_command(serve)
-    cli.add_command(api_key)
-    cli.add_command(api_group)
-    from ledger.cli.loan import loan
-    from ledger.cli.loan_open import loan_open
-    from ledger.cli.remedies import loan_recover, loan_refund, loan_waive, loan_write_off
-
-    cli.add_command(loan)
-    loan.add_command(loan_open)
-    loan.add_command(statement)
-    loan.add_command(loan_list)
-    loan.add_command(explain)
-    loan.add_command(loan_waive)
-    loan.add_command(loan_refund)
-    loan.add_command(loan_write_off)
-    loan.add_command(loan_recover)
-    from ledger.cli.restructure import loan_restructure
-
-    loan.add_command(loan_restructure)
-    from ledger.cli.approvals import approval_group
-    from ledger.cli.disputes import dispute_group
-
-    cli.add_command(dispute_group)
-    cli.add_command(approval_group)
-    from ledger.cli.exports import export_group
-    from ledger.cli.gateway import gateway_group
-
-    cli.add_command(export_group)
-    cli.add_command(gateway_group)
-
-
-_register_commands()
-
-
 EXIT_BY_ERROR: list[tuple[type[LedgerError], int]] = [
     (StoreUnavailable, EXIT_STORE),
     (Quarantined, EXIT_QUARANTINED),
@@ -229,15 +226,23 @@ def _fail(message: str, status: int) -> int:
     return status
 
 
+def _database_errors() -> tuple[type[Exception], ...]:
+    """The errors of the stores. psycopg's only once it is loaded (a SQLite store never loads
+    it, and importing it costs a tenth of a second): a psycopg error cannot be raised before."""
+    import sqlite3
+
+    from eventsourcing.persistence import PersistenceError
+
+    psycopg = sys.modules.get("psycopg")
+    driver: tuple[type[Exception], ...] = (psycopg.Error,) if psycopg is not None else ()
+    return (PersistenceError, sqlite3.Error, *driver)
+
+
 def run(argv: list[str] | None, wiring: Wiring) -> int:
     """Run the CLI with what ``wiring`` builds (:mod:`ledger.bootstrap`); return the exit
     status. Every error is one line on stderr, chosen by the error's type (never by its text);
     a bug too, unless ``LEDGER_DEBUG=1`` asks for the trace."""
     import os
-    import sqlite3
-
-    import psycopg
-    from eventsourcing.persistence import PersistenceError
 
     try:
         with acting_as(default_actor()):  # recorded with every event a command causes
@@ -251,7 +256,7 @@ def run(argv: list[str] | None, wiring: Wiring) -> int:
     except LedgerError as error:
         status = next(code for kind, code in EXIT_BY_ERROR if isinstance(error, kind))
         return _fail(str(error).replace("\n", " "), status)
-    except (PersistenceError, psycopg.Error, sqlite3.Error) as error:
+    except _database_errors() as error:
         return _fail(f"database: {one_line(error)}", EXIT_STORE)
     except SystemExit as exit_:
         return int(exit_.code or 0)

@@ -28,33 +28,9 @@ from ledger.cli.common import (
 )
 from ledger.cli.output import emit, err, out
 from ledger.cli.progress import progress_bar
-from ledger.domain.errors import NotFound
-from ledger.services.application import LedgerApp, loan_id_for
+from ledger.services.application import loan_id_for
 from projections import NAMES, Projections
-from projections import balances as balances_view
-from projections import schedule as schedule_view
 from projections.base import DEFAULT_PAGE
-
-
-def fresh(app: LedgerApp, name: str, *, stale_ok: bool = False) -> Projections:
-    """The projections, with ``name`` caught up (or, with ``stale_ok``, its lag reported)."""
-    projections = Projections(app)
-    if stale_ok:
-        lag = projections.select([name])[0].lag()
-        if lag:
-            err.print(f"note: projection {name} is {lag} events behind the log", markup=False)
-    else:
-        projections.catch_up([name])
-    return projections
-
-
-def stale_ok_option(f: Any) -> Any:
-    return click.option(
-        "--stale-ok",
-        is_flag=True,
-        help="Read the projection as it is, without catching it up (its lag goes to stderr).",
-    )(f)
-
 
 # --------------------------------------------------------------------------- projections
 
@@ -252,24 +228,3 @@ def run(ctx: click.Context, poll: float, page: int, db: str | None) -> None:
                 " ".join(f"{n}+{k}" for n, k in applied.items() if k), markup=False, highlight=False
             )
         stop.wait(poll)
-
-
-# --------------------------------------------------------------------------- readers
-
-
-def read_balance(app: LedgerApp, reference: str, *, stale_ok: bool = False) -> dict[str, Any]:
-    """``ledger loan show`` from the balances projection."""
-    balances = fresh(app, "balances", stale_ok=stale_ok).balances
-    row = balances.read(loan_id_for(reference))
-    if row is None:
-        raise NotFound(f"unknown loan {reference}")
-    return balances_view.shown(row)
-
-
-def read_schedule(
-    app: LedgerApp, reference: str, *, stale_ok: bool = False
-) -> list[dict[str, Any]]:
-    rows = fresh(app, "schedule", stale_ok=stale_ok).schedule.read(loan_id_for(reference))
-    if not rows:
-        raise NotFound(f"unknown loan {reference}")
-    return [schedule_view.shown(r) for r in rows]

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ledger.cli.common import DATE, LOAN_REF, MONTH, db_option, json_option, open_for
 from ledger.cli.output import add_columns, emit, out, rows_table
-from ledger.cli.projections import fresh, stale_ok_option
+from ledger.cli.reading import fresh, stale_ok_option
 from ledger.domain.errors import LedgerError, NotFound
 from ledger.domain.terms import PRESETS
 from ledger.services.application import loan_id_for

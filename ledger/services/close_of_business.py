@@ -22,6 +22,7 @@ from ledger.domain.calendar import BusinessCalendar
 from ledger.domain.errors import Busy
 from ledger.domain.loan import Loan
 from ledger.services import integrity
+from ledger.services.save_parts import PartlySaved
 from ledger.services.store import BATCH_ATTEMPTS, LedgerStore
 
 logger = logging.getLogger(__name__)
@@ -212,6 +213,7 @@ class CloseOfBusiness(LedgerStore):
         with_account: set[UUID],
         action: Callable[[Loan, date, PaymentGateway], None],
     ) -> tuple[int, int, list[dict[str, str]]]:
+        saved_loans = saved_events = 0  # by parts of a split save committed before a retry
         for attempt in range(BATCH_ATTEMPTS):
             loaded = self.reader.load_many(batch)
             held = integrity.held(self)  # tampered loans: no new events until released
@@ -235,10 +237,13 @@ class CloseOfBusiness(LedgerStore):
                     loans.append(loan)
             try:
                 recordings = self.save_batch([*loans, *bank.changed()])
-            except IntegrityError:
+            except IntegrityError as error:
+                if isinstance(error, PartlySaved):  # those loans ran the day: skipped below
+                    saved_loans += error.loans
+                    saved_events += len(error.recordings)
                 time.sleep(random.uniform(0, 0.005 * 2**attempt))
                 continue  # someone else wrote to one of these loans: reload and redo
-            return len(loans), len(recordings), failures
+            return saved_loans + len(loans), saved_events + len(recordings), failures
         raise Busy(
             f"a batch of {len(batch)} loans met a concurrent writer {BATCH_ATTEMPTS} times on "
             f"{day}; the day stays open, retry"

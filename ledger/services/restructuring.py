@@ -17,7 +17,6 @@ from typing import Any
 from ledger.domain.business_day import advance_to
 from ledger.domain.errors import CommandRefused
 from ledger.domain.loan import Loan
-from ledger.services import products
 from ledger.services.store import LedgerStore
 
 Row = tuple[int, date, Decimal, Decimal]  # k, due date, principal, interest (as planned)
@@ -89,6 +88,8 @@ class Restructurings(LedgerStore):
 
 def check_inputs(loan: Loan, term: int | None, rate: Decimal | None) -> None:
     """The product bounds a new loan's term and rate are held to (one line each)."""
+    from ledger.services import products  # pydantic: loaded by the commands that need it
+
     if term is not None and not 1 <= term <= products.MAX_TERM:
         raise CommandRefused(f"term: must be 1 to {products.MAX_TERM} installments, got {term}")
     if rate is None:
