@@ -230,6 +230,25 @@ class Worker:
             return
         if now.time() >= self.settings.morning_at:
             self.morning_pass(today)
+            self.gateway_pass(today)
+
+    def gateway_pass(self, day: date) -> int:
+        """An asynchronous gateway (loan-rules section 17): the worker of partition 0 sends
+        the requests that await a result and records the results available by ``day``
+        (each once: a result already recorded is skipped). Returns how many it recorded."""
+        if not self.app.gateway_settings.asynchronous or self.settings.partition != 0:
+            return 0
+
+        def run() -> int:
+            done = self.app.poll_gateway(day)
+            return sum(1 for r in done if r.outcome == "recorded")
+
+        with acting_as(self.actor):
+            recorded = self._with_retries(f"gateway results of {day}", run)
+        _log(logging.INFO, "gateway results recorded", event="gateway", recorded=recorded)
+        if recorded:
+            self.refresh_projections()
+        return recorded
 
     def _next_open_day(self) -> date:
         last = self.app.get_calendar(self.settings.partition, self.settings.partitions).last_closed

@@ -12,6 +12,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from eventsourcing.persistence import OperationalError
 
 from ledger.adapters.clock import FakeClock
+from ledger.adapters.gateway import GatewaySettings
 from ledger.domain.loan import Loan
 from ledger.read.status import status_report
 from ledger.services.application import LedgerApp
@@ -222,3 +223,31 @@ def test_the_daily_jobs_have_fixed_ids_and_are_replaced_not_duplicated(db_url: s
         assert str(jobs["ledger-morning-1-of-2"].trigger.timezone) == "Asia/Shanghai"
     finally:
         scheduler.shutdown(wait=False)
+
+
+def test_with_an_asynchronous_gateway_the_worker_records_each_result_after_the_morning(
+    db_url: str,
+) -> None:
+    """Loan L0 from 2026-01-10 falls due on 02-10: that morning requests it; the simulated
+    bank answers a day later, so the next morning's pass records the result (once, however
+    often the worker runs) and the installment is paid on 02-10."""
+    delayed = GatewaySettings(delay_days=1)
+    app = LedgerApp.from_url(db_url, gateway=delayed)
+    try:
+        open_loans(app, 1, start="2026-01-10")
+        clock = FakeClock(SHANGHAI_0700_FEB_10)
+        worker = Worker(
+            lambda: LedgerApp.from_url(db_url, gateway=delayed), WorkerSettings(), clock=clock
+        )
+        worker.run_due()
+        assert [r.requested_on for r in app.pending_requests()] == [date(2026, 2, 10)]
+        clock.advance(days=1)
+        worker.run_due()
+        before = event_count(app)
+        worker.run_due()
+        assert event_count(app) == before
+        assert app.pending_requests() == []
+        first = app.get_loan("L0").installments[0]
+        assert first.principal_paid == first.principal and first.settled_on == date(2026, 2, 10)
+    finally:
+        app.close()
