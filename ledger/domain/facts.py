@@ -148,8 +148,8 @@ def facts_of(recorded: Sequence[Any]) -> list[Fact]:
     """Every fact of a recorded history, corrections applied in the order recorded."""
     facts: list[Fact] = []
     for event in recorded:
-        if isinstance(event, Loan.Corrected):
-            facts = corrected_facts(facts, event)
+        if isinstance(event, Loan.Corrected):  # and the business day it was recorded on
+            facts = [*corrected_facts(facts, event), Fact("recorded", event.on)]
         else:
             fact = fact_of(event)
             if fact is not None:

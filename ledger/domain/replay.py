@@ -104,6 +104,9 @@ def run_facts(
     for fact in facts:
         if until is not None and fact.on > until:
             break
+        if fact.kind == "recorded":  # a correction's own day: the figures belong to it
+            loan.last_event_on = max(loan.last_event_on, fact.on)
+            continue
         money = fact.amount or ZERO
         try:
             if loan.is_closed:

@@ -68,6 +68,8 @@ def cash_flows(loan: Loan, events: list[Any]) -> list[CashFlow]:
                     else bounced.amount
                 )
                 flows.append(CashFlow(bounced.on, -paid, "reversed payment"))
+            elif e.kind in ("settlement", "bounce") and e.result:  # section 17
+                flows.append(_gateway_flow(e, events))
             if e.credit_rules:
                 continue  # money it found unneeded is held as credit: counted below
             if e.refund_due > 0:
@@ -256,6 +258,21 @@ def bank_terms(t: Terms) -> dict[str, Any]:
     return {"fee_rate_per_period": str(t.fee_rate_per_period), "remaining_fees": rule}
 
 
+def _gateway_flow(e: Any, events: list[Any]) -> CashFlow:
+    """Section 17: a settled request's money on the day it was taken; a bounce gives back
+    what the request's settlement brought, on that day."""
+    if e.kind == "settlement":
+        return CashFlow(e.result["taken_on"], e.result["collected"], "deduction")
+    settled: dict[str, Any] = next(
+        x.result or {}
+        for x in events
+        if isinstance(x, Loan.Corrected)
+        and x.kind == "settlement"
+        and (x.result or {}).get("request_id") == e.result["request_id"]
+    )
+    return CashFlow(settled["taken_on"], -settled["collected"], "reversed payment")
+
+
 def _fees(events: list[Any]) -> list[dict[str, Any]]:
     """The prepayment fees (section 7), and on a ``bank_installment`` loan each installment's
     handling fee and the fees of the installments not yet due at a payoff (section 13)."""
@@ -295,6 +312,16 @@ def _payments(events: list[Any]) -> list[dict[str, Any]]:
                         f"principal {fmt(a['principal'])}"
                         for a in e.allocations
                     ),
+                }
+            )
+        elif isinstance(e, Loan.DeductionRequested):  # section 17: the result comes later
+            payments.append(
+                {
+                    "version": e.originator_version,
+                    "on": e.on.isoformat(),
+                    "how": "deduction requested",
+                    "amount": "0.00",
+                    "allocated": f"asked {fmt(e.requested)} (request {e.request_id})",
                 }
             )
         elif isinstance(e, Loan.DeductionFailed):

@@ -45,7 +45,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from ledger.adapters.api_keys import new_key
+from ledger.adapters.gateway import GatewaySettings
 from ledger.domain.accounting import positions_of
+from ledger.domain.collection import GatewayResult
 from ledger.domain.errors import CommandRefused
 from ledger.domain.loan import Loan
 from ledger.domain.money import FEN, ZERO, fmt, round_to
@@ -103,8 +105,12 @@ def book(app: LedgerApp, *, seed: int, loans: int, days: int) -> list[str]:
     rng = random.Random(seed * 7919)
     end = start + timedelta(days=days)
     day = start + timedelta(days=first + 1)
+    # from here on the bank is asynchronous (loan-rules section 17): requests answered one to
+    # three days later, a fifth of them bounced; the results are polled as each pass ends
+    app.gateway_settings = GatewaySettings(delay_days=rng.randint(1, 3), bounce_rate=Decimal("0.2"))
     while True:
         app.close_days(day - timedelta(days=1))
+        app.poll_gateway(day - timedelta(days=1))
         still_open = [ref for ref in refs if not app.get_loan(ref).is_closed]
         k = max(3, len(refs) // 6)
         # mostly open loans (a long book has few left), some closed ones (a reversal reopens)
@@ -114,8 +120,9 @@ def book(app: LedgerApp, *, seed: int, loans: int, days: int) -> list[str]:
                 _random_correction(app, rng, ref, day)
             else:
                 _random_payment(app, rng, ref, day)
-        if day >= end:
-            return refs  # the last day stays open
+        if day >= end:  # the last day stays open; one bounce at least, in every book
+            next((ref for ref in refs if _bounce_a_settlement(app, rng, ref)), None)
+            return refs
         day = min(day + timedelta(days=rng.randint(5, 25)), end)
 
 
@@ -132,6 +139,8 @@ def _random_correction(app: LedgerApp, rng: random.Random, ref: str, day: date) 
             on = first + timedelta(days=rng.randint(0, (last - first).days))
             amount = Decimal(rng.randint(20_00, 1500_00)) / 100
             app.repay_backdated(ref, amount, on, actor="teller", reason="paid at the counter")
+        elif choice < 0.5:
+            _bounce_a_settlement(app, rng, ref)
         elif choice < 0.65:
             recorded = app.loan_events(ref)
             reversed_ = {
@@ -155,6 +164,27 @@ def _random_correction(app: LedgerApp, rng: random.Random, ref: str, day: date) 
             app.waive(ref, part=part, amount=amount, on=day, actor="cs", reason="goodwill")
     except CommandRefused:
         pass  # e.g. a waiver of more than the morning left owed
+
+
+def _bounce_a_settlement(app: LedgerApp, rng: random.Random, ref: str) -> bool:
+    """A request the gateway settled comes back bounced (section 17: the money never came)."""
+    results: list[tuple[str, dict[str, Any]]] = [
+        (e.kind, e.result)
+        for e in app.loan_events(ref)
+        if isinstance(e, Loan.Corrected) and e.kind in ("settlement", "bounce") and e.result
+    ]
+    bounced = {r["request_id"] for kind, r in results if kind == "bounce"}
+    settled = [
+        r
+        for kind, r in results
+        if kind == "settlement" and r["collected"] and r["request_id"] not in bounced
+    ]
+    if not settled or app.get_loan(ref).is_written_off:
+        return False
+    r = rng.choice(settled)
+    returned = GatewayResult(f"return-{r['result_id']}", r["request_id"], "bounced", ZERO)
+    app.execute(lambda: app.record_results([returned], channel="file"))
+    return True
 
 
 # --------------------------------------------------------------------------- the surfaces
@@ -466,6 +496,11 @@ def money_received(recorded: list[Any]) -> Decimal:
                 total += e.amount
             elif e.kind == "reversal" and e.reverses is not None:
                 total -= amounts[e.reverses]
+            elif e.kind == "settlement":  # section 17: the request's money, taken
+                amounts[int(e.reverses or 0)] = (e.result or {})["collected"]
+                total += (e.result or {})["collected"]
+            elif e.kind == "bounce":  # and given back
+                total -= amounts[int(e.reverses or 0)]
     return total
 
 
@@ -600,6 +635,9 @@ COVERED = {
     "Corrected backdated_repayment",
     "Corrected reversal",
     "Waived",
+    "DeductionRequested",  # section 17: an asynchronous gateway
+    "Corrected settlement",
+    "Corrected bounce",
 }
 
 
