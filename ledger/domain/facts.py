@@ -33,6 +33,7 @@ class Fact:
     after_days: int | None = None  # non_accrual: $LEDGER_NON_ACCRUAL_AFTER_DAYS as recorded
     term: int | None = None  # a restructuring's new term (section 16)
     rate: Decimal | None = None  # a restructuring's new rate (section 16)
+    holiday: int | None = None  # a restructuring's payment holiday (section 16)
 
 
 def fact_of(event: Any) -> Fact | None:
@@ -89,6 +90,7 @@ def fact_of(event: Any) -> Fact | None:
             version=version,
             term=event.new_term,
             rate=event.new_rate,
+            holiday=event.holiday,
         )
     return None  # Disbursed, Overdue, Closed, CreditApplied, NonAccrualEnded, Corrected: derived
 

@@ -28,6 +28,9 @@ from ledger.domain.restructure import RestructuredFields, Restructurings
 from ledger.domain.terms import Terms
 from ledger.domain.write_off import WriteOffs
 
+# optional loan event fields: absent (not stored, not hashed) where None; events read as before
+ABSENT_WHEN_NONE = ("month", "holiday", "planned_interest")
+
 
 class Loan(Aggregate, NonAccruals, WriteOffs, Restructurings, Remedies):
     """A consumer loan. Its state (:class:`LoanState`) is only ever changed by its events,
@@ -51,6 +54,12 @@ class Loan(Aggregate, NonAccruals, WriteOffs, Restructurings, Remedies):
 
         upcast_v1_v2 = staticmethod(upcasts.unchained)
         upcast_v2_v3 = staticmethod(upcasts.asker_unknown)
+
+        def __post_init__(self) -> None:
+            super().__post_init__()
+            for name in ABSENT_WHEN_NONE:  # not stored, not hashed: the event reads as before
+                if vars(self).get(name, False) is None:
+                    del vars(self)[name]
 
         def apply(self, aggregate: Any) -> None:
             from ledger.domain.evolve import evolve  # it dispatches on these very classes
@@ -90,6 +99,12 @@ class Loan(Aggregate, NonAccruals, WriteOffs, Restructurings, Remedies):
         principal_step: Decimal
         remaining_principal_before: Decimal
         is_last: bool
+        # section 16, only where a payment holiday set them (absent from every other event):
+        # ``holiday`` true: nothing fell due, the interest accrued carries on; on the first
+        # installment after a holiday, principal by the method as if its interest were
+        # ``planned_interest = round(remaining_principal_before x monthly rate)``
+        holiday: bool | None = None
+        planned_interest: Decimal | None = None
 
     class HandlingFeeFellDue(Event):
         """Section 13, right after installment ``k`` of a ``bank_installment`` loan fell due:
@@ -111,9 +126,7 @@ class Loan(Aggregate, NonAccruals, WriteOffs, Restructurings, Remedies):
         collected: Decimal
         allocations: list[dict[str, Any]]
 
-    class DeductionFailed(Event):
-        """Morning deduction of ``requested`` collected nothing."""
-
+    class DeductionFailed(Event):  # the morning deduction of ``requested`` collected nothing
         on: date
         requested: Decimal
 
@@ -143,11 +156,6 @@ class Loan(Aggregate, NonAccruals, WriteOffs, Restructurings, Remedies):
         class_version = 4
 
         upcast_v3_v4 = staticmethod(upcasts.rate_already_divided)
-
-        def __post_init__(self) -> None:
-            super().__post_init__()
-            if self.month is None:  # not stored, not hashed: the event reads as before
-                del vars(self)["month"]
 
     class Overdue(Event):
         """Installment ``k`` was not fully paid by the end of its due date + grace days;
@@ -345,6 +353,8 @@ class Loan(Aggregate, NonAccruals, WriteOffs, Restructurings, Remedies):
     class Restructured(Event, RestructuredFields):
         """loan-rules §16 (four eyes): the principal not yet due re-planned over a new term
         and/or at a new rate; its fields: :class:`RestructuredFields`. No money moves."""
+
+        holiday: int | None = None  # a payment holiday's installments, only where one is
 
     def __init__(  # called by Disbursed
         self,
