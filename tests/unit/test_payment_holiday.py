@@ -30,6 +30,8 @@ from ledger.domain.loan import Loan
 from ledger.domain.replay import replay
 from ledger.domain.terms import Replan
 from ledger.services.products import terms_from_input
+from projections.facts import Fact
+from projections.loan_fold import LoanFold
 from tests.unit.test_restructure import ON, PaysAll, paying_loan
 
 D = Decimal
@@ -202,3 +204,24 @@ def test_a_loan_with_every_installment_fixed_has_none_left_to_move() -> None:
     with pytest.raises(CommandRefused, match="every installment is already fixed"):
         loan.restructure(ON, term=None, rate=None, holiday=1, actor="o", reason="r")
     assert len(loan.pending_events) == before
+
+
+def folded(loan: Loan) -> LoanFold:
+    events = loan.collect_events()
+    fold = LoanFold.disbursed(Fact(1, loan.id, 1, events[0]))
+    for version, e in enumerate(events[1:], start=2):
+        fold.apply(Fact(version, loan.id, version, e))
+    return fold
+
+
+def test_a_projection_fold_keeps_the_holiday_through_a_save_and_a_load() -> None:
+    loan = paying_loan()
+    holiday_of(loan, 2)
+    advance_to(loan, date(2026, 4, 16), PaysAll())
+    fold = folded(loan)
+    again = LoanFold.from_json(fold.to_json())
+    assert again.holiday_through == 4 and again.installments[2].holiday
+    assert again.planned_parts(4) == fold.planned_parts(4) == loan.planned_parts(4)
+    assert again.to_json() == fold.to_json()
+    plain = paying_loan()
+    assert "holiday" not in folded(plain).to_json()
