@@ -108,6 +108,9 @@ def test_a_payment_holiday_is_previewed_asked_approved_and_verified_over_http(rs
     approved = rs.client.post(f"/approvals/{reference}/approve", headers=rs.approver)
     assert approved.status_code == 200, approved.text
     assert approved.json()["result"]["holiday"] == 2
+    schedule = rs.get("/loans/RS/schedule")
+    assert schedule.status_code == 200, schedule.text
+    assert [row["status"] for row in schedule.json()[2:5]] == ["holiday", "holiday", "upcoming"]
     verified = rs.get("/loans/RS/verify")
     assert verified.status_code == 200 and verified.json()["clean"] is True, verified.text
 
