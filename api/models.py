@@ -285,7 +285,7 @@ class ScheduleRow(Shape):
     paid: Money | None
     status: Literal[
         "upcoming", "due", "partly_paid", "overdue", "paid", "prepaid", "written_off",
-        "restructured",
+        "restructured", "holiday",
     ]  # fmt: skip
     estimated: bool
     planned_principal: Money | None

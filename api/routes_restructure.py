@@ -30,11 +30,18 @@ TERM = Field(
     description="The new term: the number of the last installment (more than those fixed)",
 )
 RATE = Field(default=None, description="The new rate, in the loan's own form (daily or annual)")
+HOLIDAY = Field(
+    default=None,
+    ge=1,
+    le=12,
+    description="A payment holiday: the next installments not yet fixed moved (not with term)",
+)
 
 
 class RestructuringPreviewInput(Body):
     term: StrictInt | None = TERM
     rate: Rate | None = RATE
+    holiday: StrictInt | None = HOLIDAY
     on: IsoDate | None = Field(default=None, description="Default: the loan's next open day")
 
 
@@ -77,6 +84,7 @@ class RestructuringPreview(Shape):
     emi: Money
     principal_step_before: Money
     principal_step: Money
+    holiday: int | None
     handling_fee: Money | None
     plan: list[PlanRow]
     old_total: Money
@@ -101,14 +109,15 @@ def restructure_routes(ctx: ApiContext) -> APIRouter:
     )
     def preview(loan_id: LoanId, body: RestructuringPreviewInput, key: ApiKey = anyone) -> Any:
         """The old and new plan side by side and the cost of each; nothing is written."""
-        if body.term is None and body.rate is None:
-            raise CommandRefused("give term, rate or both")
+        if body.term is None and body.rate is None and body.holiday is None:
+            raise CommandRefused("give term, rate or holiday (rate may go with either)")
         return preview_view(
             ledger.preview_restructure(
                 loan_id,
                 on=day_of(body.on) if body.on is not None else None,
                 term=body.term,
                 rate=decimal_text(body.rate, "rate") if body.rate is not None else None,
+                holiday=body.holiday,
             )
         )
 
@@ -127,18 +136,20 @@ def restructure_routes(ctx: ApiContext) -> APIRouter:
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
         """Restructure the loan: the principal not yet due re-planned over a new term and/or
-        at a new rate from the next installment on. Always a four-eyes request (202); a
-        second person approves it (``POST /approvals/{approval_id}/approve``)."""
+        at a new rate from the next installment on, or after a payment holiday. Always a
+        four-eyes request (202); a second person approves it (``POST
+        /approvals/{approval_id}/approve``)."""
 
         def action() -> tuple[int, Any]:
-            if body.term is None and body.rate is None:
-                raise CommandRefused("give term, rate or both")
+            if body.term is None and body.rate is None and body.holiday is None:
+                raise CommandRefused("give term, rate or holiday (rate may go with either)")
             outcome = approvals.request_restructure(
                 ledger,
                 loan_id,
                 on=day_of(body.on) if body.on is not None else None,
                 term=body.term,
                 rate=decimal_text(body.rate, "rate") if body.rate is not None else None,
+                holiday=body.holiday,
                 reason=body.reason,
                 by=ctx.person(key),
             )

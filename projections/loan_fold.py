@@ -96,15 +96,15 @@ class LoanFold(LoanState):
             "terms": {k: plain(v) for k, v in self.terms.as_event_fields().items()},
             "last_k": self.last_k,
             "status": self.status,
-            "installments": [
-                [plain(getattr(i, name)) for name in INSTALLMENT_FIELDS] for i in self.installments
-            ],
+            "installments": [_row(i) for i in self.installments],
             "extra": {
                 k: v.as_json() if hasattr(v, "as_json") else v for k, v in self.extra.items()
             },
         }
         for name in (*DECIMAL_FIELDS, *DATE_FIELDS):
             state[name] = plain(getattr(self, name))
+        if self.holiday_through:  # section 16, only where a payment holiday set it
+            state["holiday_through"] = self.holiday_through
         return json.dumps(state, sort_keys=True, separators=(",", ":"))
 
     @classmethod
@@ -131,6 +131,7 @@ class LoanFold(LoanState):
         for name in DATE_FIELDS:  # section 10's piece_from: absent from older folds, None
             setattr(fold, name, _day(d[name]) if name in d else absent.get(name))
         fold.installments = [_installment(row) for row in d["installments"]]
+        fold.holiday_through = int(d.get("holiday_through", 0))
         fold.extra = d["extra"]
         return fold
 
@@ -161,6 +162,13 @@ def _day(value: str | None) -> date | None:
     return date.fromisoformat(value) if value is not None else None
 
 
+def _row(i: Installment) -> list[Any]:
+    """An installment's fields in order; ``holiday`` (section 16, the last) only when true,
+    so a fold of every other loan is saved as before it existed."""
+    row = [plain(getattr(i, name)) for name in INSTALLMENT_FIELDS]
+    return row if i.holiday else row[:-1]
+
+
 def _installment(row: list[Any]) -> Installment:
     values: dict[str, Any] = {}
     if len(row) > len(INSTALLMENT_FIELDS):
@@ -171,6 +179,8 @@ def _installment(row: list[Any]) -> Installment:
             values[name] = _day(value)
         elif name == "k":
             values[name] = int(value)
+        elif name == "holiday":  # section 16
+            values[name] = bool(value)
         else:
             values[name] = amount_of(value)
     return Installment(**values)

@@ -9,7 +9,9 @@ then); ``penalty`` is ``round(penalty accrued)`` (section 6; a loan that splits 
 ``last_paid_on`` when. ``status``: ``upcoming`` (not due yet), ``due`` (fixed, nothing paid),
 ``partly_paid``, ``overdue``, ``paid``, or ``prepaid`` (will never fall due: the loan was
 paid off, or a prepayment shortened its term), or ``written_off`` (not paid when the loan was
-written off, or never to fall due after it: loan-rules section 14). Amounts in fen.
+written off, or never to fall due after it: loan-rules section 14), or ``holiday`` (an
+installment of a payment holiday: nothing falls due on it, loan-rules section 16). Amounts in
+fen.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
+HOLIDAY = "holiday"  # an installment of a payment holiday (section 16)
 PLANNED_TO = "planned_to"  # the fold's extra: the last row a restructuring planned (section 16)
 
 
@@ -128,9 +131,10 @@ class Schedule(LoanProjection):
             self.touched[(fold.loan_id, k)] = (fold, fold.installments[k - 1])
 
     def _plan(self, fold: LoanFold, k: int, due: date, principal: int, interest: int) -> None:
+        status = HOLIDAY if k <= fold.holiday_through else "upcoming"  # section 16
         self.pending[(fold.loan_id, k)] = [
             str(fold.loan_id), k, due.isoformat(), principal, interest,
-            None, None, 0, 0, 0, 0, 0, 0, None, None, None, "upcoming",
+            None, None, 0, 0, 0, 0, 0, 0, None, None, None, status,
         ]  # fmt: skip
 
     def _cancel_after(self, fold: LoanFold, last: int, status: str = "prepaid") -> None:
@@ -150,7 +154,9 @@ class Schedule(LoanProjection):
         penalty = owed.penalty + (owed.compound or ZERO) + charges_paid
         # section 13: a bank_installment loan's handling fee paid is in what was paid
         paid = charges_paid + inst.interest_paid + inst.principal_paid + inst.fee_paid
-        if inst.settled_on is not None:
+        if inst.holiday:
+            status = HOLIDAY
+        elif inst.settled_on is not None:
             status = "paid"
         elif fold.is_written_off:
             status = WRITTEN_OFF

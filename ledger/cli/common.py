@@ -127,6 +127,7 @@ RATE = StrictType("RATE", parsing.decimal_text)
 FACTOR = StrictType("FACTOR", parsing.decimal_text)
 STEP = StrictType("AMOUNT", parsing.decimal_text)  # checked as an amount by the products
 TERM = StrictType("MONTHS", _integer(1, 360))
+HOLIDAY = StrictType("INSTALLMENTS", _integer(1, 12))  # a payment holiday (loan-rules 16)
 DAYS = StrictType("DAYS", _integer(0, 90))
 VERSION = StrictType("VERSION", _integer(1, 2_000_000_000))
 

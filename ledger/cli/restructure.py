@@ -1,5 +1,6 @@
 """``ledger loan restructure`` (loan-rules §16): a new term and/or a new rate for the principal
-not yet due, re-planned from the next installment on. ``--preview`` shows the plan before and
+not yet due, re-planned from the next installment on, or a payment holiday (alone or with a
+new rate). ``--preview`` shows the plan before and
 after side by side and the cost of each (annual IRR), and writes nothing; without it, a
 four-eyes request (:mod:`ledger.cli.approvals`) that a second person approves."""
 
@@ -13,6 +14,7 @@ import click
 from ledger.cli.approvals import print_gated, run_gated
 from ledger.cli.common import (
     DATE,
+    HOLIDAY,
     LOAN_REF,
     RATE,
     TERM,
@@ -49,6 +51,14 @@ PLAN_COLUMNS = ["k", "due_date", "old_principal", "old_interest", "old_total", "
     "restructuring day on.",
 )
 @click.option(
+    "--holiday",
+    "holiday",
+    type=HOLIDAY,
+    help="A payment holiday: the next INSTALLMENTS (1 to 12) not yet fixed are moved; nothing "
+    "falls due on them, the interest accrued is charged with the first installment after them "
+    "(not with --term).",
+)
+@click.option(
     "--reason", type=TEXT, metavar="REASON", help="Why (hardship); required unless --preview."
 )
 @click.option(
@@ -64,6 +74,7 @@ def loan_restructure(
     loan_id: str,
     term: int | None,
     rate: Decimal | None,
+    holiday: int | None,
     reason: str | None,
     on: date | None,
     preview: bool,
@@ -73,14 +84,17 @@ def loan_restructure(
 ) -> None:
     """Restructure loan LOAN_ID (loan-rules section 16): the principal not yet due is
     re-planned over a new term (--term) and/or at a new rate (--rate) from the next
-    installment on; installments already fixed stay as they are. A four-eyes command: a
-    second person approves it. --preview shows the old and new plan side by side and the
-    cost (annual IRR) of each, and writes nothing."""
-    if term is None and rate is None:
-        raise CliError("give --term, --rate or both")
+    installment on, or after a payment holiday (--holiday K: the next K installments moved,
+    the term K longer; alone or with --rate); installments already fixed stay as they are.
+    A four-eyes command: a second person approves it. --preview shows the old and new plan
+    side by side and the cost (annual IRR) of each, and writes nothing."""
+    if term is None and rate is None and holiday is None:
+        raise CliError("give --term, --rate or --holiday (--rate may go with either)")
     if preview:
         app = open_for(ctx, db)
-        shown = preview_view(app.preview_restructure(loan_id, on=on, term=term, rate=rate))
+        shown = preview_view(
+            app.preview_restructure(loan_id, on=on, term=term, rate=rate, holiday=holiday)
+        )
         if as_json:
             emit(shown)
             return
@@ -96,7 +110,7 @@ def loan_restructure(
         db,
         actor,
         lambda app, who, _four_eyes: approvals.request_restructure(
-            app, loan_id, on=on, term=term, rate=rate, reason=reason, by=who
+            app, loan_id, on=on, term=term, rate=rate, holiday=holiday, reason=reason, by=who
         ),
         views.restructuring,
     )

@@ -22,7 +22,7 @@ from ledger.domain.errors import CommandRefused
 from ledger.domain.money import FEN, ZERO, accumulate, fmt, readable, round_to
 from ledger.domain.prepayment import PrepaymentQuote, quote_prepayment
 from ledger.domain.state import CLOSED, LoanState
-from ledger.domain.terms import Replan
+from ledger.domain.terms import Method, Replan
 
 
 class LoanCommands(LoanState):
@@ -55,33 +55,51 @@ class LoanCommands(LoanState):
             if due > on:
                 break
             is_last = k == self.last_k
+            holiday, accrued = self._holiday_fields(k), readable(self.interest_accrued)
             parts = rules.installment_parts(
                 method=self.terms.method,
                 is_last=is_last,
                 emi_amount=self.emi,
                 principal_step=self.principal_step,
                 remaining_principal=self.principal_not_due,
-                interest_accrued=readable(self.interest_accrued),
+                interest_accrued=holiday.get("planned_interest", accrued),
                 rounding=self.terms.rounding,
             )
+            interest = round_to(accrued, FEN, self.terms.rounding)  # parts' but after a holiday
+            if holiday.get("holiday"):  # section 16: nothing falls due
+                parts, interest = rules.InstallmentParts(principal=ZERO, interest=ZERO), ZERO
             self.trigger_event(
                 self.InstallmentFellDue,
                 on=on,
                 k=k,
                 due_date=due,
                 principal=parts.principal,
-                interest=parts.interest,
-                interest_accrued=readable(self.interest_accrued),
+                interest=interest,
+                interest_accrued=accrued,
                 rounding=self.terms.rounding.value,
                 method=self.terms.method.value,
                 emi=self.emi,
                 principal_step=self.principal_step,
                 remaining_principal_before=self.principal_not_due,
                 is_last=is_last,
+                **holiday,
             )
             if self.terms.fee_rate_per_period is not None:
                 self._fix_handling_fee(on, k, self.terms.fee_rate_per_period)
         self._close_if_settled(on)
+
+    def _holiday_fields(self, k: int) -> dict[str, Any]:
+        """Section 16: ``holiday`` for an installment of a payment holiday; for the first one
+        after it, ``planned_interest = round(base x monthly rate)`` (base as planned, section
+        5), the interest its principal part is computed against (its interest part is all
+        the interest accrued since the last installment that was not a holiday)."""
+        if k <= self.holiday_through:
+            return {"holiday": True}
+        if not self.installments or not self.installments[-1].holiday:
+            return {}
+        t = self.terms
+        base = t.principal if t.method is Method.FLAT else self.principal_not_due
+        return {"planned_interest": round_to(base * self.monthly_rate, FEN, t.rounding)}
 
     def _fix_handling_fee(self, on: date, k: int, fee_rate: Decimal) -> None:
         """Section 13: installment ``k``'s handling fee, ``round(P x f)``, with its inputs."""

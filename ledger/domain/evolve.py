@@ -33,13 +33,15 @@ def _disbursed(state: LoanState, e: Loan.Disbursed) -> None:
 
 
 def _installment_fell_due(state: LoanState, e: Loan.InstallmentFellDue) -> None:
-    """Section 5: installment ``k`` fixed; nothing to pay means settled as it falls due."""
-    installment = Installment(e.k, e.due_date, e.principal, e.interest)
+    """Section 5: installment ``k`` fixed; nothing to pay means settled as it falls due.
+    Section 16: on a payment holiday's installment the interest accrued carries on."""
+    installment = Installment(e.k, e.due_date, e.principal, e.interest, holiday=bool(e.holiday))
     if e.principal == ZERO and e.interest == ZERO:
         installment.settled_on = e.on
     state.installments.append(installment)
     state.principal_not_due -= e.principal
-    state.interest_accrued = ZERO
+    if not e.holiday:
+        state.interest_accrued = ZERO
 
 
 def _handling_fee_fell_due(state: LoanState, e: Loan.HandlingFeeFellDue) -> None:
@@ -200,6 +202,8 @@ def _restructured(state: LoanState, e: Loan.Restructured) -> None:
     state.last_k = e.last_k
     state.emi = e.emi
     state.principal_step = e.principal_step
+    if e.holiday:  # a payment holiday: installments fixed + 1 .. fixed + K move
+        state.holiday_through = e.fixed + e.holiday
 
 
 EVOLVE: dict[type[Any], Callable[[LoanState, Any], None]] = {

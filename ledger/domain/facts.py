@@ -34,6 +34,7 @@ class Fact:
     term: int | None = None  # a restructuring's new term (section 16)
     rate: Decimal | None = None  # a restructuring's new rate (section 16)
     request: str | None = None  # a deduction request's id (section 17)
+    holiday: int | None = None  # a restructuring's payment holiday (section 16)
 
 
 def fact_of(event: Any) -> Fact | None:
@@ -92,6 +93,7 @@ def fact_of(event: Any) -> Fact | None:
             version=version,
             term=event.new_term,
             rate=event.new_rate,
+            holiday=event.holiday,
         )
     return None  # Disbursed, Overdue, Closed, CreditApplied, NonAccrualEnded, Corrected: derived
 

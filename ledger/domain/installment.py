@@ -42,6 +42,8 @@ class Installment:
     # section 13, a bank_installment loan: the handling fee fixed with it, and what was paid
     fee: Decimal = ZERO
     fee_paid: Decimal = ZERO
+    # section 16: an installment of a payment holiday (nothing fell due on it)
+    holiday: bool = False
 
     def owed(self, terms: Terms) -> rules.Owed:
         """Section 6: what is still owed on this installment, by part; section 11: compound
@@ -70,11 +72,11 @@ class Installment:
 
     def as_dict(self) -> dict[str, Any]:
         """Every field (a snapshot keeps them all, and its seal is over them); the compound
-        fields (section 11), and the fee fields (section 13), only when one of them is not
-        zero, so an installment reads, and a snapshot or a correction's state seals and hashes,
-        as before they existed."""
+        fields (section 11), the fee fields (section 13) and ``holiday`` (section 16) only
+        when one of them is not zero (true), so an installment reads, and a snapshot or a
+        correction's state seals and hashes, as before they existed."""
         fields = dict(vars(self))
-        for group in (COMPOUND_FIELDS, FEE_FIELDS):
+        for group in (COMPOUND_FIELDS, FEE_FIELDS, ("holiday",)):
             if not any(fields[name] for name in group):
                 for name in group:
                     del fields[name]

@@ -29,6 +29,9 @@ from ledger.domain.restructure import RestructuredFields, Restructurings
 from ledger.domain.terms import Terms
 from ledger.domain.write_off import WriteOffs
 
+# optional loan event fields: absent (not stored, not hashed) where None; events read as before
+ABSENT_WHEN_NONE = ("month", "holiday", "planned_interest", "result")
+
 
 class Loan(Aggregate, Collections, NonAccruals, WriteOffs, Restructurings, Remedies):
     """A consumer loan. Its state (:class:`LoanState`) is only ever changed by its events,
@@ -52,6 +55,12 @@ class Loan(Aggregate, Collections, NonAccruals, WriteOffs, Restructurings, Remed
 
         upcast_v1_v2 = staticmethod(upcasts.unchained)
         upcast_v2_v3 = staticmethod(upcasts.asker_unknown)
+
+        def __post_init__(self) -> None:
+            super().__post_init__()
+            for name in ABSENT_WHEN_NONE:  # not stored, not hashed: the event reads as before
+                if vars(self).get(name, False) is None:
+                    del vars(self)[name]
 
         def apply(self, aggregate: Any) -> None:
             from ledger.domain.evolve import evolve  # it dispatches on these very classes
@@ -91,6 +100,12 @@ class Loan(Aggregate, Collections, NonAccruals, WriteOffs, Restructurings, Remed
         principal_step: Decimal
         remaining_principal_before: Decimal
         is_last: bool
+        # section 16, only where a payment holiday set them (absent from every other event):
+        # ``holiday`` true: nothing fell due, the interest accrued carries on; on the first
+        # installment after a holiday, principal by the method as if its interest were
+        # ``planned_interest = round(remaining_principal_before x monthly rate)``
+        holiday: bool | None = None
+        planned_interest: Decimal | None = None
 
     class HandlingFeeFellDue(Event):
         """Section 13, right after installment ``k`` of a ``bank_installment`` loan fell due:
@@ -112,9 +127,7 @@ class Loan(Aggregate, Collections, NonAccruals, WriteOffs, Restructurings, Remed
         collected: Decimal
         allocations: list[dict[str, Any]]
 
-    class DeductionFailed(Event):
-        """Morning deduction of ``requested`` collected nothing."""
-
+    class DeductionFailed(Event):  # the morning deduction of ``requested`` collected nothing
         on: date
         requested: Decimal
 
@@ -148,11 +161,6 @@ class Loan(Aggregate, Collections, NonAccruals, WriteOffs, Restructurings, Remed
         class_version = 4
 
         upcast_v3_v4 = staticmethod(upcasts.rate_already_divided)
-
-        def __post_init__(self) -> None:
-            super().__post_init__()
-            if self.month is None:  # not stored, not hashed: the event reads as before
-                del vars(self)["month"]
 
     class Overdue(Event):
         """Installment ``k`` was not fully paid by the end of its due date + grace days;
@@ -215,21 +223,17 @@ class Loan(Aggregate, Collections, NonAccruals, WriteOffs, Restructurings, Remed
         reason: str
 
     class Corrected(Event):
-        """A correction of the past, recorded now: ``kind`` is ``backdated_repayment`` (a
-        repayment of ``amount`` that really happened on ``effective_on``) or ``reversal`` (the
-        payment recorded as event ``reverses`` bounced). The loan was recomputed from its facts
-        with the correction, from ``effective_on`` on (loan-rules sections 3 to 6 as ever);
-        ``state`` is the result and ``differences`` what changed (recomputed - recorded), per
-        figure and per installment. ``supersedes`` lists the recorded events from
-        ``effective_on`` on whose amounts the recomputation replaced. ``refund_due`` is money
-        the borrower paid that the corrected history does not need (e.g. a deduction taken
-        after the back-dated repayment had already paid the installment). ``credit_rules``
-        (version 4): the history was recomputed under section 12, money it did not need held
-        as credit; a correction recorded before (read as false) held none, and its history is
-        recomputed as it was. ``waivers_not_reproduced`` (version 5): each recorded waiver
-        whose owed part the recomputed history owed less of, or whose paid part it had paid
-        less of (``event``, ``on``, ``part``, ``of``: owed or paid, ``recorded``,
-        ``reproduced``): it forgave or gave back only ``reproduced`` (section 12)."""
+        """A correction of the past, recorded now. ``kind``: ``backdated_repayment`` (a
+        repayment of ``amount`` on ``effective_on``), ``reversal`` (payment event ``reverses``
+        bounced), ``settlement`` or ``bounce`` (section 17: a gateway's ``result`` for request
+        event ``reverses``). The loan was recomputed from its facts with the correction (the
+        rules as ever); ``state`` is the result, ``differences`` what changed (recomputed -
+        recorded), ``supersedes`` the recorded events from ``effective_on`` on whose amounts
+        it replaced, ``refund_due`` money paid that the corrected history does not need.
+        ``credit_rules`` (v4): recomputed under section 12 (read as false before: no credit
+        held). ``waivers_not_reproduced`` (v5): each recorded waiver the recomputed history
+        forgave or gave back less of (``event``, ``on``, ``part``, ``of``: owed or paid,
+        ``recorded``, ``reproduced``; section 12)."""
 
         on: date
         kind: str
@@ -249,11 +253,6 @@ class Loan(Aggregate, Collections, NonAccruals, WriteOffs, Restructurings, Remed
 
         upcast_v3_v4 = staticmethod(upcasts.before_credit)
         upcast_v4_v5 = staticmethod(upcasts.waivers_as_recorded)
-
-        def __post_init__(self) -> None:
-            super().__post_init__()
-            if self.result is None:  # not stored, not hashed: the event reads as before
-                del vars(self)["result"]
 
     class PaidChargeWaived(Event):
         """loan-rules §12: ``amount`` of a charge already paid (``part``: the prepayment
@@ -356,6 +355,8 @@ class Loan(Aggregate, Collections, NonAccruals, WriteOffs, Restructurings, Remed
     class Restructured(Event, RestructuredFields):
         """loan-rules §16 (four eyes): the principal not yet due re-planned over a new term
         and/or at a new rate; its fields: :class:`RestructuredFields`. No money moves."""
+
+        holiday: int | None = None  # a payment holiday's installments, only where one is
 
     def __init__(  # called by Disbursed
         self,

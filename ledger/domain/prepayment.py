@@ -141,9 +141,11 @@ def new_plan(
     """Section 7, the plan after a partial prepayment leaves ``remaining`` principal not yet
     due: ``reduce_installment`` keeps the installments left and lowers the EMI (or the
     principal step); ``reduce_term`` keeps the EMI (or step) and ends sooner. Returns (EMI,
-    principal step, last installment), each ``None`` where unchanged."""
+    principal step, last installment), each ``None`` where unchanged. During a payment
+    holiday (section 16) the installments left are those after it."""
     t = loan.terms
-    periods_left = loan.last_k - len(loan.installments)
+    after = max(len(loan.installments), loan.holiday_through)
+    periods_left = loan.last_k - after
     if replan is Replan.REDUCE_INSTALLMENT:
         if t.method is Method.EQUAL_INSTALLMENT:
             emi = rules.emi(
@@ -165,7 +167,7 @@ def new_plan(
         emi_amount=loan.emi,
         principal_step=loan.principal_step,
     )
-    return None, None, len(loan.installments) + min(needed, periods_left)
+    return None, None, after + min(needed, periods_left)
 
 
 def remaining_fees(loan: LoanState) -> RemainingFeesQuote | None:

@@ -154,7 +154,8 @@ def _remedy(loan: Loan, fact: Fact, money: Decimal, run: Run) -> None:
     elif fact.kind == "recovery":
         loan.recover(fact.on, amount=money, actor=actor, reason=reason)
     elif fact.kind == "restructure":  # section 16
-        loan.restructure(fact.on, term=fact.term, rate=fact.rate, actor=actor, reason=reason)
+        asked: dict[str, Any] = {"term": fact.term, "rate": fact.rate, "holiday": fact.holiday}
+        loan.restructure(fact.on, **asked, actor=actor, reason=reason)
     if fact.kind not in ("waiver", "paid_waiver"):
         return
     if fact.kind == "waiver":
@@ -349,6 +350,5 @@ def _command(loan: Loan, event: Any) -> None:
     elif isinstance(event, Loan.WrittenOff):
         loan.write_off(on, actor=event.actor, reason=event.reason)
     elif isinstance(event, Loan.Restructured):  # section 16
-        r = event
-        loan.restructure(on, term=r.new_term, rate=r.new_rate, actor=r.actor, reason=r.reason)
+        loan.restructure(on, **event.asked())
     # Overdue, Closed: derived by the commands above

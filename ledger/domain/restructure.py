@@ -12,8 +12,12 @@ round(P' / n)``. A new rate replaces the rate in the loan's terms in force (``an
 on (that day's end-of-day included) uses it, for the normal interest and for the penalty
 (section 4: rate x multiplier); what accrued before stays. The disbursement keeps the
 original terms; ``Loan.Restructured`` records the inputs and both plans, so an auditor can redo
-it. Not built: a payment holiday; a new rate on a ``per_transaction`` loan (section 10) or a
-``bank_installment`` loan (no interest, section 13).
+it. A **payment holiday** of ``K`` installments (``holiday``, alone or with a new rate)
+moves them: the term grows by ``K``, installments ``fixed + 1 .. fixed + K`` fall due with
+nothing (``InstallmentFellDue.holiday``), the interest accrued carries on and is charged with
+the first installment after them, and ``P'`` is re-planned over the ``last_k - fixed - K``
+installments after the holiday. Not built: a new rate on a ``per_transaction`` loan (section
+10) or a ``bank_installment`` loan (no interest, section 13), a payment holiday on either.
 """
 
 from __future__ import annotations
@@ -27,7 +31,11 @@ from ledger.domain import rules
 from ledger.domain.errors import CommandRefused
 from ledger.domain.money import ZERO
 
+MAX_TERM = 360  # the longest term of a loan (ledger.services.products.MAX_TERM)
+
 NEW_TERM, NEW_RATE, NEW_TERM_AND_RATE = "new_term", "new_rate", "new_term_and_rate"
+HOLIDAY, HOLIDAY_AND_RATE = "payment_holiday", "payment_holiday_and_rate"
+MAX_HOLIDAY = 12  # installments a payment holiday may move
 
 
 @dataclass(frozen=True)
@@ -57,13 +65,16 @@ class RestructuredFields:
     principal_step: Decimal
     actor: str
     reason: str
+    if TYPE_CHECKING:  # a field of Loan.Restructured itself, so it can default to None
+        holiday: int | None
 
     def changes(self) -> str:
         """What changed, in words (``loan events``, the report)."""
         return "; ".join(
             (
                 f"{self.kind.replace('_', ' ')}: {self.principal_not_due} not yet due re-planned "
-                f"after #{self.fixed}",
+                f"after #{self.fixed + (self.holiday or 0)}",
+                *self.holiday_text(),
                 f"last installment {self.last_k_before} -> {self.last_k}",
                 f"{self.rate_name} {self.rate_before} -> {self.rate}",
                 f"EMI {self.emi_before} -> {self.emi}",
@@ -80,7 +91,18 @@ class RestructuredFields:
     @property
     def new_rate(self) -> Decimal | None:
         """The rate asked for (``None``: the rate in force was kept)."""
-        return self.rate if self.kind in (NEW_RATE, NEW_TERM_AND_RATE) else None
+        return self.rate if self.kind in (NEW_RATE, NEW_TERM_AND_RATE, HOLIDAY_AND_RATE) else None
+
+    def holiday_text(self) -> tuple[str, ...]:
+        """A payment holiday's installments, in words (none for another restructuring)."""
+        if not self.holiday:
+            return ()
+        return (f"payment holiday: #{self.fixed + 1} to #{self.fixed + self.holiday} moved",)
+
+    def asked(self) -> dict[str, Any]:
+        """What was asked, as :meth:`Restructurings.restructure` takes it (a replay)."""
+        return {"term": self.new_term, "rate": self.new_rate, "holiday": self.holiday,
+                "actor": self.actor, "reason": self.reason}  # fmt: skip
 
 
 if TYPE_CHECKING:
@@ -96,31 +118,26 @@ class Restructurings(_Base):
         Restructured: type[Any]
 
     def restructure(
-        self, on: date, *, term: int | None, rate: Decimal | None, actor: str, reason: str
+        self,
+        on: date,
+        *,
+        term: int | None,
+        rate: Decimal | None,
+        actor: str,
+        reason: str,
+        holiday: int | None = None,
     ) -> None:
         """loan-rules §16: re-plan the principal not yet due over a new term (``term``: the new
         number of the last installment, counted from the first) and/or at a new rate (in the
-        form of the loan's rate). Refused on a closed or written-off loan, a day closed or
-        whose morning has not run, without a reason or a change, with nothing left to
-        re-plan, for a term that does not leave an installment after those already fixed,
-        and for a rate that is not positive."""
+        form of the loan's rate), or move the next ``holiday`` installments (a payment
+        holiday, alone or with a new rate). Refused on a closed or written-off loan, a day
+        closed or whose morning has not run, without a reason or a change, with nothing left
+        to re-plan, during a payment holiday, for a term that does not leave an installment
+        after those already fixed, and for a rate that is not positive."""
         self._require_morning_done(on)  # refuses a closed or written-off loan too
-        if not reason.strip():
-            raise CommandRefused("a restructuring needs a reason")
-        if term is None and rate is None:
-            raise CommandRefused("a restructuring needs a new term or a new rate")
-        t, fixed = self.terms, len(self.installments)
-        if self.principal_not_due <= ZERO or fixed >= self.last_k:
-            raise CommandRefused(
-                f"loan {self.label}: every installment is already fixed; nothing to re-plan"
-            )
-        if term is not None and term <= fixed:
-            raise CommandRefused(
-                f"loan {self.label}: term {term}: installments 1 to {fixed} are already "
-                f"fixed; the new term must be at least {fixed + 1}"
-            )
-        if term is not None and term == self.last_k:
-            raise CommandRefused(f"loan {self.label}: term {term} is already the term in force")
+        fixed = len(self.installments)
+        self._check_asked(term, rate, holiday, reason, fixed)
+        t = self.terms
         rate_name = "annual_rate" if t.annual_rate is not None else "daily_rate"
         rate_before: Decimal = getattr(t, rate_name)
         if rate is not None:
@@ -133,6 +150,10 @@ class Restructurings(_Base):
         last_k = self.last_k if term is None else term
         periods, remaining = last_k - fixed, self.principal_not_due
         kind = NEW_RATE if term is None else NEW_TERM if rate is None else NEW_TERM_AND_RATE
+        optional: dict[str, Any] = {}
+        if holiday is not None:  # the plan after the holiday, over as many installments
+            kind, last_k = (HOLIDAY if rate is None else HOLIDAY_AND_RATE), last_k + holiday
+            optional["holiday"] = holiday
         self.trigger_event(
             self.Restructured,
             on=on,
@@ -152,6 +173,57 @@ class Restructurings(_Base):
             principal_step=rules.principal_per_installment(remaining, periods, t.rounding),
             actor=actor,
             reason=reason,
+            **optional,
+        )
+
+    def _check_asked(
+        self, term: int | None, rate: Decimal | None, holiday: int | None, reason: str, fixed: int
+    ) -> None:
+        """The refusals that do not depend on the rate (section 16)."""
+        if not reason.strip():
+            raise CommandRefused("a restructuring needs a reason")
+        if term is None and rate is None and holiday is None:
+            raise CommandRefused("a restructuring needs a new term, a new rate or a holiday")
+        if self.principal_not_due <= ZERO or fixed >= self.last_k:
+            raise CommandRefused(
+                f"loan {self.label}: every installment is already fixed; nothing to re-plan"
+            )
+        if self.holiday_through > fixed:
+            raise CommandRefused(
+                f"loan {self.label}: installments up to #{self.holiday_through} are a payment "
+                "holiday; it can be restructured again once they have fallen due"
+            )
+        if holiday is not None:
+            _check_holiday(self, holiday, term)
+        if term is not None and term <= fixed:
+            raise CommandRefused(
+                f"loan {self.label}: term {term}: installments 1 to {fixed} are already "
+                f"fixed; the new term must be at least {fixed + 1}"
+            )
+        if term is not None and term == self.last_k:
+            raise CommandRefused(f"loan {self.label}: term {term} is already the term in force")
+
+
+def _check_holiday(loan: Any, holiday: int, term: int | None) -> None:
+    """A payment holiday: 1 to ``MAX_HOLIDAY`` installments, not with a new term, not past
+    the longest term, not on a ``bank_installment`` or ``per_transaction`` loan."""
+    if not 1 <= holiday <= MAX_HOLIDAY:
+        raise CommandRefused(f"holiday: must be 1 to {MAX_HOLIDAY} installments, got {holiday}")
+    if term is not None:
+        raise CommandRefused(
+            "a payment holiday lengthens the term by itself: give a holiday or a new term, "
+            "not both (a new rate may go with either)"
+        )
+    if loan.terms.charges_handling_fee or loan.terms.per_transaction:
+        product = "bank_installment" if loan.terms.charges_handling_fee else "per_transaction"
+        raise CommandRefused(
+            f"loan {loan.label}: a payment holiday on a {product} loan is not built "
+            "(loan-rules section 16)"
+        )
+    if loan.last_k + holiday > MAX_TERM:
+        raise CommandRefused(
+            f"loan {loan.label}: a holiday of {holiday} would take the term from "
+            f"{loan.last_k} past {MAX_TERM} installments"
         )
 
 

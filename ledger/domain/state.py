@@ -22,13 +22,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ledger.domain import per_transaction, rules
+from ledger.domain import per_transaction, plan, rules
 from ledger.domain.collection import CollectionState
 from ledger.domain.credit import CreditState, credit_defaults
 from ledger.domain.installment import Installment
 from ledger.domain.money import FEN, ZERO, Exact, round_to
 from ledger.domain.non_accrual import NonAccrualState
-from ledger.domain.terms import Method, Terms
+from ledger.domain.terms import Terms
 from ledger.domain.write_off import WRITTEN_OFF, WriteOffState
 
 ACTIVE = "active"
@@ -40,6 +40,7 @@ OPTIONAL_DERIVED = (
     "handling_fees_charged",
     "non_accrual_since",
     *(f"{c}_suspended" for c in ("interest", "penalty", "compound")),
+    "holiday_through",  # section 16
     "deductions_in_flight",  # section 17
 )
 
@@ -136,6 +137,8 @@ class LoanState(NonAccrualState, WriteOffState, CreditState, CollectionState):
     # section 13: the handling fees of installments not yet due that payoffs charged (paid
     # with the payoff); zero (the class's) for every other loan
     handling_fees_charged: Decimal = ZERO
+    # section 16: the last installment of a payment holiday (0, the class's: none was given)
+    holiday_through: int = 0
 
     def start(
         self,
@@ -396,23 +399,5 @@ class LoanState(NonAccrualState, WriteOffState, CreditState, CollectionState):
         self, first_k: int, count: int | None = None
     ) -> list[tuple[int, date, Decimal, Decimal]]:
         """Installments ``first_k..last_k`` (or ``count`` of them) as planned now: (k, due
-        date, principal, interest), interest estimated as base x the monthly rate (the plan
-        of section 5), from the plan in force (re-planned by partial prepayments)."""
-        t = self.terms
-        rows: list[tuple[int, date, Decimal, Decimal]] = []
-        remaining = self.principal_not_due
-        last = self.last_k if count is None else min(self.last_k, first_k + count - 1)
-        for k in range(first_k, last + 1):
-            base = t.principal if t.method is Method.FLAT else remaining
-            parts = rules.installment_parts(
-                method=t.method,
-                is_last=k == self.last_k,
-                emi_amount=self.emi,
-                principal_step=self.principal_step,
-                remaining_principal=remaining,
-                interest_accrued=base * self.monthly_rate,
-                rounding=t.rounding,
-            )
-            remaining -= parts.principal
-            rows.append((k, t.due_date(k), parts.principal, parts.interest))
-        return rows
+        date, principal, interest) (:func:`ledger.domain.plan.planned_parts`)."""
+        return plan.planned_parts(self, first_k, count)

@@ -36,6 +36,8 @@ WHAT = {
 def _change(details: dict[str, str]) -> str:
     """A restructuring's request in words (section 16)."""
     said = [f"term {details['term']}" if details.get("term") else "",
+            f"a payment holiday of {details['holiday']} installments"
+            if details.get("holiday") else "",
             f"rate {details['rate']}" if details.get("rate") else ""]  # fmt: skip
     return " and ".join(s for s in said if s) or "nothing"
 

@@ -132,9 +132,7 @@ def _to_installments(allocations: Sequence[dict[str, Any]]) -> str:
         return f"to #{allocations[0]['k']}"
     parts = []
     for a in allocations:
-        amounts = [
-            f"{p} {fmt(a[p])}" for p in ("penalty", "interest", "principal") if a.get(p, ZERO)
-        ]
+        amounts = [f"{p} {fmt(a[p])}" for p in ("penalty", "interest", "principal") if a.get(p)]
         if "amount" in a:
             amounts.append(fmt(a["amount"]))
         parts.append(f"#{a['k']}" + (f" ({', '.join(amounts)})" if amounts else ""))
@@ -157,7 +155,12 @@ def _disbursed(e: Loan.Disbursed) -> Shape:
 
 
 def _fell_due(e: Loan.InstallmentFellDue) -> Shape:
+    if e.holiday:  # section 16
+        note = f"nothing falls due; the interest accrued, {e.interest_accrued}, carries on"
+        return Shape(f"installment #{e.k}: payment holiday", None, (), note)
     last = "; the last installment" if e.is_last else ""
+    if e.planned_interest is not None:  # section 16: the first after a payment holiday
+        last += f"; principal as if the interest were {fmt(e.planned_interest)}"
     return Shape(
         f"installment #{e.k} fell due",
         e.principal + e.interest,
@@ -403,9 +406,7 @@ def periods(events: Iterable[Any]) -> list[Period]:
             terms = Terms.from_event_fields({**e.terms, "disbursed_on": e.on})
             arithmetic, rounding = terms.arithmetic, terms.rounding
         if fell_due is not None and (isinstance(e, Loan.InterestAccrued) or e.on > fell_due.on):
-            result.append(
-                sums.close(f"#{fell_due.k}, due {fell_due.due_date}", fell_due.k, rounding)
-            )
+            result.append(sums.close(_title(fell_due), fell_due.k, rounding))
             sums, fell_due = _Sums(), None
         if isinstance(e, Loan.InstallmentFellDue):
             fell_due = e

@@ -197,6 +197,13 @@ def build(app: LedgerApp, reference: str, caps: RateCaps) -> dict[str, Any]:
     }
 
 
+def _holiday_text(fell_due: Any) -> str:
+    """Section 16: an installment of a payment holiday has no interest arithmetic."""
+    if not fell_due.holiday:
+        return ""
+    return "payment holiday: nothing fell due; the interest accrued carried on (loan-rules §16)"
+
+
 def _charges(
     loan: Loan, events: list[Any], outside: dict[str, Decimal] | None
 ) -> list[dict[str, Any]]:
@@ -215,7 +222,8 @@ def _charges(
                 "k": inst.k,
                 "due_date": inst.due_date.isoformat(),
                 "interest": fmt(inst.interest + round_to(inst.interest_after_due, FEN, r)),
-                "interest_arithmetic": f"round_{r.value}({fell_due.interest_accrued}) = "
+                "interest_arithmetic": _holiday_text(fell_due)
+                or f"round_{r.value}({fell_due.interest_accrued}) = "
                 f"{fell_due.interest}: the normal interest accrued since the previous due date "
                 + ("(loan-rules §10, §5)" if loan.terms.per_transaction else "(loan-rules §4, §5)")
                 + (

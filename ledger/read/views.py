@@ -293,6 +293,7 @@ def restructuring(loan: Loan) -> dict[str, Any]:
         "emi": fmt(e.emi),
         "principal_step_before": fmt(e.principal_step_before),
         "principal_step": fmt(e.principal_step),
+        "holiday": e.holiday,  # section 16: a payment holiday's installments (null: none)
         "actor": e.actor,
         "reason": e.reason,
         "version": e.originator_version,
@@ -348,6 +349,8 @@ def describe(e: Any) -> str:
                 text += f"; penalty #{p['k']}: {p['base']} x {rate} x {e.penalty_multiplier}"
                 text += f" = {p['amount']}"
         return text
+    if isinstance(e, Loan.InstallmentFellDue) and e.holiday:  # section 16
+        return f"#{e.k}: payment holiday, nothing falls due; {e.interest_accrued} accrued goes on"
     if isinstance(e, Loan.InstallmentFellDue):
         interest = f"interest round({e.interest_accrued}) = {e.interest}"
         return f"#{e.k}: {interest}, principal {e.principal}"

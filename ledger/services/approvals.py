@@ -127,7 +127,7 @@ def request_write_off(
 
 def request_restructure(
     app: LedgerApp, loan: str, *, on: date | None, term: int | None, rate: Decimal | None,
-    reason: str, by: Person,
+    reason: str, by: Person, holiday: int | None = None,
 ) -> Outcome:  # fmt: skip
     """Section 16. Always four eyes, whatever the book's threshold: a restructuring changes
     the contract, not an amount (the request's ``amount`` is the principal it re-plans, for
@@ -135,7 +135,7 @@ def request_restructure(
 
     def rehearsed() -> Decimal:
         loan_after = app.restructure(
-            loan, on=on, term=term, rate=rate, actor=by.name, reason=reason
+            loan, on=on, term=term, rate=rate, holiday=holiday, actor=by.name, reason=reason
         )
         event: Any = loan_after.pending_events[-1]
         return Decimal(event.principal_not_due)
@@ -145,6 +145,7 @@ def request_restructure(
         "on": _day_text(on),
         "term": "" if term is None else str(term),
         "rate": "" if rate is None else str(rate),
+        **({} if holiday is None else {"holiday": str(holiday)}),  # only where one is asked
     }
     return _request(app, loan, RESTRUCTURE, details, amount, reason, by, FourEyes())
 
@@ -285,6 +286,7 @@ def _carry_out(
             on=on,
             term=int(details["term"]) if details.get("term") else None,
             rate=Decimal(details["rate"]) if details.get("rate") else None,
+            holiday=int(details["holiday"]) if details.get("holiday") else None,
             actor=actor,
             reason=reason,
         ),

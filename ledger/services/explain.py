@@ -157,10 +157,14 @@ class Explanation:
             self.credit_lines.append(_line(e, -e.amount, what, "§12"))
 
     def _fell_due(self, e: Loan.InstallmentFellDue) -> None:
+        if e.holiday:  # section 16: nothing fell due; the interest accrued carries on
+            return
         self.interest_lines = []  # section 5: the accrued interest became installment k's
         what = f"round_{self.mode.value}({e.interest_accrued}) = {e.interest} interest of #{e.k}"
         self.k_lines(e.k)["interest"].append(_line(e, e.interest, what, "§5"))
         what = f"principal part of #{e.k} ({e.method})"
+        if e.planned_interest is not None:  # section 16: the first after a payment holiday
+            what += f", as if its interest were {e.planned_interest} (after a payment holiday)"
         self.k_lines(e.k)["principal"].append(_line(e, e.principal, what, "§5"))
 
     def _accrued(self, e: Loan.InterestAccrued) -> None:

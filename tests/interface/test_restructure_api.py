@@ -87,3 +87,38 @@ def test_every_bad_restructuring_is_a_problem_with_no_event(rs: Api) -> None:
     refused(rs, path, {"term": 20}, 422, "reason")
     refused(rs, path + "/preview", {"term": 12, "on": "2026-03-20"}, 422, "already the term")
     refused(rs, "/loans/NOPE/restructurings/preview", {"term": 20}, 404, "NOPE")
+
+
+def test_a_payment_holiday_is_previewed_asked_approved_and_verified_over_http(rs: Api) -> None:
+    """A holiday of 2 on 2026-03-20: installments 3 and 4 moved, the last one 12 -> 14,
+    installment 5 planned 1,000.00 + round(10,000.00 x 0.015 x 3) = 450.00."""
+    holiday = {"holiday": 2, "on": "2026-03-20"}
+    before = rs.events()
+    shown = rs.post("/loans/RS/restructurings/preview", holiday)
+    assert shown.status_code == 200, shown.text
+    rows = {row["k"]: row for row in shown.json()["plan"]}
+    assert (shown.json()["kind"], shown.json()["holiday"], shown.json()["last_k"]) == (
+        "payment_holiday", 2, 14,
+    )  # fmt: skip
+    assert (rows[3]["new_total"], rows[5]["new_interest"]) == ("0.00", "450.00")
+    assert rs.events() == before
+    asked = rs.post("/loans/RS/restructurings", {**holiday, "reason": "hospital stay"})
+    assert asked.status_code == 202, asked.text
+    reference = asked.json()["approval"]["approval_id"]
+    approved = rs.client.post(f"/approvals/{reference}/approve", headers=rs.approver)
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["result"]["holiday"] == 2
+    schedule = rs.get("/loans/RS/schedule")
+    assert schedule.status_code == 200, schedule.text
+    assert [row["status"] for row in schedule.json()[2:5]] == ["holiday", "holiday", "upcoming"]
+    verified = rs.get("/loans/RS/verify")
+    assert verified.status_code == 200 and verified.json()["clean"] is True, verified.text
+
+
+def test_a_bad_payment_holiday_is_a_problem_with_no_event(rs: Api) -> None:
+    path = "/loans/RS/restructurings"
+    asked = {"on": "2026-03-20", "reason": "r"}
+    refused(rs, path, {**asked, "holiday": 13}, 422, "holiday")
+    refused(rs, path, {**asked, "holiday": 0}, 422, "holiday")
+    refused(rs, path, {**asked, "holiday": 2, "term": 20}, 422, "not both")
+    refused(rs, path + "/preview", {"holiday": 2, "term": 20, "on": "2026-03-20"}, 422, "not both")

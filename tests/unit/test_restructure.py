@@ -87,7 +87,7 @@ def test_a_new_rate_alone_keeps_the_term() -> None:
         (12, None, "r", "term 12 is already the term in force"),
         (None, D("0.0005"), "r", "rate 0.0005 is already the rate in force"),
         (None, D("-0.0001"), "r", "rate must be positive"),
-        (None, None, "r", "a restructuring needs a new term or a new rate"),
+        (None, None, "r", "a restructuring needs a new term, a new rate or a holiday"),
         (20, None, " ", "a restructuring needs a reason"),
     ],
 )
