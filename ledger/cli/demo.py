@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -11,11 +11,15 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from ledger.adapters.gateway import GatewaySettings
 from ledger.cli.output import rule
+from ledger.domain.collection import BOUNCED, GatewayResult, request_id_for
 from ledger.domain.loan import Loan
 from ledger.domain.money import ZERO, fmt
 from ledger.domain.terms import Replan
 from ledger.read import views
+from ledger.read.restructuring import preview_view
+from ledger.services import approvals
 from ledger.services.application import LedgerApp
 from ledger.services.business_date import BusinessDate, BusinessToday
 from ledger.services.products import terms_from_input
@@ -123,10 +127,63 @@ def _run_months(app: LedgerApp, worker: Worker, out: Console) -> None:
     out.print("DEMO-EP's borrower finds 1500.00 on 2026-03-25.")
     worker.catch_up(date(2026, 3, 24))
     app.set_balance("DEMO-EP", Decimal("1500.00"))
+    _bank_answers_later(app, worker, out)
+    _restructure(app, out)
     report = worker.catch_up(date(2026, 4, 30))
     out.print(
         f"close of business through 2026-04-30: {len(report.days)} days, "
         f"{report.loan_days} loan-days, {report.events} events\n"
+    )
+
+
+def _bank_answers_later(app: LedgerApp, worker: Worker, out: Console) -> None:
+    """From 2026-03-25 the bank answers a day later (loan-rules section 17); the result of
+    DEMO-RS's request of 04-15 comes on 04-16, then the bank returns that money on 04-17."""
+    app.gateway_settings = GatewaySettings(delay_days=1)
+    out.print(
+        "From 2026-03-25 the bank answers a day later: each morning's deduction is a request "
+        "(ledger gateway pending), its result recorded when it comes (ledger gateway poll)."
+    )
+    through = date(2026, 3, 25)
+    while through <= date(2026, 4, 16):  # the worker polls the bank after each morning
+        worker.catch_up(through)
+        app.poll_gateway(through)
+        through += timedelta(days=1)
+    request = request_id_for(app.get_loan("DEMO-RS").id, date(2026, 4, 15))
+    settled = app.get_loan("DEMO-RS")
+    out.print(
+        f"DEMO-RS's request of 2026-04-15 settled on 04-16, dated the day the money was taken: "
+        f"{settled.figures().status}, principal repaid {fmt(settled.principal_repaid)}"
+    )
+    worker.catch_up(date(2026, 4, 17))
+    returned = GatewayResult("BANK-RETURN-0417", request, BOUNCED, ZERO)
+    app.execute(lambda: app.record_results([returned], channel="file"))
+    bounced = app.get_loan("DEMO-RS")
+    f = bounced.figures()
+    out.print(
+        f"on 04-17 the bank returns it (bounced): DEMO-RS is {f.status} again, principal repaid "
+        f"{fmt(bounced.principal_repaid)}, overdue {fmt(f.overdue_amount)}, penalty "
+        f"{fmt(f.penalty_accrued)}: as if the money never came"
+    )
+
+
+def _restructure(app: LedgerApp, out: Console) -> None:
+    """DEMO-EP's hardship: a payment holiday of 2 installments, asked by ops, approved by lee
+    (four eyes, loan-rules section 16)."""
+    on = date(2026, 4, 18)
+    preview = preview_view(
+        app.preview_restructure("DEMO-EP", on=on, term=None, rate=None, holiday=2)
+    )
+    asked = approvals.request_restructure(
+        app, "DEMO-EP", on=on, term=None, rate=None, holiday=2, reason="hardship",
+        by=approvals.Person("ops", "operator"),
+    )  # fmt: skip
+    done = approvals.approve(app, asked.request.reference, by=approvals.Person("lee", "approver"))
+    assert done.loan is not None
+    out.print(
+        f"DEMO-EP's borrower asks for a payment holiday of 2 installments on {on}: ops asks, "
+        f"lee approves; the plan now ends with #{done.loan.last_k} (annual cost "
+        f"{preview['old_cost']} before, {preview['new_cost']} after)\n"
     )
 
 
@@ -177,7 +234,7 @@ def _tell_story(
     table = Table()
     for column in ("v", "date", "event", "what"):
         table.add_column(column)
-    routine = (Loan.InterestAccrued, Loan.DeductionFailed)
+    routine = (Loan.InterestAccrued, Loan.DeductionFailed, Loan.DeductionRequested)
     run: list[Any] = []
 
     def flush() -> None:
@@ -187,12 +244,13 @@ def _tell_story(
                 f"{first.originator_version}-{last.originator_version}",
                 f"{first.on}..{last.on}",
                 f"{len(run)} routine events",
-                "daily accruals and failed deductions (see `ledger loan events`)",
+                "daily accruals, deductions asked and failed (see `ledger loan events`)",
             )
             run.clear()
 
     for e in events:
-        if isinstance(e, routine):
+        bounced = isinstance(e, Loan.Corrected) and e.kind == "settlement" and not e.amount
+        if isinstance(e, routine) or bounced:
             run.append(e)
             continue
         flush()
@@ -214,7 +272,8 @@ def _tell_story(
         out.print(
             f"its statement for 2026-04 ({m['period_start']} to {m['period_end']}): opening "
             f"{m['opening_balance']} + interest {m['interest']} + penalty {m['penalty']} "
-            f"- paid {m['paid_total']} = closing {m['closing_balance']}"
+            f"- paid {m['paid_total']} - waived {m['waived']} + adjustments {m['adjustments']} "
+            f"(the bank's result recorded as a correction) = closing {m['closing_balance']}"
         )
     out.print(
         f"\nTry: ledger --db {db} loan schedule {story}; "

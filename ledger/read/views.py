@@ -379,6 +379,10 @@ def describe(e: Any) -> str:
         return f"{fmt(money)}: {parts}" if parts else fmt(money)
     if isinstance(e, Loan.DeductionFailed):
         return f"asked {fmt(e.requested)}, collected nothing"
+    if isinstance(e, Loan.DeductionRequested):  # section 17
+        return f"asked the bank for {fmt(e.requested)} (request {e.request_id})"
+    if isinstance(e, Loan.Restructured):  # section 16
+        return e.changes()
     if isinstance(e, Loan.Overdue):
         return f"#{e.k} overdue from {e.overdue_from}"
     if isinstance(e, Loan.Disbursed):
