@@ -61,8 +61,9 @@ class ResultDone(Shape):
     status: str
     collected: Money
     loan: Reference
-    outcome: Literal["recorded", "already"] = Field(
-        description="recorded now, or already recorded before (a duplicate delivery)"
+    outcome: Literal["recorded", "already", "written_off"] = Field(
+        description="recorded now, already recorded before (a duplicate delivery), or a "
+        "bounce of a request the loan's write-off answered (nothing recorded)"
     )
     event: int = Field(description="The Corrected event that recorded the result")
 

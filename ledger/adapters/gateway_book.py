@@ -23,8 +23,12 @@ from ledger.domain.loan import Loan
 
 REQUESTED = get_topic(Loan.DeductionRequested)
 CORRECTED = get_topic(Loan.Corrected)
+RECOVERED = get_topic(Loan.Recovered)  # a result after the write-off (section 14)
+WRITTEN_OFF = get_topic(Loan.WrittenOff)  # answers the requests still awaiting a result
+TOPICS = [REQUESTED, CORRECTED, RECOVERED, WRITTEN_OFF]
 POSITION_NAME = "gateway_book"
 PENDING = "pending"
+WRITTEN_OFF_STATUS = "written_off"
 
 
 @dataclass(frozen=True)
@@ -79,16 +83,19 @@ class GatewayBook:
             notifications = self.app.recorder.select_notifications(
                 start=self.position(),
                 limit=page,
-                topics=[REQUESTED, CORRECTED],
+                topics=TOPICS,
                 inclusive_of_start=False,
             )
             if not notifications:
                 return applied
             requests: list[tuple[Any, ...]] = []
             results: list[tuple[Any, ...]] = []
+            written_off: list[tuple[str]] = []
             for n in notifications:
                 data = json.loads(n.state)
-                if n.topic == REQUESTED:
+                if n.topic == WRITTEN_OFF:
+                    written_off.append((str(n.originator_id),))
+                elif n.topic == REQUESTED:
                     requests.append(
                         (
                             data["request_id"],
@@ -120,6 +127,11 @@ class GatewayBook:
                     f"UPDATE {self.table} SET status = ?, collected = ?, taken_on = ?, "
                     "result_id = ? WHERE request_id = ?",
                     results,
+                )
+                c.executemany(
+                    f"UPDATE {self.table} SET status = '{WRITTEN_OFF_STATUS}' "
+                    "WHERE loan_id = ? AND status = 'pending'",
+                    written_off,
                 )
                 c.execute(
                     f"INSERT INTO {self.t_pos} (name, position) VALUES (?, ?) ON CONFLICT (name) "

@@ -338,6 +338,7 @@ class Loan(Aggregate, Collections, NonAccruals, WriteOffs, Restructurings, Remed
         outstanding_after: Decimal
         actor: str
         reason: str
+        result: dict[str, Any] | None = None  # section 17: a gateway's money, after the write-off
 
     class NonAccrualStarted(Event):
         """loan-rules §15: ``days_past_due`` at the end of ``on`` reached ``after_days``."""

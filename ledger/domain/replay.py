@@ -319,8 +319,9 @@ def _command(loan: Loan, event: Any) -> None:
     if isinstance(event, Loan.Refunded):
         loan.refund(on, amount=event.amount, actor=event.actor, reason=event.reason)
         return
-    if isinstance(event, Loan.Recovered):  # section 14: after the write-off
-        loan.recover(on, amount=event.amount, actor=event.actor, reason=event.reason)
+    if isinstance(event, Loan.Recovered):  # section 14: after the write-off (17: a result)
+        result = getattr(event, "result", None)
+        loan.recover(on, amount=event.amount, actor=event.actor, reason=event.reason, result=result)
         return
     if loan.is_closed:
         return

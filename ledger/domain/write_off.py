@@ -74,7 +74,8 @@ class WriteOffs(_Base):
     def write_off(self, on: date, *, actor: str, reason: str) -> None:
         """loan-rules §14: write off everything owed on ``on`` (its morning has run). Refused
         for a closed or written-off loan, one that holds credit for its borrower (refund it
-        first) and without a reason."""
+        first) and without a reason. A deduction awaiting the bank's result (section 17)
+        stays asked: money its result brings is recorded as a recovery."""
         self._require_morning_done(on)  # refuses a closed or written-off loan too
         if not reason.strip():
             raise CommandRefused("a write-off needs a reason")
@@ -106,7 +107,15 @@ class WriteOffs(_Base):
             reason=reason,
         )
 
-    def recover(self, on: date, *, amount: Decimal, actor: str, reason: str) -> None:
+    def recover(
+        self,
+        on: date,
+        *,
+        amount: Decimal,
+        actor: str,
+        reason: str,
+        result: dict[str, Any] | None = None,
+    ) -> None:
         """loan-rules §14: ``amount`` received on a written-off loan on ``on`` (not before its
         newest event): refused on a loan not written off, for an amount that is not positive
         whole fen, or above what is written off and not yet recovered."""
@@ -133,6 +142,7 @@ class WriteOffs(_Base):
             outstanding_after=outstanding - amount,
             actor=actor,
             reason=reason,
+            **({} if result is None else {"result": result}),  # section 17
         )
 
 

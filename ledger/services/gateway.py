@@ -130,20 +130,18 @@ class GatewayResults(Corrections):
         )
         if request is None:
             raise CommandRefused(f"loan {loan.label} made no request {result.request_id}")
-        answers = [e for e in events if isinstance(e, Loan.Corrected) and _answers(e, request)]
+        answering = (Loan.Corrected, Loan.Recovered)
+        answers = [e for e in events if isinstance(e, answering) and _answers(e, request)]
         for answer in answers:
             if (answer.result or {}).get("result_id") == result.result_id:
                 return Recorded(result, "already", int(answer.originator_version), loan.label)
         checked = result.checked(request.requested, request.on, self.business_date.today().day)
-        kind = self._kind(loan, checked, answers)
-        if loan.is_written_off:
-            raise CommandRefused(
-                f"request {result.request_id}: loan {loan.label} is written off; money it "
-                "brought is recorded as a recovery (ledger loan recover)"
-            )
         recorded = checked.as_dict(
             requested=request.requested, channel=channel, requested_on=request.on
         )
+        if loan.is_written_off:
+            return self._after_write_off(loan, checked, recorded, answers, channel)
+        kind = self._kind(loan, checked, answers)
         correction = Correction(
             kind,
             request.on,
@@ -154,6 +152,30 @@ class GatewayResults(Corrections):
         reason = f"{checked.status.replace('_', ' ')} (result {checked.result_id})"
         self._correct(loan, correction, actor=f"gateway:{channel}", reason=reason, events=events)
         return Recorded(checked, "recorded", loan.version, loan.label)
+
+    def _after_write_off(
+        self,
+        loan: Loan,
+        result: GatewayResult,
+        recorded: dict[str, Any],
+        answers: list[Any],
+        channel: str,
+    ) -> Recorded:
+        """Section 17 on a written-off loan (section 14): money a request awaiting its result
+        brings is a recovery, dated the loan's business date or the day it was taken if
+        later; a bounce records nothing (``written_off``: the request is answered by the
+        write-off). A request answered before the write-off takes no more results."""
+        if answers:
+            self._kind(loan, result, answers)  # refused: already answered
+        if result.collected == ZERO:
+            return Recorded(result, "written_off", loan.version, loan.label)
+        on = max(loan.as_of, result.taken_on or loan.as_of)
+        reason = f"{result.status.replace('_', ' ')} (result {result.result_id})"
+        loan.recover(
+            on, amount=result.collected, actor=f"gateway:{channel}", reason=reason, result=recorded
+        )
+        self.save(loan)
+        return Recorded(result, "recorded", loan.version, loan.label)
 
     @staticmethod
     def _kind(loan: Loan, result: GatewayResult, answers: list[Any]) -> str:

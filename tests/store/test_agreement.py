@@ -48,7 +48,7 @@ from ledger.adapters.api_keys import new_key
 from ledger.adapters.gateway import GatewaySettings
 from ledger.domain.accounting import positions_of
 from ledger.domain.collection import GatewayResult
-from ledger.domain.errors import CommandRefused
+from ledger.domain.errors import CommandRefused, LedgerError
 from ledger.domain.loan import Loan
 from ledger.domain.money import FEN, ZERO, fmt, round_to
 from ledger.domain.replay import facts_of, run_facts, terms_of
@@ -108,6 +108,7 @@ def book(app: LedgerApp, *, seed: int, loans: int, days: int) -> list[str]:
     # from here on the bank is asynchronous (loan-rules section 17): requests answered one to
     # three days later, a fifth of them bounced; the results are polled as each pass ends
     app.gateway_settings = GatewaySettings(delay_days=rng.randint(1, 3), bounce_rate=Decimal("0.2"))
+    app.non_accrual_after = 15  # and loans 15 days past due stop accruing income (section 15)
     while True:
         app.close_days(day - timedelta(days=1))
         app.poll_gateway(day - timedelta(days=1))
@@ -120,8 +121,9 @@ def book(app: LedgerApp, *, seed: int, loans: int, days: int) -> list[str]:
                 _random_correction(app, rng, ref, day)
             else:
                 _random_payment(app, rng, ref, day)
-        if day >= end:  # the last day stays open; one bounce at least, in every book
+        if day >= end:  # the last day stays open; one bounce and one write-off at least
             next((ref for ref in refs if _bounce_a_settlement(app, rng, ref)), None)
+            _write_off_the_latest_payer(app, refs, day)
             return refs
         day = min(day + timedelta(days=rng.randint(5, 25)), end)
 
@@ -130,7 +132,14 @@ def _random_correction(app: LedgerApp, rng: random.Random, ref: str, day: date) 
     """A back-dated repayment, a reversed payment or a waiver (a closed loan: a reversal)."""
     loan = app.get_loan(ref)
     first = loan.terms.disbursed_on
+    if loan.is_written_off:  # section 14: money may still come, as a recovery
+        amount = min(loan.written_off_outstanding, Decimal(rng.randint(10_00, 500_00)) / 100)
+        app.recover(ref, amount, on=day, actor="agency", reason="recovered")
+        return
     choice = 0.5 if loan.is_closed else rng.random()
+    if choice >= 0.8:  # a decision: a write-off (section 14) or a restructuring (section 16)
+        _random_decision(app, rng, loan, ref)
+        return
     try:
         if choice < 0.35:
             last = loan.closed_through
@@ -164,6 +173,48 @@ def _random_correction(app: LedgerApp, rng: random.Random, ref: str, day: date) 
             app.waive(ref, part=part, amount=amount, on=day, actor="cs", reason="goodwill")
     except CommandRefused:
         pass  # e.g. a waiver of more than the morning left owed
+
+
+def _random_decision(app: LedgerApp, rng: random.Random, loan: Loan, ref: str) -> None:
+    """A loan 60 days past due is written off; another is restructured: a longer term, a
+    lower rate, or a payment holiday (four eyes are the service's; here the decision is
+    carried out as the approval would)."""
+    try:
+        if loan.figures().days_past_due >= 20:
+            app.write_off(ref, on=None, actor="collections", reason="uncollectable")
+            return
+        asked = rng.choice(["term", "rate", "holiday"])
+        rate = loan.terms.daily_rate or loan.terms.annual_rate or ZERO
+        app.restructure(
+            ref,
+            on=None,
+            term=loan.last_k + rng.randint(1, 6) if asked == "term" else None,
+            rate=(rate * Decimal("0.8")).quantize(Decimal("0.000001")) if asked == "rate" else None,
+            holiday=rng.randint(1, 2) if asked == "holiday" else None,
+            actor="hardship-desk",
+            reason="hardship",
+        )
+    except LedgerError:
+        pass  # e.g. a rate on a bank_installment loan, a holiday with nothing left to move
+
+
+def _write_off_the_latest_payer(app: LedgerApp, refs: list[str], day: date) -> None:
+    """Unless the book has one, the loan most days past due is written off, and 10.00 of it
+    recovered (section 14)."""
+    if any(app.get_loan(ref).is_written_off for ref in refs):
+        return
+    overdue = sorted(
+        (-app.get_loan(ref).figures().days_past_due, ref)
+        for ref in refs
+        if not app.get_loan(ref).is_closed and app.get_loan(ref).figures().days_past_due
+    )
+    for _, ref in overdue:
+        try:
+            app.write_off(ref, on=None, actor="collections", reason="uncollectable")
+        except LedgerError:
+            continue  # e.g. a deduction awaiting the bank's result
+        app.recover(ref, Decimal("10.00"), on=day, actor="agency", reason="recovered")
+        return
 
 
 def _bounce_a_settlement(app: LedgerApp, rng: random.Random, ref: str) -> bool:
@@ -307,7 +358,9 @@ class Surfaces:
                 "received": fmt(money_received(read.recorded)),
                 "discrepancies found by replay": "0",
             },
-            "aggregate (paid + refunds due)": {"received": fmt(paid + loan.refunds_due)},
+            "aggregate (paid + refunds due)": {
+                "received": fmt(paid + loan.refunds_due + loan.recovered)
+            },
         }
 
     def get(self, path: str) -> Any:
@@ -414,7 +467,10 @@ def paid_from_events(events: list[Any], loan: Loan) -> Shown:
     """Paid totals and principal outstanding, summed over the payments' allocations (credit
     the morning used pays like money received, loan-rules §12)."""
     paid = {"principal": ZERO, "interest": ZERO, "penalty": ZERO, "fee": ZERO}
+    written_off = ZERO  # section 14: principal taken off the book is not outstanding
     for e in events:
+        if isinstance(e, Loan.WrittenOff):
+            written_off += e.principal
         if isinstance(
             e, Loan.InstallmentDeducted | Loan.Repaid | Loan.Prepaid | Loan.CreditApplied
         ):
@@ -426,7 +482,7 @@ def paid_from_events(events: list[Any], loan: Loan) -> Shown:
             paid["interest"] += e.interest
             paid["fee"] += e.fee
     return {
-        "principal_outstanding": fmt(loan.terms.principal - paid["principal"]),
+        "principal_outstanding": fmt(loan.terms.principal - paid["principal"] - written_off),
         "principal_repaid": fmt(paid["principal"]),
         "interest_paid": fmt(paid["interest"]),
         "penalty_paid": fmt(paid["penalty"]),
@@ -447,7 +503,8 @@ def charged_from_events(events: list[Any]) -> Shown:
     for e in events:
         if isinstance(e, Loan.InstallmentFellDue):
             fixed += e.interest
-            since_due = ZERO
+            if not getattr(e, "holiday", None):  # a holiday's accrual goes on (section 16)
+                since_due = ZERO
         elif isinstance(e, Loan.InterestAccrued):
             if e.into == "period":
                 since_due += e.normal
@@ -491,6 +548,8 @@ def money_received(recorded: list[Any]) -> Decimal:
             total += e.amount
         elif isinstance(e, Loan.Prepaid):
             total += e.total
+        elif isinstance(e, Loan.Recovered):  # section 14: money after the write-off
+            total += e.amount
         elif isinstance(e, Loan.Corrected):
             if e.kind == "backdated_repayment" and e.amount is not None:
                 total += e.amount
@@ -635,6 +694,10 @@ COVERED = {
     "Corrected backdated_repayment",
     "Corrected reversal",
     "Waived",
+    "WrittenOff",  # section 14
+    "Recovered",
+    "NonAccrualStarted",  # section 15
+    "Restructured",  # section 16
     "DeductionRequested",  # section 17: an asynchronous gateway
     "Corrected settlement",
     "Corrected bounce",

@@ -20,6 +20,7 @@ from ledger.adapters.gateway import GatewaySettings
 from ledger.domain.collection import GatewayResult, request_id_for
 from ledger.domain.errors import CommandRefused, NotFound
 from ledger.domain.loan import Loan
+from ledger.domain.money import ZERO
 from ledger.read import views
 from ledger.read.accounting import tie_out
 from ledger.services import audit
@@ -260,3 +261,30 @@ def test_the_journal_ties_out_after_results_and_bounces(gateway_app: LedgerApp) 
     projections = Projections(gateway_app)
     projections.catch_up()
     assert tie_out(gateway_app, projections)["holds"]
+
+
+def test_a_result_after_the_write_off_is_a_recovery_and_a_bounce_records_nothing(
+    gateway_app: LedgerApp,
+) -> None:
+    """BOB and CAROL are written off while their 02-15 requests await the bank (section 14):
+    BOB's money, when it comes, is a recovery; CAROL's bounce answers nothing new."""
+    open_loans(gateway_app, "BOB", "CAROL")
+    gateway_app.close_days(DUE + timedelta(days=2))
+    for name in ("BOB", "CAROL"):
+        gateway_app.write_off(name, on=None, actor="collections", reason="fraud")
+    assert gateway_app.pending_requests() == []  # the write-off answered them
+    settled = GatewayResult("W-1", request_of(gateway_app, "BOB"), "settled", FIRST)
+    bounced = GatewayResult("W-2", request_of(gateway_app, "CAROL"), "bounced", ZERO)
+    count = event_count(gateway_app)
+    done = record(gateway_app, settled, bounced)
+    assert [r.outcome for r in done] == ["recorded", "written_off"]
+    assert event_count(gateway_app) == count + 1
+    recovered = gateway_app.loan_events("BOB")[-1]
+    assert isinstance(recovered, Loan.Recovered)
+    assert (recovered.amount, (recovered.result or {}).get("result_id")) == (FIRST, "W-1")
+    assert [r.outcome for r in record(gateway_app, settled)] == ["already"]
+    assert gateway_app.get_loan("BOB").recovered == FIRST
+    assert audit.verify_loan(gateway_app, "BOB").clean
+    gateway_app.gateway_book.catch_up()
+    row = gateway_app.gateway_book.find(request_of(gateway_app, "BOB"))
+    assert row is not None and (row.status, row.collected) == ("settled", FIRST)
