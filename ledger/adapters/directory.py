@@ -20,7 +20,7 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from ledger.adapters.quarantine import Failure, Quarantine, one_line
-from ledger.adapters.sql import Sql
+from ledger.adapters.sql import Positions, Sql
 from ledger.domain.account import LinkedAccount
 from ledger.domain.errors import LedgerError
 from ledger.domain.loan import Loan
@@ -55,7 +55,7 @@ class LoanDirectory:
         self.app = app
         self.sql = Sql(app)
         self.t_dir = self.sql.table("ledger_loan_directory")
-        self.t_pos = self.sql.table("ledger_positions")
+        self.positions = Positions(self.sql, POSITION_NAME)
         self.quarantine = Quarantine(self.sql)
         with self.sql.transaction() as c:
             self.quarantine.create(c)
@@ -64,14 +64,10 @@ class LoanDirectory:
                 "bucket INTEGER NOT NULL, opened_on TEXT NOT NULL, closed_on TEXT, "
                 "has_account INTEGER NOT NULL DEFAULT 0)"
             )
-            c.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.t_pos} "
-                "(name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
-            )
+            self.positions.create(c)
 
     def position(self) -> int:
-        rows = self.sql.query(f"SELECT position FROM {self.t_pos} WHERE name = ?", [POSITION_NAME])
-        return int(rows[0][0]) if rows else 0
+        return self.positions.get()
 
     def catch_up(self, page: int = 10_000) -> int:
         """Apply every directory event recorded after the stored position; return how many."""
@@ -120,12 +116,7 @@ class LoanDirectory:
                 c.executemany(
                     f"UPDATE {self.t_dir} SET has_account = 1 WHERE loan_id = ?", accounts
                 )
-                c.execute(
-                    f"INSERT INTO {self.t_pos} (name, position) VALUES (?, ?) ON CONFLICT (name) "
-                    "DO UPDATE SET position = excluded.position "
-                    f"WHERE excluded.position > {self.t_pos}.position",
-                    [POSITION_NAME, notifications[-1].id],
-                )
+                self.positions.move_to(c, notifications[-1].id)
             applied += len(notifications)
 
     @staticmethod

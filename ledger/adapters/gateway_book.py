@@ -18,7 +18,7 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
-from ledger.adapters.sql import Sql
+from ledger.adapters.sql import Positions, Sql
 from ledger.domain.loan import Loan
 
 REQUESTED = get_topic(Loan.DeductionRequested)
@@ -59,7 +59,7 @@ class GatewayBook:
         self.app = app
         self.sql = Sql(app)
         self.table = self.sql.table("ledger_gateway_requests")
-        self.t_pos = self.sql.table("ledger_positions")
+        self.positions = Positions(self.sql, POSITION_NAME)
         with self.sql.transaction() as c:
             c.execute(
                 f"CREATE TABLE IF NOT EXISTS {self.table} (request_id TEXT PRIMARY KEY, "
@@ -67,14 +67,10 @@ class GatewayBook:
                 "request_event INTEGER NOT NULL, status TEXT NOT NULL, collected TEXT NOT NULL, "
                 "taken_on TEXT, result_id TEXT)"
             )
-            c.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.t_pos} "
-                "(name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
-            )
+            self.positions.create(c)
 
     def position(self) -> int:
-        rows = self.sql.query(f"SELECT position FROM {self.t_pos} WHERE name = ?", [POSITION_NAME])
-        return int(rows[0][0]) if rows else 0
+        return self.positions.get()
 
     def catch_up(self, page: int = 10_000) -> int:
         """Apply every request and result recorded after the stored position."""
@@ -133,12 +129,7 @@ class GatewayBook:
                     "WHERE loan_id = ? AND status = 'pending'",
                     written_off,
                 )
-                c.execute(
-                    f"INSERT INTO {self.t_pos} (name, position) VALUES (?, ?) ON CONFLICT (name) "
-                    "DO UPDATE SET position = excluded.position "
-                    f"WHERE excluded.position > {self.t_pos}.position",
-                    [POSITION_NAME, notifications[-1].id],
-                )
+                self.positions.move_to(c, notifications[-1].id)
             applied += len(notifications)
 
     def _select(self, where: str, params: list[Any]) -> list[BookedRequest]:

@@ -127,3 +127,34 @@ def snapshot(sql: Sql) -> Iterator[Snapshot]:
         if sql.is_postgres:
             curs.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         yield Snapshot(curs, sql)
+
+
+POSITIONS = "ledger_positions"  # each read model's position in the notification log
+
+
+class Positions:
+    """Where each of our own read models (the loan directory, the collections book) stands in
+    the notification log: stored in the same transaction as the rows it applied."""
+
+    def __init__(self, sql: Sql, name: str) -> None:
+        self.sql, self.name = sql, name
+        self.table = sql.table(POSITIONS)
+
+    def create(self, c: Cursor) -> None:
+        c.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.table} "
+            "(name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+        )
+
+    def get(self) -> int:
+        rows = self.sql.query(f"SELECT position FROM {self.table} WHERE name = ?", [self.name])
+        return int(rows[0][0]) if rows else 0
+
+    def move_to(self, c: Cursor, position: int) -> None:
+        """Forward only: a slower writer of the same read model never moves it back."""
+        c.execute(
+            f"INSERT INTO {self.table} (name, position) VALUES (?, ?) ON CONFLICT (name) "
+            "DO UPDATE SET position = excluded.position "
+            f"WHERE excluded.position > {self.table}.position",
+            [self.name, position],
+        )

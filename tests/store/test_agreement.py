@@ -124,6 +124,7 @@ def book(app: LedgerApp, *, seed: int, loans: int, days: int) -> list[str]:
         if day >= end:  # the last day stays open; one bounce and one write-off at least
             next((ref for ref in refs if _bounce_a_settlement(app, rng, ref)), None)
             _write_off_the_latest_payer(app, refs, day)
+            _restructure_and_waive_once(app, refs, day)
             return refs
         day = min(day + timedelta(days=rng.randint(5, 25)), end)
 
@@ -137,7 +138,7 @@ def _random_correction(app: LedgerApp, rng: random.Random, ref: str, day: date) 
         app.recover(ref, amount, on=day, actor="agency", reason="recovered")
         return
     choice = 0.5 if loan.is_closed else rng.random()
-    if choice >= 0.8:  # a decision: a write-off (section 14) or a restructuring (section 16)
+    if choice >= 0.9:  # a decision: a write-off (section 14) or a restructuring (section 16)
         _random_decision(app, rng, loan, ref)
         return
     try:
@@ -148,7 +149,7 @@ def _random_correction(app: LedgerApp, rng: random.Random, ref: str, day: date) 
             on = first + timedelta(days=rng.randint(0, (last - first).days))
             amount = Decimal(rng.randint(20_00, 1500_00)) / 100
             app.repay_backdated(ref, amount, on, actor="teller", reason="paid at the counter")
-        elif choice < 0.5:
+        elif choice < 0.42:
             _bounce_a_settlement(app, rng, ref)
         elif choice < 0.65:
             recorded = app.loan_events(ref)
@@ -201,7 +202,10 @@ def _random_decision(app: LedgerApp, rng: random.Random, loan: Loan, ref: str) -
 def _write_off_the_latest_payer(app: LedgerApp, refs: list[str], day: date) -> None:
     """Unless the book has one, the loan most days past due is written off, and 10.00 of it
     recovered (section 14)."""
-    if any(app.get_loan(ref).is_written_off for ref in refs):
+    written_off = [ref for ref in refs if app.get_loan(ref).is_written_off]
+    if written_off:
+        if not any(app.get_loan(ref).recovered for ref in written_off):
+            app.recover(written_off[0], Decimal("10.00"), on=day, actor="agency", reason="paid")
         return
     overdue = sorted(
         (-app.get_loan(ref).figures().days_past_due, ref)
@@ -215,6 +219,31 @@ def _write_off_the_latest_payer(app: LedgerApp, refs: list[str], day: date) -> N
             continue  # e.g. a deduction awaiting the bank's result
         app.recover(ref, Decimal("10.00"), on=day, actor="agency", reason="recovered")
         return
+
+
+def _restructure_and_waive_once(app: LedgerApp, refs: list[str], day: date) -> None:
+    """Unless the book has them, one open loan is restructured (a longer term) and one has
+    1.00 (at most what it owes) of penalty or interest waived."""
+    kinds = {type(e) for ref in refs for e in app.loan_events(ref)}
+    open_refs = [ref for ref in refs if not app.get_loan(ref).is_closed]
+    for ref in open_refs if Loan.Restructured not in kinds else []:
+        loan = app.get_loan(ref)
+        try:
+            app.restructure(ref, on=None, term=loan.last_k + 2, rate=None, actor="desk", reason="r")
+            break
+        except LedgerError:
+            continue
+    for ref in open_refs if Loan.Waived not in kinds else []:
+        owed = app.loan_as_of(ref).owed()
+        for part in ("penalty", "interest"):
+            amount = sum((getattr(o, part) for o in owed), ZERO)
+            if amount > ZERO:
+                try:
+                    app.waive(ref, part=part, amount=min(amount, Decimal("1.00")), on=day,
+                              actor="cs", reason="goodwill")  # fmt: skip
+                    return
+                except LedgerError:
+                    continue
 
 
 def _bounce_a_settlement(app: LedgerApp, rng: random.Random, ref: str) -> bool:
