@@ -132,8 +132,7 @@ class Loan(Aggregate, Collections, NonAccruals, WriteOffs, Restructurings, Remed
         requested: Decimal
 
     class DeductionRequested(Event, DeductionRequestedFields):
-        """Section 17: a morning deduction asked of an asynchronous gateway (its fields:
-        :class:`DeductionRequestedFields`); the result comes later, as a ``Corrected``."""
+        """Section 17: a deduction asked of an asynchronous gateway; result: a ``Corrected``."""
 
     class Repaid(Event):
         """A manual repayment of ``amount``, allocated as in section 6."""
@@ -329,8 +328,8 @@ class Loan(Aggregate, Collections, NonAccruals, WriteOffs, Restructurings, Remed
         reason: str
 
     class Recovered(Event):
-        """loan-rules §14: ``amount`` received on a written-off loan, at most what is written
-        off and not yet recovered: ``outstanding_after = outstanding_before - amount``."""
+        """loan-rules §14: ``amount`` received on a written-off loan; ``outstanding_after =
+        outstanding_before - amount``, never below zero; ``result``: section 17."""
 
         on: date
         amount: Decimal
@@ -338,7 +337,7 @@ class Loan(Aggregate, Collections, NonAccruals, WriteOffs, Restructurings, Remed
         outstanding_after: Decimal
         actor: str
         reason: str
-        result: dict[str, Any] | None = None  # section 17: a gateway's money, after the write-off
+        result: dict[str, Any] | None = None
 
     class NonAccrualStarted(Event):
         """loan-rules §15: ``days_past_due`` at the end of ``on`` reached ``after_days``."""
