@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from ledger.adapters.gateway import DeductionRequest, GatewaySettings, provider_from
 from ledger.adapters.gateway_book import PENDING, BookedRequest, GatewayBook
@@ -99,9 +100,14 @@ class GatewayResults(Corrections):
         """Record every result, or none: refusals are gathered and raised as one error."""
         done: list[Recorded] = []
         refused: list[str] = []
+        saved = self._saved_events(results)
+        try:  # every loan in one read; one that cannot be read is read (and refused) alone
+            loaded: dict[UUID, Any] = self.reader.load_many(sorted(saved))
+        except Exception:
+            loaded = {}
         for result in results:
             try:
-                done.append(self._record_result(result, channel))
+                done.append(self._record_result(result, channel, saved, loaded))
             except (CommandRefused, NotFound) as error:
                 refused.append(str(error))
         if refused:
@@ -114,12 +120,37 @@ class GatewayResults(Corrections):
             )
         return done
 
-    def _record_result(self, result: GatewayResult, channel: str) -> Recorded:
-        try:
-            loan = self.get_loan(loan_of_request(result.request_id))
-        except NotFound:
-            raise NotFound(f"request {result.request_id}: no such loan") from None
-        events: list[Any] = self.history(loan)
+    def _saved_events(self, results: Sequence[GatewayResult]) -> dict[UUID, list[Any]]:
+        """The saved events of every loan the results name, in one query (not one a loan):
+        a loan's history is these, then what this unit of work has recorded on it."""
+        ids = set()
+        for result in results:
+            try:
+                ids.add(loan_of_request(result.request_id))
+            except CommandRefused:
+                continue  # refused with the others, one line each
+        found = self.reader.events_of(sorted(ids))
+        return {i: events for i, events in found.items() if events}
+
+    def _loan_of(self, loan_id: UUID, loaded: dict[UUID, Any]) -> Loan:
+        """The loan as this unit of work left it, else as the batch read it, else read now
+        (:meth:`get_loan`: a loan that cannot be read is refused on one line)."""
+        held = self._held_back(loan_id)
+        found = held if held is not None else loaded.get(loan_id)
+        return found if isinstance(found, Loan) else self.get_loan(loan_id)
+
+    def _record_result(
+        self,
+        result: GatewayResult,
+        channel: str,
+        saved: dict[UUID, list[Any]],
+        loaded: dict[UUID, Any],
+    ) -> Recorded:
+        loan_id = loan_of_request(result.request_id)
+        if loan_id not in saved:
+            raise NotFound(f"request {result.request_id}: no such loan")
+        loan = self._loan_of(loan_id, loaded)
+        events: list[Any] = [*saved[loan_id], *loan.pending_events]
         request = next(
             (
                 e
@@ -164,9 +195,14 @@ class GatewayResults(Corrections):
         """Section 17 on a written-off loan (section 14): money a request awaiting its result
         brings is a recovery, dated the loan's business date or the day it was taken if
         later; a bounce records nothing (``written_off``: the request is answered by the
-        write-off). A request answered before the write-off takes no more results."""
-        if answers:
-            self._kind(loan, result, answers)  # refused: already answered
+        write-off). A request answered before the write-off takes no more results: refused."""
+        if answers:  # answered before the write-off: a second settlement is refused, and
+            self._kind(loan, result, answers)  # a bounce of its money cannot be undone now
+            raise CommandRefused(
+                f"request {result.request_id}: its money was allocated before loan "
+                f"{loan.label} was written off (on {loan.written_off_on}); a bounce of it "
+                "cannot be recorded on a written-off loan (loan-rules section 14)"
+            )
         if result.collected == ZERO:
             return Recorded(result, "written_off", loan.version, loan.label)
         on = max(loan.as_of, result.taken_on or loan.as_of)
