@@ -14,7 +14,7 @@ from uuid import UUID
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
-from ledger.adapters.persistence import ledger_transcoder
+from ledger.adapters.persistence import ledger_mapper
 from ledger.domain.evolve import LOAN_EVENT_TYPES
 from ledger.domain.loan import Loan
 
@@ -24,7 +24,7 @@ DISBURSED_TOPIC = get_topic(Loan.Disbursed)
 
 
 # the application's transcodings, so the same decoding and upcasting as the aggregate's
-MAPPER: Mapper[UUID] = Mapper(transcoder=ledger_transcoder())
+MAPPER: Mapper[UUID] = ledger_mapper()
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
+from ledger.adapters.codec import stored_text
 from ledger.adapters.quarantine import Failure, Quarantine, one_line
 from ledger.adapters.sql import Positions, Sql
 from ledger.domain.account import LinkedAccount
@@ -129,19 +130,19 @@ class LoanDirectory:
         data = json.loads(n.state)
         if n.topic == DISBURSED:
             loan_id = UUID(str(n.originator_id))
-            opened_on = date.fromisoformat(data["on"]["_data_"]).isoformat()
+            opened_on = date.fromisoformat(stored_text(data["on"])).isoformat()
             opened.append((str(loan_id), loan_id.int % BUCKETS, opened_on))
         elif n.topic in (CLOSED, WRITTEN_OFF):
             closed.append(
-                (date.fromisoformat(data["on"]["_data_"]).isoformat(), str(n.originator_id))
+                (date.fromisoformat(stored_text(data["on"])).isoformat(), str(n.originator_id))
             )
         elif n.topic == CORRECTED:
             state = data["state"]
             if state["status"] == "closed":
-                closed_on = date.fromisoformat(state["closed_on"]["_data_"]).isoformat()
+                closed_on = date.fromisoformat(stored_text(state["closed_on"])).isoformat()
                 closed.append((closed_on, str(n.originator_id)))
         elif n.topic == ACCOUNT_OPENED:
-            accounts.append((str(UUID(data["loan_id"]["_data_"])),))
+            accounts.append((str(UUID(stored_text(data["loan_id"]))),))
 
     def _partition_filter(self, partition: int, partitions: int) -> tuple[str, list[Any]]:
         if not 1 <= partitions <= MAX_PARTITIONS or not 0 <= partition < partitions:

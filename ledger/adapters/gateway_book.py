@@ -18,6 +18,7 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
+from ledger.adapters.codec import stored_text
 from ledger.adapters.sql import Positions, Sql
 from ledger.domain.loan import Loan
 
@@ -46,12 +47,12 @@ class BookedRequest:
     request_event: int
 
 
-def _day(value: dict[str, str]) -> str:
-    return date.fromisoformat(value["_data_"]).isoformat()
+def _day(value: Any) -> str:
+    return date.fromisoformat(stored_text(value)).isoformat()
 
 
-def _money(value: dict[str, str]) -> str:
-    return str(Decimal(value["_data_"]))
+def _money(value: Any) -> str:
+    return str(Decimal(stored_text(value)))
 
 
 class GatewayBook:

@@ -8,6 +8,7 @@ queries (latest snapshots, then the events after them) instead of one query per 
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ from eventsourcing.persistence import (
     UUIDAsHex,
 )
 
+from ledger.adapters.codec import LedgerMapper, LedgerTranscoder
 from ledger.adapters.snapshots import BadSnapshot, snapshot_problem
 from ledger.adapters.sql import STARTUP_LOCK_KEY
 from ledger.domain.errors import LedgerError
@@ -106,9 +108,15 @@ def register_transcodings(transcoder: JSONTranscoder) -> None:
 
 def ledger_transcoder() -> JSONTranscoder:
     """A transcoder for the ledger's stored events, as the application has it."""
-    transcoder = JSONTranscoder()
+    transcoder = LedgerTranscoder()
     register_transcodings(transcoder)
     return transcoder
+
+
+def ledger_mapper() -> Mapper[UUID]:
+    """The mapper of the ledger's stored events, as the application has it (compact form,
+    :mod:`ledger.adapters.codec`)."""
+    return LedgerMapper(transcoder=ledger_transcoder())
 
 
 @dataclass(frozen=True)
@@ -153,6 +161,11 @@ def parse_database_url(url: str) -> Database:
             "POSTGRES_POOL_SIZE": "4",
             "POSTGRES_MAX_OVERFLOW": "4",
             "POSTGRES_CONNECT_TIMEOUT": "10",
+            # binary arrays under the library's lock (ledger/adapters/pg_recorder.py), unless
+            # the operator names the library's own recorder
+            "APPLICATION_RECORDER_TOPIC": os.environ.get(
+                "APPLICATION_RECORDER_TOPIC", "ledger.adapters.pg_recorder:BinaryArrayRecorder"
+            ),
         }
         if schema:
             env["POSTGRES_SCHEMA"] = schema
@@ -225,7 +238,7 @@ class BatchReader:
         self.snapshots_table = (
             app.snapshots.recorder.events_table_name if app.snapshots is not None else None
         )
-        self.is_postgres = type(recorder).__module__ == "eventsourcing.postgres"
+        self.is_postgres = type(recorder.datastore).__module__ == "eventsourcing.postgres"
         self.datastore = recorder.datastore
         self.schema = getattr(self.datastore, "schema", "") or "public"
 

@@ -17,7 +17,7 @@ class Sql:
     def __init__(self, app: Any) -> None:
         recorder = app.recorder
         self.datastore = recorder.datastore
-        self.is_postgres = type(recorder).__module__ == "eventsourcing.postgres"
+        self.is_postgres = type(recorder.datastore).__module__ == "eventsourcing.postgres"
         schema = getattr(self.datastore, "schema", "") or "public"
         self.prefix = f'"{schema}".' if self.is_postgres else ""
 

@@ -19,9 +19,10 @@ from typing import Any, Self, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper
 
 from ledger.adapters.checkpoints import Checkpoints
+from ledger.adapters.codec import LedgerMapper
 from ledger.adapters.config import NonAccrual
 from ledger.adapters.directory import LoanDirectory
 from ledger.adapters.gateway import GatewaySettings, SimulatedBank
@@ -31,10 +32,11 @@ from ledger.adapters.persistence import (
     APP_NAME,
     BatchReader,
     ensure_postgres_schema,
+    ledger_transcoder,
     parse_database_url,
-    register_transcodings,
     startup_lock,
 )
+from ledger.adapters.readable import create_readable_view
 from ledger.adapters.snapshots import SealedSnapshot
 from ledger.domain.account import LinkedAccount, account_id_for
 from ledger.domain.calendar import BusinessCalendar, calendar_id_for
@@ -91,6 +93,7 @@ class LedgerStore(Application[UUID]):
         self.directory = LoanDirectory(self)
         self.gateway_settings = gateway or GatewaySettings.from_env()  # section 17
         self.gateway_book = GatewayBook(self)
+        create_readable_view(self)  # ledger_events_readable: the stored JSON as text
         self.checkpoints = Checkpoints(self)
         integrity.watch(self)  # sealed snapshots and chains checked as loans are loaded
         self._held = threading.local()  # saves held back by execute(), per thread
@@ -168,8 +171,13 @@ class LedgerStore(Application[UUID]):
         finally:
             self._held.aggregates = outer
 
-    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
-        register_transcodings(transcoder)  # the library's own types and the ledger's
+    def construct_transcoder(self) -> JSONTranscoder:
+        return ledger_transcoder()  # the library's own types and the ledger's, orjson reads
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return self.factory.mapper(  # the compact stored form (ledger/adapters/codec.py)
+            transcoder=self.construct_transcoder(), mapper_class=LedgerMapper
+        )
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
         """Snapshot loans whose version crossed a multiple of the interval, from the saved

@@ -30,6 +30,7 @@ import psycopg
 import pytest
 
 from ledger.adapters.clock import FakeClock
+from ledger.adapters.codec import stored_text
 from ledger.bootstrap import open_app
 from ledger.domain.loan import Loan
 from ledger.services.application import LedgerApp
@@ -131,7 +132,7 @@ def accruals(url: str) -> Counter[tuple[str, str]]:
         found: Counter[tuple[str, str]] = Counter()
         for n in app.recorder.select_notifications(start=None, limit=10**9):
             if n.topic.endswith("Loan.InterestAccrued"):
-                on = json.loads(n.state)["on"]["_data_"]
+                on = stored_text(json.loads(n.state)["on"])
                 found[(str(n.originator_id), on)] += 1
         return found
     finally:

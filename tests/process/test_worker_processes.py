@@ -82,7 +82,8 @@ def accrual_counts(url: str) -> dict[tuple[str, str], int]:
     db = parse_database_url(url)
     with psycopg.connect(postgres_conninfo(db)) as conn:
         rows = conn.execute(
-            f"SELECT originator_id::text, convert_from(state, 'UTF8')::json->'on'->>'_data_',"
+            "SELECT originator_id::text, COALESCE(convert_from(state, 'UTF8')::json->'on'->>"
+            "'_data_', convert_from(state, 'UTF8')::json->>'on'),"
             f' COUNT(*) FROM "{db.schema}".ledger_events WHERE topic LIKE %s GROUP BY 1, 2',
             ["%Loan.InterestAccrued"],
         ).fetchall()

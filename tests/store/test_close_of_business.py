@@ -13,6 +13,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
+from ledger.adapters.sql import Sql
 from ledger.domain.loan import Loan
 from ledger.services.application import LedgerApp
 from ledger.services.products import terms_from_input
@@ -224,9 +225,17 @@ def test_events_are_stored_as_json_a_person_can_read(app: LedgerApp) -> None:
     [notification] = app.recorder.select_notifications(
         start=None, limit=10, topics=[get_topic(Loan.InterestAccrued)]
     )
-    data = json.loads(notification.state)
-    assert data["on"] == {"_type_": "date_iso", "_data_": "2026-01-01"}
-    assert data["base"] == {"_type_": "decimal_str", "_data_": "1000.00"}
+    data = json.loads(notification.state)  # compact: amounts and dates as their plain text
+    assert data["on"] == "2026-01-01"
+    assert data["base"] == "1000.00"
+    assert data["penalties"] == [] and data["into"] == "period"
+    sql = Sql(app)
+    rows = sql.query(
+        f"SELECT state FROM {sql.table('ledger_events_readable')} WHERE notification_id = ?",
+        [notification.id],
+    )  # and the SQL view shows it as JSON (PostgreSQL: a json column, SQLite: text)
+    shown = rows[0][0]
+    assert (json.loads(shown) if isinstance(shown, str) else shown) == data
 
 
 def test_partitions_together_cover_every_loan_exactly_once(app: LedgerApp) -> None:

@@ -213,7 +213,7 @@ def test_verify_catches_a_correction_whose_recorded_result_was_altered(app: Ledg
     app.repay_backdated("V", Decimal("500.00"), date(2026, 2, 20), actor="a", reason="late")
     loan = app.get_loan("V")
     state = stored_state(app, loan.id, loan.version)
-    state["state"]["principal_not_due"]["_data_"] = "1.00"
+    state["state"]["principal_not_due"] = {"#dec": "1.00"}
     overwrite_state(app, loan.id, loan.version, state)
     result = audit.verify_loan(app, "V")
     assert any(d.field == "state.principal_not_due" for d in result.discrepancies)

@@ -87,7 +87,7 @@ def disbursed_like(app: LedgerApp, source: str, ref: str, on: str) -> dict[str, 
     """``source``'s Disbursed event, for loan ``ref`` disbursed ``on``."""
     state: dict[str, Any] = json.loads(events_of(app, source)[0].state)
     state["reference"] = ref
-    state["on"]["_data_"] = on
+    state["on"] = on
     return state
 
 
