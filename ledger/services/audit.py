@@ -22,7 +22,7 @@ from ledger.domain.chain import (
     unkeyed_count,
 )
 from ledger.domain.charges import PARTS, charges
-from ledger.domain.errors import CommandRefused
+from ledger.domain.errors import CommandRefused, NotFound, Quarantined
 from ledger.domain.loan import Loan
 from ledger.domain.money import ZERO, fmt
 from ledger.domain.replay import (
@@ -36,6 +36,7 @@ from ledger.domain.replay import (
 from ledger.services import integrity
 from ledger.services.application import LedgerApp
 from ledger.services.products import terms_from_input
+from ledger.services.store import loan_id_for
 
 WHAT_IF_TERMS = (
     "daily_rate",
@@ -200,11 +201,22 @@ def _verified(
 
 
 def verify_loan(app: LedgerApp, reference: str) -> Verification:
-    loan = app.get_loan(reference)
-    events = list(app.events.get(loan.id))
-    anchor = app.checkpoints.anchor_of(loan.id)
-    snapshot = app.reader.latest_snapshots([loan.id]).get(loan.id)
-    return _verified(app, loan.id, loan.label, events, anchor, snapshot)
+    """One loan, named by its reference or id: its events read once, in one query (not
+    loaded as a loan first: verify checks them from the first, the snapshot included)."""
+    loan_id = loan_id_for(reference)
+    try:
+        events = app.reader.events_of([loan_id])[loan_id]
+    except Exception as error:  # an event that cannot be read, as ``get_loan`` says it
+        raise Quarantined(
+            f"loan {reference} cannot be read from its events "
+            f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})"
+        ) from None
+    if not events or not isinstance(events[0], Loan.Disbursed):
+        raise NotFound(f"unknown loan {reference}")
+    label = events[0].reference or str(loan_id)
+    anchor = app.checkpoints.anchor_of(loan_id)
+    snapshot = app.reader.latest_snapshots([loan_id]).get(loan_id)
+    return _verified(app, loan_id, label, events, anchor, snapshot)
 
 
 def verify_all(app: LedgerApp) -> Iterator[Verification]:
