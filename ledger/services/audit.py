@@ -38,6 +38,7 @@ from ledger.services.application import LedgerApp
 from ledger.services.products import terms_from_input
 from ledger.services.store import loan_id_for
 
+VERIFY_PAGE = 50  # loans verified per read: a page of 1-year loans is ~20,000 events in memory
 WHAT_IF_TERMS = (
     "daily_rate",
     "annual_rate",
@@ -219,19 +220,42 @@ def verify_loan(app: LedgerApp, reference: str) -> Verification:
     return _verified(app, loan_id, label, events, anchor, snapshot)
 
 
-def verify_all(app: LedgerApp) -> Iterator[Verification]:
-    """Every loan, read a batch of loans at a time (a query for the events and one for the
-    snapshots per batch, the anchors once; not a query per loan)."""
-    app.directory.catch_up()
-    loan_ids = sorted(app.directory.all_loan_ids())
-    anchors = app.checkpoints.anchors()
-    for start in range(0, len(loan_ids), app.batch_size):
-        batch = loan_ids[start : start + app.batch_size]
+def verify_all(
+    app: LedgerApp,
+    *,
+    partition: int = 0,
+    partitions: int = 1,
+    page: int = VERIFY_PAGE,
+    catch_up: bool = True,
+) -> Iterator[Verification]:
+    """Every loan of the book (or of one partition: loan id mod ``partitions``), in loan id
+    order, streamed: ``page`` loans at a time are read (their ids from the loan directory, then
+    one query for their events, one for their snapshots and one for their anchors) and
+    verified, so memory holds one page, whatever the size of the book."""
+    if catch_up:
+        app.directory.catch_up()
+    after = ""
+    while batch := app.directory.loan_ids_page(
+        after=after, limit=page, partition=partition, partitions=partitions
+    ):
+        after = str(batch[-1])
+        anchors = app.checkpoints.anchors_of(batch)
         snapshots = app.reader.latest_snapshots(batch)
         for loan_id, events in app.reader.events_of(batch).items():
-            label = getattr(events[0], "reference", None) or str(loan_id)
             found = (anchors.get(loan_id), snapshots.get(loan_id))
+            if not events:  # listed by the directory, every event gone
+                yield _vanished(app, loan_id, found[0])
+                continue
+            label = getattr(events[0], "reference", None) or str(loan_id)
             yield _verified(app, loan_id, label, events, *found)
+        del anchors, snapshots
+
+
+def _vanished(app: LedgerApp, loan_id: UUID, anchor: Anchor | None) -> Verification:
+    """A loan the directory lists whose events are all gone: tampered, and quarantined."""
+    why = integrity.anchor_problem(anchor, []) or "the loan directory lists it, it has no events"
+    integrity.quarantine(app, loan_id, None, 0, why)
+    return Verification(loan_id, str(loan_id), 0, integrity=[why])
 
 
 # --------------------------------------------------------------------------- what-if
