@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -26,7 +27,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from ledger.adapters.sql import Cursor, Sql
+from ledger.adapters.sql import Cursor, Sql, snapshot
 from ledger.domain.seal import Keyring
 
 CHECKPOINTS = "ledger_checkpoints"
@@ -34,6 +35,17 @@ ANCHORS = "ledger_anchors"
 LOAN_TOPIC = "ledger.domain.loan:Loan."
 PAGE = 5000
 COLUMNS = "seq, day, position, loans, heads_digest, previous, seal, taken_at"
+HEADS = "SELECT loan_id, version, chain"
+
+
+def _digest(rows: Iterable[tuple[Any, ...]]) -> tuple[int, str]:
+    """How many anchors, and the sha256 of their sorted lines ``"<loan id> <version>
+    <chain>"`` (hashed line by line: the same digest as of all the lines at once)."""
+    digest, loans = hashlib.sha256(), 0
+    for r in rows:
+        digest.update(f"{r[0]} {int(r[1])} {r[2]}\n".encode())
+        loans += 1
+    return loans, digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -96,6 +108,17 @@ class Checkpoints:
         rows = self.sql.query(f"SELECT loan_id, version, chain, seq FROM {self.a}")
         return {UUID(r[0]): Anchor(int(r[1]), str(r[2]), int(r[3])) for r in rows}
 
+    def anchors_of(self, loan_ids: Sequence[UUID]) -> dict[UUID, Anchor]:
+        """The anchors of these loans (those that have one), in one query."""
+        if not loan_ids:
+            return {}
+        marks = ",".join("?" * len(loan_ids))
+        rows = self.sql.query(
+            f"SELECT loan_id, version, chain, seq FROM {self.a} WHERE loan_id IN ({marks})",
+            [str(i) for i in loan_ids],
+        )
+        return {UUID(r[0]): Anchor(int(r[1]), str(r[2]), int(r[3])) for r in rows}
+
     def anchor_of(self, loan_id: UUID) -> Anchor | None:
         rows = self.sql.query(
             f"SELECT version, chain, seq FROM {self.a} WHERE loan_id = ?", [str(loan_id)]
@@ -135,14 +158,14 @@ class Checkpoints:
         return made
 
     def heads_digest(self) -> tuple[int, str]:
-        with self.sql.transaction() as c:
-            return self._digest(c)
+        """The digest of the anchors as they stand, read a page at a time (a verify of the
+        whole book checks it: memory does not grow with the book)."""
+        with snapshot(self.sql) as s:
+            return _digest(s.stream(f"{HEADS} FROM {self.a} ORDER BY loan_id"))
 
     def _digest(self, c: Cursor) -> tuple[int, str]:
-        c.execute(f"SELECT loan_id, version, chain FROM {self.a} ORDER BY loan_id")
-        rows = c.fetchall()
-        lines = "".join(f"{r[0]} {int(r[1])} {r[2]}\n" for r in rows)
-        return len(rows), hashlib.sha256(lines.encode()).hexdigest()
+        c.execute(f"{HEADS} FROM {self.a} ORDER BY loan_id")
+        return _digest(c.fetchall())
 
     def _heads_since(self, start: int) -> tuple[dict[UUID, tuple[int, str]], int]:
         """Each loan's newest (version, chain) among the log's notifications from ``start``."""

@@ -182,5 +182,17 @@ class LoanDirectory:
         )
         return [DirectoryEntry(UUID(r[0]), date.fromisoformat(r[1]), bool(r[2])) for r in rows]
 
+    def loan_ids_page(
+        self, *, after: str, limit: int, partition: int = 0, partitions: int = 1
+    ) -> list[UUID]:
+        """Every loan, open or closed, in id order after ``after``, at most ``limit``: a book
+        read a page at a time (``ledger audit verify --all``), one partition of it or all."""
+        where, params = self._partition_filter(partition, partitions)
+        rows = self.sql.query(
+            f"SELECT loan_id FROM {self.t_dir} WHERE loan_id > ?{where} ORDER BY loan_id LIMIT ?",
+            [after, *params, limit],
+        )
+        return [UUID(r[0]) for r in rows]
+
     def all_loan_ids(self) -> list[UUID]:
         return [UUID(r[0]) for r in self.sql.query(f"SELECT loan_id FROM {self.t_dir}")]

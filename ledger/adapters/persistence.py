@@ -298,9 +298,12 @@ class BatchReader:
         newest: dict[UUID, Any] = {}
         if self.snapshots_table is None or not ids:
             return newest
+        rows: dict[UUID, tuple[Any, int, str, bytes]] = {}
         for row in self._select_snapshots(ids):
-            if row[0] not in newest or row[1] > newest[row[0]].originator_version:
-                newest[row[0]] = self.mapper.to_domain_event(StoredEvent(*row))
+            if row[0] not in rows or row[1] > rows[row[0]][1]:
+                rows[row[0]] = row
+        for aggregate_id, row in rows.items():  # only the newest is decoded
+            newest[aggregate_id] = self.mapper.to_domain_event(StoredEvent(*row))
         return newest
 
     def events_of(self, ids: Sequence[UUID]) -> dict[UUID, list[Any]]:
@@ -324,9 +327,10 @@ class BatchReader:
             )
             return self._rows(sql, [list(ids)])
         marks = ",".join("?" * len(ids))
+        # SQLite takes the bare columns of a MAX() aggregate from the row that has the max
         sql = (
-            f"SELECT originator_id, originator_version, topic, state FROM {table} "
-            f"WHERE originator_id IN ({marks})"
+            f"SELECT originator_id, MAX(originator_version), topic, state FROM {table} "
+            f"WHERE originator_id IN ({marks}) GROUP BY originator_id"
         )
         return self._rows(sql, [i.hex for i in ids])
 

@@ -6,6 +6,7 @@ import json
 import sys
 from collections import Counter
 from datetime import date
+from typing import Any
 
 import click
 from rich.table import Table
@@ -19,12 +20,13 @@ from ledger.cli.common import (
     db_option,
     json_option,
     open_for,
+    resolved_url,
 )
 from ledger.cli.lazy import LazyGroup
 from ledger.cli.output import emit, out
 from ledger.cli.reading import known_at_option, parse_moment
 from ledger.domain.chain import chain_summary
-from ledger.services import audit, integrity, parsing
+from ledger.services import audit, integrity, parsing, verify_book
 from ledger.services.explain import explain as explain_loan
 from projections import Projections
 from projections import verify as projection_check
@@ -112,6 +114,7 @@ def audit_group() -> None:
 SAMPLE = StrictType(
     "N", lambda v, w: parsing.integer_text(v, w, low=1, high=projection_check.MAX_SAMPLE)
 )
+JOBS = StrictType("N", lambda v, w: parsing.integer_text(v, w, low=1, high=verify_book.MAX_JOBS))
 SEED = StrictType(
     "SEED", lambda v, w: parsing.integer_text(v, w, low=0, high=projection_check.MAX_SEED)
 )
@@ -128,6 +131,14 @@ SEED = StrictType(
     "statements and portfolio from its events, in memory, and compare them with the stored "
     "ones (every loan, LOAN_ID, or --sample N).",
 )
+@click.option(
+    "--jobs",
+    type=JOBS,
+    default="1",
+    show_default=True,
+    help=f"With --all: verify in N processes, each a partition of the loans (loan id mod N), "
+    f"1 to {verify_book.MAX_JOBS}; the report is the same. One process uses one core.",
+)
 @click.option("--sample", type=SAMPLE, help="With --projections: N loans drawn at random.")
 @click.option("--seed", type=SEED, help="With --sample: draw the same loans again.")
 @click.option(
@@ -143,6 +154,7 @@ def verify(
     loan_id: str | None,
     all_loans: bool,
     check_projections: bool,
+    jobs: int,
     sample: int | None,
     seed: int | None,
     repair: bool,
@@ -163,51 +175,71 @@ def verify(
         raise CliError("--sample, --seed and --repair go with --projections")
     if all_loans == (loan_id is not None):
         raise CliError("give exactly one of LOAN_ID and --all")
-    app = open_for(ctx, db)
-    results = list(audit.verify_all(app)) if all_loans else [audit.verify_loan(app, str(loan_id))]
-    dirty = [r for r in results if not r.clean]
-    checkpoints = integrity.checkpoint_problems(app) if all_loans else []
+    if jobs != 1 and not all_loans:
+        raise CliError("--jobs goes with --all")
+    if all_loans:
+        _verify_book(ctx, db, jobs, as_json=as_json)
+        return
+    result = audit.verify_loan(open_for(ctx, db), str(loan_id))
     if as_json:
-        emit(
-            {
-                "loans": len(results),
-                "clean": not dirty and not checkpoints,
-                "checkpoints": checkpoints,
-                "results": [r.as_dict() for r in (dirty if all_loans else results)],
-            }
+        emit({"loans": 1, "clean": result.clean, "checkpoints": [], "results": [result.as_dict()]})
+    elif result.clean:
+        out.print(
+            f"loan {result.label}: {result.events} events replayed, hash chain "
+            f"{chain_summary(result.unchained, result.events)}: clean"
         )
     else:
-        for r in results:
-            if r.clean:
-                if not all_loans:
-                    out.print(
-                        f"loan {r.label}: {r.events} events replayed, hash chain "
-                        f"{chain_summary(r.unchained, r.events)}: clean"
-                    )
-                continue
-            out.print(f"[red]loan {r.label}: NOT clean[/red]")
-            if r.broken_link:
-                out.print(
-                    f"  hash chain broken first at version {r.broken_link[0]}: {r.broken_link[1]}"
-                )
-            for problem in r.integrity:
-                out.print(f"  {problem}", markup=False, highlight=False)
-            if r.tampered:
-                out.print(f"  quarantined: no new events until `ledger audit release {r.label}`")
-            for d in r.discrepancies[:20]:
-                out.print(
-                    f"  version {d.version} {d.event}.{d.field}: recorded {d.recorded}, "
-                    f"recomputed {d.recomputed}",
-                    markup=False,
-                    highlight=False,
-                )
-            if len(r.discrepancies) > 20:
-                out.print(f"  ... {len(r.discrepancies) - 20} more (see --json)")
+        _print_not_clean(result)
+    if not as_json:
+        out.print(f"1 loan(s) verified, {0 if result.clean else 1} with discrepancies")
+    if not result.clean:
+        sys.exit(1)
+
+
+def _verify_book(ctx: click.Context, db: str | None, jobs: int, *, as_json: bool) -> None:
+    """``verify --all``: the loans that are not clean printed as they are found (in loan id
+    order, whatever the jobs), then the checkpoints, then the count; only the failures are
+    kept (for ``--json``). Exit status 1 when anything differs."""
+    app = open_for(ctx, db)
+    url = resolved_url(ctx, db)
+    tally = verify_book.Tally()
+    dirty: list[dict[str, Any]] = []  # --json: the failures, as they are reported
+    failures = 0
+    for result in verify_book.not_clean(app, tally, jobs=jobs, url=url):
+        failures += 1
+        if as_json:
+            dirty.append(result.as_dict())
+        else:
+            _print_not_clean(result)
+    checkpoints = integrity.checkpoint_problems(app)
+    if as_json:
+        clean = not failures and not checkpoints
+        emit({"loans": tally.loans, "clean": clean, "checkpoints": checkpoints, "results": dirty})
+    else:
         for problem in checkpoints:
             out.print(f"[red]checkpoints:[/red] {problem}", highlight=False)
-        out.print(f"{len(results)} loan(s) verified, {len(dirty)} with discrepancies")
-    if dirty or checkpoints:
+        out.print(f"{tally.loans} loan(s) verified, {failures} with discrepancies")
+    if failures or checkpoints:
         sys.exit(1)
+
+
+def _print_not_clean(r: audit.Verification) -> None:
+    out.print(f"[red]loan {r.label}: NOT clean[/red]")
+    if r.broken_link:
+        out.print(f"  hash chain broken first at version {r.broken_link[0]}: {r.broken_link[1]}")
+    for problem in r.integrity:
+        out.print(f"  {problem}", markup=False, highlight=False)
+    if r.tampered:
+        out.print(f"  quarantined: no new events until `ledger audit release {r.label}`")
+    for d in r.discrepancies[:20]:
+        out.print(
+            f"  version {d.version} {d.event}.{d.field}: recorded {d.recorded}, "
+            f"recomputed {d.recomputed}",
+            markup=False,
+            highlight=False,
+        )
+    if len(r.discrepancies) > 20:
+        out.print(f"  ... {len(r.discrepancies) - 20} more (see --json)")
 
 
 def _verify_projections(

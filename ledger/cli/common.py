@@ -56,13 +56,19 @@ def store_url(ctx: click.Context, db: str | None) -> str | None:
     return given or db
 
 
+def resolved_url(ctx: click.Context, db: str | None) -> str:
+    """The URL of the store :func:`open_for` opens (for a command that opens it again, in
+    other processes)."""
+    return Settings.from_env(store_url(ctx, db)).database_url
+
+
 def open_for(ctx: click.Context, db: str | None, *, creates: bool = False) -> LedgerApp:
     """The store of ``--db`` (on the command or the group), closed when the command ends;
     the business date is ``--today`` (on the group), else ``$LEDGER_TODAY``, else the clock.
     Only a command that ``creates`` a store may be given a SQLite file that does not exist
     yet: a read of a mistyped path is one line, not a new empty store."""
     root = ctx.find_root().obj or {}
-    url = Settings.from_env(store_url(ctx, db)).database_url
+    url = resolved_url(ctx, db)
     if not creates:
         store = parse_database_url(url)
         path = store.env.get("SQLITE_DBNAME")

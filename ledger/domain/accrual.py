@@ -117,14 +117,16 @@ def newly_overdue(loan: LoanState, on: date) -> list[dict[str, Any]]:
     """Section 6: installments unpaid at the end of their due date + grace days, not yet
     marked: each becomes overdue from the next day, with what it still owes."""
     found: list[dict[str, Any]] = []
+    grace = timedelta(days=loan.terms.grace_days)
     for inst in loan.installments:
+        # the cheap checks first: most days no installment is at its due date + grace, and
+        # what one owes (section 6) is computed only for those that are
+        if inst.overdue_from is not None or inst.settled_on is not None:
+            continue
+        if inst.due_date + grace > on:
+            continue
         owed = inst.owed(loan.terms)
-        if (
-            inst.overdue_from is None
-            and inst.settled_on is None
-            and inst.due_date + timedelta(days=loan.terms.grace_days) <= on
-            and owed.total > ZERO
-        ):
+        if owed.total > ZERO:
             found.append(
                 {
                     "on": on,

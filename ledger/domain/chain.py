@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import fields, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -37,8 +39,15 @@ NOT_HASHED = frozenset(
 def plain(value: Any) -> Any:
     """A value of an event or a snapshot as JSON: amounts as their exact decimal strings,
     dates ISO."""
-    if value is None or type(value) in (str, int, bool):  # as they are (the common case)
+    kind = type(value)
+    if value is None or kind is str or kind is int or kind is bool:  # as they are (common)
         return value
+    if kind is Decimal:  # the common containers and amounts by their exact type first
+        return str(value)
+    if kind is dict:
+        return {str(k): plain(v) for k, v in value.items()}
+    if kind is list:
+        return [plain(v) for v in value]
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, Fraction):  # an exact accrual (a correction's recorded state)
@@ -62,18 +71,42 @@ def plain(value: Any) -> Any:
     return value
 
 
+# what ``json.dumps(..., sort_keys=True, separators=(",", ":"))`` builds on every call, made once
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def canonical(kind: str, loan_id: UUID, version: int, fields: Mapping[str, Any]) -> str:
-    body = {k: v for k, v in fields.items() if k not in NOT_HASHED}
-    return json.dumps(
-        {"type": kind, "loan": str(loan_id), "version": version, "fields": plain(body)},
-        sort_keys=True,
-        separators=(",", ":"),
+    """The text an event's link seals: its type, loan, version and own fields as JSON with
+    sorted keys and no spaces (``json.dumps(..., sort_keys=True, separators=(",", ":"))``)."""
+    body = {k: plain(v) for k, v in fields.items() if k not in NOT_HASHED}
+    return _CANONICAL.encode(
+        {"type": kind, "loan": str(loan_id), "version": version, "fields": body}
     )
+
+
+_UNLINKED: ContextVar[bool] = ContextVar("ledger_chain_unlinked", default=False)
+
+
+@contextmanager
+def unlinked() -> Iterator[None]:
+    """Events a loan records inside carry no link (``GENESIS``). For the loan a replay drives
+    (:func:`ledger.domain.replay.replay`) only: its events are compared field by field with
+    the recorded ones, the link excepted (``NOT_HASHED``), and never saved, so sealing them
+    would cost a canonical text and an HMAC an event for nothing. The recorded events' own
+    links are what verify checks (:func:`first_broken_link`). A context variable, so another
+    thread recording live events is not affected."""
+    token = _UNLINKED.set(True)
+    try:
+        yield
+    finally:
+        _UNLINKED.reset(token)
 
 
 def link(previous: str, kind: str, loan_id: UUID, version: int, fields: Mapping[str, Any]) -> str:
     """The chain value of an event: sealed with the installed keyring (unkeyed without one,
-    as in a unit test of the domain alone)."""
+    as in a unit test of the domain alone); none inside :func:`unlinked`."""
+    if _UNLINKED.get():
+        return GENESIS
     text = previous + canonical(kind, loan_id, version, fields)
     keyring = installed_keyring()
     return keyring.seal(text) if keyring is not None else unkeyed(text)

@@ -37,6 +37,7 @@ from ledger.domain.business_day import (
     run_end_of_day,
     run_morning,
 )
+from ledger.domain.chain import unlinked
 from ledger.domain.discrepancies import Discrepancy, compare, compare_state
 from ledger.domain.errors import CommandRefused
 from ledger.domain.facts import Fact, corrected_facts, credit_rules_of, fact_of, facts_of
@@ -220,7 +221,15 @@ class Replayed:
 
 def replay(recorded: Sequence[Any]) -> Replayed:
     """Replay the loan whose events are ``recorded`` (in version order) from its facts, and
-    list every recorded figure the rules and the facts do not reproduce."""
+    list every recorded figure the rules and the facts do not reproduce. The events the
+    replay derives are compared and dropped, so they are not linked (:func:`unlinked`): the
+    replayed loan's ``chain_head`` is empty; the recorded links are checked apart
+    (:func:`ledger.domain.chain.first_broken_link`)."""
+    with unlinked():
+        return _replay(recorded)
+
+
+def _replay(recorded: Sequence[Any]) -> Replayed:
     if not recorded:
         return Replayed(None)
     first = recorded[0]

@@ -8,6 +8,7 @@ float; amounts are :class:`~decimal.Decimal` and are rounded only where the spec
 from __future__ import annotations
 
 import calendar
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -57,7 +58,15 @@ class DayRate:
     @property
     def factor(self) -> Exact:
         """``rate x days / divisor``, exact."""
-        return Exact(self.rate) * self.days / self.divisor
+        return _factor(self.rate, self.days, self.divisor)
+
+
+@functools.lru_cache(maxsize=256)
+def _factor(rate: Decimal, days: int, divisor: int) -> Exact:
+    """:attr:`DayRate.factor`, remembered: a book has a handful of rates and every loan-day
+    asks for one (twice: when it accrues, and when the state adds what it accrued). Equal
+    decimals (``0.0005`` and ``0.00050``) give the same exact fraction."""
+    return Exact(rate) * days / divisor
 
 
 def day_rate(

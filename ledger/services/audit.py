@@ -22,7 +22,7 @@ from ledger.domain.chain import (
     unkeyed_count,
 )
 from ledger.domain.charges import PARTS, charges
-from ledger.domain.errors import CommandRefused
+from ledger.domain.errors import CommandRefused, NotFound, Quarantined
 from ledger.domain.loan import Loan
 from ledger.domain.money import ZERO, fmt
 from ledger.domain.replay import (
@@ -36,7 +36,9 @@ from ledger.domain.replay import (
 from ledger.services import integrity
 from ledger.services.application import LedgerApp
 from ledger.services.products import terms_from_input
+from ledger.services.store import loan_id_for
 
+VERIFY_PAGE = 50  # loans verified per read: a page of 1-year loans is ~20,000 events in memory
 WHAT_IF_TERMS = (
     "daily_rate",
     "annual_rate",
@@ -200,26 +202,60 @@ def _verified(
 
 
 def verify_loan(app: LedgerApp, reference: str) -> Verification:
-    loan = app.get_loan(reference)
-    events = list(app.events.get(loan.id))
-    anchor = app.checkpoints.anchor_of(loan.id)
-    snapshot = app.reader.latest_snapshots([loan.id]).get(loan.id)
-    return _verified(app, loan.id, loan.label, events, anchor, snapshot)
+    """One loan, named by its reference or id: its events read once, in one query (not
+    loaded as a loan first: verify checks them from the first, the snapshot included)."""
+    loan_id = loan_id_for(reference)
+    try:
+        events = app.reader.events_of([loan_id])[loan_id]
+    except Exception as error:  # an event that cannot be read, as ``get_loan`` says it
+        raise Quarantined(
+            f"loan {reference} cannot be read from its events "
+            f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})"
+        ) from None
+    if not events or not isinstance(events[0], Loan.Disbursed):
+        raise NotFound(f"unknown loan {reference}")
+    label = events[0].reference or str(loan_id)
+    anchor = app.checkpoints.anchor_of(loan_id)
+    snapshot = app.reader.latest_snapshots([loan_id]).get(loan_id)
+    return _verified(app, loan_id, label, events, anchor, snapshot)
 
 
-def verify_all(app: LedgerApp) -> Iterator[Verification]:
-    """Every loan, read a batch of loans at a time (a query for the events and one for the
-    snapshots per batch, the anchors once; not a query per loan)."""
-    app.directory.catch_up()
-    loan_ids = sorted(app.directory.all_loan_ids())
-    anchors = app.checkpoints.anchors()
-    for start in range(0, len(loan_ids), app.batch_size):
-        batch = loan_ids[start : start + app.batch_size]
+def verify_all(
+    app: LedgerApp,
+    *,
+    partition: int = 0,
+    partitions: int = 1,
+    page: int = VERIFY_PAGE,
+    catch_up: bool = True,
+) -> Iterator[Verification]:
+    """Every loan of the book (or of one partition: loan id mod ``partitions``), in loan id
+    order, streamed: ``page`` loans at a time are read (their ids from the loan directory, then
+    one query for their events, one for their snapshots and one for their anchors) and
+    verified, so memory holds one page, whatever the size of the book."""
+    if catch_up:
+        app.directory.catch_up()
+    after = ""
+    while batch := app.directory.loan_ids_page(
+        after=after, limit=page, partition=partition, partitions=partitions
+    ):
+        after = str(batch[-1])
+        anchors = app.checkpoints.anchors_of(batch)
         snapshots = app.reader.latest_snapshots(batch)
         for loan_id, events in app.reader.events_of(batch).items():
-            label = getattr(events[0], "reference", None) or str(loan_id)
             found = (anchors.get(loan_id), snapshots.get(loan_id))
+            if not events:  # listed by the directory, every event gone
+                yield _vanished(app, loan_id, found[0])
+                continue
+            label = getattr(events[0], "reference", None) or str(loan_id)
             yield _verified(app, loan_id, label, events, *found)
+        del anchors, snapshots
+
+
+def _vanished(app: LedgerApp, loan_id: UUID, anchor: Anchor | None) -> Verification:
+    """A loan the directory lists whose events are all gone: tampered, and quarantined."""
+    why = integrity.anchor_problem(anchor, []) or "the loan directory lists it, it has no events"
+    integrity.quarantine(app, loan_id, None, 0, why)
+    return Verification(loan_id, str(loan_id), 0, integrity=[why])
 
 
 # --------------------------------------------------------------------------- what-if

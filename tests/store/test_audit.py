@@ -105,6 +105,55 @@ def test_verify_catches_an_amount_changed_in_the_store_and_the_broken_hash_chain
     assert run.json["results"][0]["hash_chain"]["first_broken_version"] == version
 
 
+def test_verify_all_in_pages_and_in_two_jobs_reports_what_one_job_reports(
+    app: LedgerApp, ledger: Ledger
+) -> None:
+    """The book read a page of loans at a time, and ``--jobs 2`` (two processes, a partition
+    each), give the same report as one page and one job: clean, then with a tampered loan
+    (exit status 1, the loan named, in both the text and ``--json``)."""
+    refs = random_book(app, seed=61, loans=9, days=50)
+    whole = [r.as_dict() for r in audit.verify_all(app, page=100)]
+    assert [r.as_dict() for r in audit.verify_all(app, page=2)] == whole
+    assert ledger.ok("audit", "verify", "--all", "--jobs", "2") == ledger.ok(
+        "audit", "verify", "--all"
+    )
+    tampered = app.get_loan(refs[4])
+    version = first_version_of(app, refs[4], "InterestAccrued", after=5)
+    state = stored_state(app, tampered.id, version)
+    state["normal"]["_data_"] = str(Decimal(state["normal"]["_data_"]) + Decimal("0.01"))
+    overwrite_state(app, tampered.id, version, state)
+
+    one, two = (ledger("audit", "verify", "--all", "--jobs", n) for n in ("1", "2"))
+    assert (one.code, two.code) == (1, 1)
+    assert two.out == one.out
+    assert f"loan {refs[4]}: NOT clean" in two.out
+    assert "9 loan(s) verified, 1 with discrepancies" in two.out
+    as_json = [ledger("audit", "verify", "--all", "--json", "--jobs", n) for n in ("1", "2")]
+    assert [r.code for r in as_json] == [1, 1]
+    assert as_json[1].json == as_json[0].json
+    assert [r["loan_id"] for r in as_json[1].json["results"]] == [refs[4]]
+    assert as_json[1].json["loans"] == 9
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--all", "--jobs", "0"], "--jobs: 0 is outside 1 to 16"),
+        (["--all", "--jobs", "abc"], "--jobs: 'abc' is not a whole number"),
+        (["--all", "--jobs", "17"], "--jobs: 17 is outside 1 to 16"),
+        (["EX5", "--jobs", "2"], "--jobs goes with --all"),
+    ],
+)
+def test_bad_jobs_is_one_line_and_exit_status_2(
+    ledger: Ledger, args: list[str], error: str
+) -> None:
+    ledger.ok("loan", "open", "--product", "equal_principal", "--principal", "1000.00",
+              "--term", "2", "--disbursed-on", "2026-03-01", "--daily-rate", "0.0005",
+              "--loan-id", "EX5")  # fmt: skip
+    result = ledger("audit", "verify", *args)
+    assert (result.code, result.out, result.err) == (2, "", f"error: {error}\n")
+
+
 def test_verify_catches_a_wrongly_computed_event_even_with_an_intact_chain(
     app: LedgerApp,
 ) -> None:
