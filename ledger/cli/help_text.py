@@ -67,6 +67,11 @@ ENVIRONMENT: list[tuple[str, str]] = [
     ("LEDGER_RATE_CAPS", "annual rate caps of the dispute report (default 0.24,0.36)"),
     ("LEDGER_LPR", "the loan prime rate; the report's third cap is 4 x LPR (default 0.0300)"),
     ("LEDGER_DEBUG", "1: a bug shows its Python trace instead of one line"),
+    (
+        "APPLICATION_RECORDER_TOPIC",
+        "PostgreSQL inserts as binary arrays (ledger/adapters/pg_recorder.py); name the "
+        "library's PostgresApplicationRecorder to insert as it does",
+    ),
 ]
 
 COMPLETION = (
