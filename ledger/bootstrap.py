@@ -29,7 +29,10 @@ def open_app(database_url: str | None = None, *, today: str | None = None) -> Le
     business_date = BusinessDate.from_env(os.environ, today=today)
     try:
         return LedgerApp.from_url(
-            settings.database_url, batch_size=settings.batch_size, business_date=business_date
+            settings.database_url,
+            batch_size=settings.batch_size,
+            business_date=business_date,
+            catch_up_loan_days=settings.catch_up_loan_days,
         )
     except LedgerError:
         raise

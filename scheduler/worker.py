@@ -1,7 +1,9 @@
 """``ledger worker``: runs close-of-business at the right times, catches up, never twice.
 
 The worker never trusts the wall clock alone: every pass first reads the partition's last
-closed business date from the store and closes every missing day, in order, one at a time.
+closed business date from the store and closes every missing day, in order (a batch of loans
+runs a span of several missing days per read and save; each day is still recorded closed, and
+logged, on its own).
 Exactly-once is not the worker's doing: a loan refuses to run a business day twice, and the
 store's optimistic concurrency (a unique (loan, version) key) refuses a second writer, so a
 rerun, a restart after ``kill -9`` or two workers on one partition cannot double-accrue.
@@ -271,6 +273,9 @@ class Worker:
             "seconds": round(result.seconds, 3),
             "failures": len(result.failures),
         }
+        if result.span is not None:  # several days ran in one pass: seconds is this day's share
+            fields["span"] = f"{result.span[0].isoformat()}..{result.span[1].isoformat()}"
+            fields["span_seconds"] = round(result.span_seconds, 3)
         _log(logging.INFO, f"{kind} pass of {result.day.isoformat()} done", **fields)
 
     def _record(

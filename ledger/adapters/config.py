@@ -25,23 +25,31 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     morning_at: str = "06:00"
     end_of_day_at: str = "00:05"
+    catch_up_loan_days: int = 20_000  # ledger.services.catch_up.LOAN_DAYS_PER_BATCH
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
         env = os.environ
-        try:
-            batch_size = int(env.get("LEDGER_BATCH_SIZE", "1000"))
-        except ValueError:
-            raise LedgerError("LEDGER_BATCH_SIZE must be a whole number") from None
-        if batch_size < 1:
-            raise LedgerError("LEDGER_BATCH_SIZE must be at least 1")
+        batch_size = _whole(env, "LEDGER_BATCH_SIZE", 1000)
         return cls(
             database_url=database_url or env.get("LEDGER_DATABASE_URL") or DEFAULT_DATABASE_URL,
             batch_size=batch_size,
+            catch_up_loan_days=_whole(env, "LEDGER_CATCH_UP_LOAN_DAYS", cls.catch_up_loan_days),
             timezone=env.get("LEDGER_TIMEZONE", "Asia/Shanghai"),
             morning_at=env.get("LEDGER_MORNING_AT", "06:00"),
             end_of_day_at=env.get("LEDGER_END_OF_DAY_AT", "00:05"),
         )
+
+
+def _whole(env: os._Environ[str], name: str, default: int) -> int:
+    """A setting that is a whole number of at least 1."""
+    try:
+        value = int(env.get(name, str(default)))
+    except ValueError:
+        raise LedgerError(f"{name} must be a whole number") from None
+    if value < 1:
+        raise LedgerError(f"{name} must be at least 1")
+    return value
 
 
 @dataclass(frozen=True)

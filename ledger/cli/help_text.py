@@ -39,6 +39,10 @@ ENVIRONMENT: list[tuple[str, str]] = [
     ("LEDGER_TIMEZONE", "the business timezone; today is today there (default Asia/Shanghai)"),
     ("LEDGER_ACTOR", "who asks, recorded with every event (default: your user name)"),
     ("LEDGER_BATCH_SIZE", "loans per read and per save in close-of-business (default 1000)"),
+    (
+        "LEDGER_CATCH_UP_LOAN_DAYS",
+        "loans x days a batch runs per read and save in a catch-up (default 20000; 1: by day)",
+    ),
     ("LEDGER_CHAIN_KEYS", "keys sealing the event chain, k1:<hex>,k2:<hex> (the last seals)"),
     (
         "LEDGER_CHAIN_KEY_FILE",

@@ -93,15 +93,20 @@ class days_progress:
         self.first: date | None = None
 
     def update(self, key: str, done: int, total: int) -> None:
-        """A batch of ``key``'s loans is done: ``done`` of ``total``."""
+        """A batch of ``key``'s loans is done: ``done`` of ``total``. ``key`` is a day, or
+        ``first..last``: a span of days each batch runs in one read and save."""
         if self.bar is None:
             return
-        day = date.fromisoformat(key)
+        first_text, _, last_text = key.partition("..")
+        day = date.fromisoformat(first_text)
+        last = date.fromisoformat(last_text) if last_text else day
         if self.first is None:
             self.first = day
         days = (self.through - self.first).days + 1
-        completed = (day - self.first).days + (done / total if total else 1.0)
-        label = f"business day {day} ({done}/{total} loans)"
+        span = (last - day).days + 1
+        completed = (day - self.first).days + span * (done / total if total else 1.0)
+        shown = f"business day {day}" if span == 1 else f"business days {day} to {last}"
+        label = f"{shown} ({done}/{total} loans)"
         if self.task is None:
             self.task = self.bar.add_task(label, total=days)
         self.bar.update(self.task, description=label, completed=completed, total=days)

@@ -45,6 +45,7 @@ from ledger.domain.loan import Loan
 from ledger.domain.seal import install_keyring
 from ledger.services import integrity
 from ledger.services.business_date import BusinessDate
+from ledger.services.catch_up import LOAN_DAYS_PER_BATCH
 from ledger.services.parsing import UUID_FORM
 from ledger.services.save_parts import MAX_EVENTS_PER_SAVE, PartlySaved, loans_in, save_parts
 
@@ -82,10 +83,13 @@ class LedgerStore(Application[UUID]):
         business_date: BusinessDate | None = None,
         non_accrual: NonAccrual | None = None,
         gateway: GatewaySettings | None = None,
+        catch_up_loan_days: int = LOAN_DAYS_PER_BATCH,
     ) -> None:
         install_keyring(chain_keyring())  # seals events, checkpoints and snapshots
         super().__init__(env)
         self.batch_size = batch_size
+        # loan-days a batch runs in memory per read and save (ledger.services.catch_up)
+        self.catch_up_loan_days = catch_up_loan_days
         self.business_date = business_date or BusinessDate.from_env(os.environ)
         # loan-rules §15: the days past due after which a loan's end of day starts non-accrual
         self.non_accrual_after = (non_accrual or NonAccrual.from_env()).after_days
@@ -107,6 +111,7 @@ class LedgerStore(Application[UUID]):
         business_date: BusinessDate | None = None,
         non_accrual: NonAccrual | None = None,
         gateway: GatewaySettings | None = None,
+        catch_up_loan_days: int = LOAN_DAYS_PER_BATCH,
     ) -> Self:
         db = parse_database_url(url)
         with startup_lock(db):
@@ -117,6 +122,7 @@ class LedgerStore(Application[UUID]):
                 business_date=business_date,
                 non_accrual=non_accrual,
                 gateway=gateway,
+                catch_up_loan_days=catch_up_loan_days,
             )
 
     # ------------------------------------------------------------------ unit of work

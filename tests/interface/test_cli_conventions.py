@@ -348,7 +348,7 @@ def test_close_day_over_many_days_draws_one_bar_of_days_done_with_the_time_remai
     assert shown.bar is not None and len(shown.bar.tasks) == 1
     task = shown.bar.tasks[0]
     assert task.total == 20 and task.completed == 20
-    assert "business day 2026-01-20" in task.description
+    assert "business days 2026-01-01 to 2026-01-20" in task.description  # one span
 
 
 def test_close_day_off_a_terminal_draws_no_bar_and_reports_loan_days_per_second(

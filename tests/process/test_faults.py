@@ -379,7 +379,9 @@ def test_a_full_disk_on_sqlite_is_one_line_and_leaves_the_store_consistent(
     assert json.loads(out)["status"] == "active"
 
     # 2. room for part of the pass: it stops on one line with whole batches stored
-    code, out, err = finish(ledger(url, *close, extra_env={"FAULT_MAX_PAGES": str(pages + 120)}))
+    # spans of 5 days (100 loan-days a batch of 20), so a batch fits in the room left
+    room = {"FAULT_MAX_PAGES": str(pages + 120), "LEDGER_CATCH_UP_LOAN_DAYS": "100"}
+    code, out, err = finish(ledger(url, *close, extra_env=room))
     assert code == 3, err
     assert "database or disk is full" in one_line_error(err)
     assert sqlite_state(path)[2] == "ok"

@@ -58,8 +58,16 @@ def open_book(url: str, count: int) -> list[uuid.UUID]:
     return [loan.id for loan in loans]
 
 
-def worker(url: str, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "LEDGER_BATCH_SIZE": "10", "PYTHONPATH": str(ROOT)}
+def worker(url: str, *args: str, **settings: str) -> subprocess.Popen[str]:
+    """``ledger worker`` in a process of its own: batches of 10 loans, spans of 20 days (the
+    catch-up setting at 200 loan-days) unless ``settings`` say otherwise."""
+    env = {
+        **os.environ,
+        "LEDGER_BATCH_SIZE": "10",
+        "LEDGER_CATCH_UP_LOAN_DAYS": "200",
+        "PYTHONPATH": str(ROOT),
+        **settings,
+    }
     return subprocess.Popen(
         [
             sys.executable,
@@ -116,6 +124,37 @@ def test_a_worker_killed_mid_pass_resumes_with_one_accrual_per_loan_per_day(pg_u
     counts = accrual_counts(pg_url)
     assert set(counts) == expected_pairs(ids, through)  # no gap
     assert set(counts.values()) == {1}  # no duplicate
+
+
+def test_a_worker_killed_mid_way_through_a_multi_day_catch_up_accrues_each_day_once(
+    pg_url: str,
+) -> None:
+    """Spans of 30 days (300 loan-days a batch of 10), 60 loans x 150 days: five spans of six
+    batches, each batch one read and one save of 30 days. Killed (SIGKILL) once some spans
+    are saved and before the end, the restarted worker leaves one accrual per loan per day."""
+    ids = open_book(pg_url, 60)
+    through = FIRST + timedelta(days=149)
+    spans = {"LEDGER_CATCH_UP_LOAN_DAYS": "300"}
+    first = worker(pg_url, "--through", through.isoformat(), **spans)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # into the third span: two spans' days are closed
+        if len(accrual_counts(pg_url)) >= 60 * 70:
+            break
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
+    assert first.returncode == -signal.SIGKILL
+    partial = accrual_counts(pg_url)
+    assert 60 * 60 < len(partial) < len(expected_pairs(ids, through)), "killed half-way"
+    assert set(partial.values()) == {1}
+
+    second = worker(pg_url, "--through", through.isoformat(), "--json", **spans)
+    out, err = second.communicate(timeout=300)
+    assert second.returncode == 0, err
+    counts = accrual_counts(pg_url)
+    assert set(counts) == expected_pairs(ids, through)  # no gap
+    assert set(counts.values()) == {1}  # no duplicate
+    assert f'"last_closed": "{through.isoformat()}"' in out
 
 
 def test_two_workers_given_the_same_partition_never_double_accrue(pg_url: str) -> None:

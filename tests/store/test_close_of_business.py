@@ -120,7 +120,8 @@ def test_a_loan_that_fails_is_reported_and_skipped_and_retried_on_the_next_pass(
     assert [f["loan_id"] for f in report.failures] == [str(bad)]
     assert "boom" in report.failures[0]["error"]
     assert app.get_calendar().last_closed is None  # the day stays open
-    assert app.get_loan("L0").closed_through == date(2026, 1, 1)
+    assert app.get_loan("L0").closed_through == date(2026, 1, 3)  # the others ran the span
+    assert app.get_loan("L1").closed_through == date(2025, 12, 31)
     monkeypatch.setattr(Loan, "close_day", real)
     report = app.close_days(date(2026, 1, 3))
     assert report.failures == []

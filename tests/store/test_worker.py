@@ -105,8 +105,8 @@ def test_a_stop_request_finishes_the_batch_and_the_next_start_resumes_exactly_on
         if calls["n"] == 5:
             worker.request_stop()  # what SIGTERM does
 
-    worker = Worker(
-        lambda: LedgerApp.from_url(db_url, batch_size=2),
+    worker = Worker(  # spans of 5 days (10 loan-days a batch): several spans to stop in
+        lambda: LedgerApp.from_url(db_url, batch_size=2, catch_up_loan_days=10),
         WorkerSettings(),
         clock=clock,
         progress=stop_after_a_few_batches,
@@ -160,7 +160,7 @@ def test_a_failing_loan_is_skipped_reported_in_status_and_retried_next_pass(
     assert partition["behind"] is True
     assert [f["loan_id"] for f in partition["failures"]] == [str(bad)]
     assert "corrupt state" in partition["failures"][0]["error"]
-    assert app.get_loan("L0").closed_through == date(2026, 2, 1)  # the others ran
+    assert app.get_loan("L0").closed_through == date(2026, 2, 9)  # the others ran
 
     monkeypatch.setattr(Loan, "close_day", real)
     make_worker(db_url, clock).run_due()
