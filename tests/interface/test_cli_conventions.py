@@ -185,7 +185,11 @@ def environment_read_by_the_code() -> set[str]:
     names: set[str] = set()
     for package in ("ledger", "scheduler"):
         for path in (ROOT / package).rglob("*.py"):
-            names.update(re.findall(r"\bLEDGER_[A-Z_]+[A-Z]\b", path.read_text()))
+            names.update(
+                re.findall(
+                    r"\b(?:LEDGER_[A-Z_]+[A-Z]|APPLICATION_RECORDER_TOPIC)\b", path.read_text()
+                )
+            )
     return names
 
 

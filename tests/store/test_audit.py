@@ -120,7 +120,7 @@ def test_verify_all_in_pages_and_in_two_jobs_reports_what_one_job_reports(
     tampered = app.get_loan(refs[4])
     version = first_version_of(app, refs[4], "InterestAccrued", after=5)
     state = stored_state(app, tampered.id, version)
-    state["normal"]["_data_"] = str(Decimal(state["normal"]["_data_"]) + Decimal("0.01"))
+    state["normal"] = str(Decimal(state["normal"]) + Decimal("0.01"))
     overwrite_state(app, tampered.id, version, state)
 
     one, two = (ledger("audit", "verify", "--all", "--jobs", n) for n in ("1", "2"))
