@@ -18,13 +18,13 @@ auditor can keep a copy outside the database.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 from eventsourcing.persistence import IntegrityError
 
 from ledger.adapters.sql import Cursor, Sql, snapshot
@@ -178,7 +178,7 @@ class Checkpoints:
                 position = n.id
                 if n.topic.startswith(LOAN_TOPIC):
                     try:
-                        chain = str(json.loads(bytes(n.state)).get("chain", ""))
+                        chain = str(orjson.loads(bytes(n.state)).get("chain", ""))
                     except (ValueError, AttributeError):
                         continue  # unreadable: the loan is quarantined by its readers
                     version = int(n.originator_version)

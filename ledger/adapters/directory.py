@@ -11,12 +11,12 @@ book goes on.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from uuid import UUID
 
+import orjson
 from eventsourcing.utils import get_topic
 
 from ledger.adapters.codec import stored_text
@@ -127,7 +127,7 @@ class LoanDirectory:
         closed: list[tuple[str, str]],
         accounts: list[tuple[str]],
     ) -> None:
-        data = json.loads(n.state)
+        data = orjson.loads(n.state)
         if n.topic == DISBURSED:
             loan_id = UUID(str(n.originator_id))
             opened_on = date.fromisoformat(stored_text(data["on"])).isoformat()

@@ -9,13 +9,13 @@ awaiting a result, and what the ledger believes was collected on a day (reconcil
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import orjson
 from eventsourcing.utils import get_topic
 
 from ledger.adapters.codec import stored_text
@@ -89,7 +89,7 @@ class GatewayBook:
             results: list[tuple[Any, ...]] = []
             written_off: list[tuple[str]] = []
             for n in notifications:
-                data = json.loads(n.state)
+                data = orjson.loads(n.state)
                 if n.topic == WRITTEN_OFF:
                     written_off.append((str(n.originator_id),))
                 elif n.topic == REQUESTED:
