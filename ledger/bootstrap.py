@@ -33,6 +33,7 @@ def open_app(database_url: str | None = None, *, today: str | None = None) -> Le
             batch_size=settings.batch_size,
             business_date=business_date,
             catch_up_loan_days=settings.catch_up_loan_days,
+            resident_loans=settings.resident_loans,
         )
     except LedgerError:
         raise

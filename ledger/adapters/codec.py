@@ -120,6 +120,7 @@ class LedgerTranscoder(JSONTranscoder):
         return {SHORT_TAGS.get(long_form["_type_"], "#" + long_form["_type_"]): long_form["_data_"]}
 
     def decode(self, data: bytes) -> Any:
+        data = bytes(data)  # a memoryview would not find the tags below
         obj = orjson.loads(data)
         return self._untag(obj) if TAG in data or SHORT_TAG in data else obj
 
@@ -181,7 +182,9 @@ class LedgerMapper(Mapper[UUID]):
                 f"'{stored_event.topic}', originator_id '{stored_event.originator_id}' and "
                 f"originator_version {stored_event.originator_version}: {error}"
             ) from error
-        fields = plain_fields(cls)
+        # the compact form only: in an event stored in the library's tagged form (every such
+        # event has a tagged timestamp), text in an annotated field was written as text
+        fields = plain_fields(cls) if TAG not in stored_state else ()
         _from_text(state, fields)
         originator_id = stored_event.originator_id
         state["originator_id"] = (

@@ -26,6 +26,7 @@ class Settings:
     morning_at: str = "06:00"
     end_of_day_at: str = "00:05"
     catch_up_loan_days: int = 20_000  # ledger.services.catch_up.LOAN_DAYS_PER_BATCH
+    resident_loans: int = 50_000  # ledger.services.resident.RESIDENT_LOANS
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -35,20 +36,21 @@ class Settings:
             database_url=database_url or env.get("LEDGER_DATABASE_URL") or DEFAULT_DATABASE_URL,
             batch_size=batch_size,
             catch_up_loan_days=_whole(env, "LEDGER_CATCH_UP_LOAN_DAYS", cls.catch_up_loan_days),
+            resident_loans=_whole(env, "LEDGER_RESIDENT_LOANS", cls.resident_loans, least=0),
             timezone=env.get("LEDGER_TIMEZONE", "Asia/Shanghai"),
             morning_at=env.get("LEDGER_MORNING_AT", "06:00"),
             end_of_day_at=env.get("LEDGER_END_OF_DAY_AT", "00:05"),
         )
 
 
-def _whole(env: os._Environ[str], name: str, default: int) -> int:
-    """A setting that is a whole number of at least 1."""
+def _whole(env: os._Environ[str], name: str, default: int, *, least: int = 1) -> int:
+    """A setting that is a whole number of at least ``least``."""
     try:
         value = int(env.get(name, str(default)))
     except ValueError:
         raise LedgerError(f"{name} must be a whole number") from None
-    if value < 1:
-        raise LedgerError(f"{name} must be at least 1")
+    if value < least:
+        raise LedgerError(f"{name} must be at least {least}")
     return value
 
 

@@ -306,6 +306,29 @@ class BatchReader:
             newest[aggregate_id] = self.mapper.to_domain_event(StoredEvent(*row))
         return newest
 
+    def versions_of(self, ids: Sequence[UUID]) -> dict[UUID, int]:
+        """The stored version (newest event) of every aggregate in ``ids`` that has events,
+        in one query over the primary key: how a kept loan is found stale."""
+        if not ids:
+            return {}
+        table = self._table(self.events_table)
+        if self.is_postgres:
+            sql = (
+                f"SELECT originator_id, MAX(originator_version) AS v FROM {table} "
+                "WHERE originator_id = ANY(%s) GROUP BY originator_id"
+            )
+            with self.datastore.get_connection() as conn, conn.cursor() as curs:
+                curs.execute(sql, [list(ids)])
+                return {r["originator_id"]: int(r["v"]) for r in curs.fetchall()}
+        marks = ",".join("?" * len(ids))
+        sql = (
+            f"SELECT originator_id, MAX(originator_version) FROM {table} "
+            f"WHERE originator_id IN ({marks}) GROUP BY originator_id"
+        )
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(sql, [i.hex for i in ids])
+            return {UUID(r[0]): int(r[1]) for r in curs.fetchall()}
+
     def events_of(self, ids: Sequence[UUID]) -> dict[UUID, list[Any]]:
         """Every event of every aggregate in ``ids``, in version order, in one query."""
         by_id: dict[UUID, list[Any]] = {i: [] for i in ids}

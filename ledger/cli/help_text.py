@@ -43,6 +43,10 @@ ENVIRONMENT: list[tuple[str, str]] = [
         "LEDGER_CATCH_UP_LOAN_DAYS",
         "loans x days a batch runs per read and save in a catch-up (default 20000; 1: by day)",
     ),
+    (
+        "LEDGER_RESIDENT_LOANS",
+        "loans a worker keeps in memory between passes (default 50000; 0: none)",
+    ),
     ("LEDGER_CHAIN_KEYS", "keys sealing the event chain, k1:<hex>,k2:<hex> (the last seals)"),
     (
         "LEDGER_CHAIN_KEY_FILE",

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, PersistenceError
@@ -235,7 +236,7 @@ class CloseOfBusiness(LedgerStore):
         already saved skip the days they ran, and count once."""
         saved = PassTally(days)  # loans saved by parts of a split save before a retry
         for attempt in range(BATCH_ATTEMPTS):
-            loaded = self.reader.load_many(batch)
+            loaded, kept = self._load_batch(batch)
             held = integrity.held(self)  # tampered loans: no new events until released
             bank = self._bank_for([i for i in batch if i in with_account])
             run = PassTally(days)
@@ -269,11 +270,33 @@ class CloseOfBusiness(LedgerStore):
             for counts in ran.values():
                 run.add(counts)
             run.merge(saved)
+            self.resident.keep(
+                (
+                    loan
+                    for loan_id, loan in loaded.items()
+                    if isinstance(loan, Loan) and not loan.is_closed
+                    and loan_id not in held and loan_id not in failed
+                ),
+                again=kept,
+            )  # fmt: skip
             return run
         raise Busy(
             f"a batch of {len(batch)} loans met a concurrent writer {BATCH_ATTEMPTS} times on "
             f"{days[0]}..{days[-1]}; the days stay open, retry"
         )
+
+    def _load_batch(self, batch: Sequence[UUID]) -> tuple[dict[UUID, Any], frozenset[UUID]]:
+        """The batch's loans: those this process kept (:mod:`ledger.services.resident`) and
+        nobody wrote to since (one query for their stored versions), the rest read from the
+        store in one batched read; and the ids of those that were kept."""
+        kept = self.resident.take(batch)
+        if kept:
+            stored = self.reader.versions_of(list(kept))
+            fresh = {i: loan for i, loan in kept.items() if stored.get(i) == loan.version}
+        else:
+            fresh = {}
+        missing = [i for i in batch if i not in fresh]
+        return {**self.reader.load_many(missing), **fresh}, frozenset(kept)
 
     def _rerun_before(
         self,

@@ -47,6 +47,7 @@ from ledger.services import integrity
 from ledger.services.business_date import BusinessDate
 from ledger.services.catch_up import LOAN_DAYS_PER_BATCH
 from ledger.services.parsing import UUID_FORM
+from ledger.services.resident import ResidentLoans
 from ledger.services.save_parts import MAX_EVENTS_PER_SAVE, PartlySaved, loans_in, save_parts
 
 LOAN_NAMESPACE = uuid5(NAMESPACE_URL, "ledger:loan")
@@ -84,12 +85,14 @@ class LedgerStore(Application[UUID]):
         non_accrual: NonAccrual | None = None,
         gateway: GatewaySettings | None = None,
         catch_up_loan_days: int = LOAN_DAYS_PER_BATCH,
+        resident_loans: int = 0,
     ) -> None:
         install_keyring(chain_keyring())  # seals events, checkpoints and snapshots
         super().__init__(env)
         self.batch_size = batch_size
         # loan-days a batch runs in memory per read and save (ledger.services.catch_up)
         self.catch_up_loan_days = catch_up_loan_days
+        self.resident = ResidentLoans(resident_loans)  # loans kept between passes
         self.business_date = business_date or BusinessDate.from_env(os.environ)
         # loan-rules §15: the days past due after which a loan's end of day starts non-accrual
         self.non_accrual_after = (non_accrual or NonAccrual.from_env()).after_days
@@ -112,6 +115,7 @@ class LedgerStore(Application[UUID]):
         non_accrual: NonAccrual | None = None,
         gateway: GatewaySettings | None = None,
         catch_up_loan_days: int = LOAN_DAYS_PER_BATCH,
+        resident_loans: int = 0,
     ) -> Self:
         db = parse_database_url(url)
         with startup_lock(db):
@@ -123,6 +127,7 @@ class LedgerStore(Application[UUID]):
                 non_accrual=non_accrual,
                 gateway=gateway,
                 catch_up_loan_days=catch_up_loan_days,
+                resident_loans=resident_loans,
             )
 
     # ------------------------------------------------------------------ unit of work

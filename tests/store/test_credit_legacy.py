@@ -89,7 +89,8 @@ def legacy_store(app: LedgerApp) -> dict[str, Any]:
     del fields["class_version"]  # the fields as the old class sealed them
     previous = app.loan_events("LATE")[-2].chain
     chain = link(previous, "Corrected", loan.id, version, fields)
-    state = {**old_correction["state"], "timestamp": timestamp, "chain": chain}
+    tagged_time = {"_type_": "datetime_iso", "_data_": timestamp}  # the old form throughout
+    state = {**old_correction["state"], "timestamp": tagged_time, "chain": chain}
     overwrite_state(app, loan.id, version, state)
     as_before_checkpoints(app, loan.id)
     return legacy
