@@ -21,6 +21,9 @@ What is measured, in one run, on an empty store:
    calendar event that the report does not count); the issue's target is >= 50 %. The
    scratch table is dropped at the end.
 4. **Peak memory** (``ru_maxrss``) after opening and after close-of-business.
+5. ``--days 2`` or ``3``: the later days run on the same application, with the loans it kept
+   in memory (``--resident N``, as ``$LEDGER_RESIDENT_LOANS`` gives a worker; ``0`` keeps
+   none); the ratio of the last day is printed too.
 
 The store starts empty: for PostgreSQL the schema named by ``?schema=`` is dropped with
 ``DROP SCHEMA ... CASCADE`` and recreated by ``LedgerApp.from_url``; for ``sqlite:///path`` the
