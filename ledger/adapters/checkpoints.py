@@ -137,12 +137,7 @@ class Checkpoints:
         seq = (last.seq if last else 0) + 1
         try:
             with self.sql.transaction() as c:
-                c.executemany(
-                    f"INSERT INTO {self.a} (loan_id, version, chain, seq) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (loan_id) DO UPDATE SET version = excluded.version, "
-                    "chain = excluded.chain, seq = excluded.seq",
-                    [(str(i), v, h, seq) for i, (v, h) in sorted(heads.items())],
-                )
+                self._anchor(c, sorted((str(i), v, h) for i, (v, h) in heads.items()), seq)
                 loans, digest = self._digest(c)
                 draft = Checkpoint(
                     seq, day.isoformat(), position, loans, digest,
@@ -156,6 +151,26 @@ class Checkpoints:
         except IntegrityError:  # another process's checkpoint took this sequence number
             return None
         return made
+
+    def _anchor(self, c: Cursor, heads: list[tuple[str, int, str]], seq: int) -> None:
+        """Upsert the anchors (in loan id order): on PostgreSQL one statement over arrays,
+        not a statement a loan."""
+        upsert = (
+            "ON CONFLICT (loan_id) DO UPDATE SET version = excluded.version, "
+            "chain = excluded.chain, seq = excluded.seq"
+        )
+        if not self.sql.is_postgres:
+            c.executemany(
+                f"INSERT INTO {self.a} (loan_id, version, chain, seq) VALUES (?, ?, ?, ?) {upsert}",
+                [(i, v, h, seq) for i, v, h in heads],
+            )
+        elif heads:
+            ids, versions, chains = (list(column) for column in zip(*heads, strict=True))
+            c.execute(
+                f"INSERT INTO {self.a} (loan_id, version, chain, seq) SELECT i, v, h, ? "
+                f"FROM unnest(?::text[], ?::bigint[], ?::text[]) AS a(i, v, h) {upsert}",
+                [seq, ids, versions, chains],
+            )
 
     def heads_digest(self) -> tuple[int, str]:
         """The digest of the anchors as they stand, read a page at a time (a verify of the

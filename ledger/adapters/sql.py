@@ -44,9 +44,12 @@ class Sql:
             yield c
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Rows as tuples. On PostgreSQL rows come back as dicts: give every computed column
-        its own name (``SUM(x) AS x_total``), or two of them collapse into one."""
+        """Rows as tuples (on PostgreSQL asked as tuples, not the library's dicts)."""
         with self.datastore.transaction(commit=False) as curs:
+            if self.is_postgres:
+                from psycopg.rows import tuple_row
+
+                curs.row_factory = tuple_row
             curs.execute(self._sql(statement), list(params))
             return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in curs.fetchall()]
 

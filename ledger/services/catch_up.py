@@ -139,8 +139,8 @@ class PassTally:
         return first if first == last else f"{first}..{last}"
 
 
-def _pending(loan: Loan, bank: SimulatedBank) -> int:
-    account = bank.accounts.get(account_id_for(loan.id))
+def _pending(loan: Loan, account_id: UUID, bank: SimulatedBank) -> int:
+    account = bank.accounts.get(account_id)
     return len(loan.pending_events) + (len(account.pending_events) if account else 0)
 
 
@@ -151,17 +151,18 @@ def run_loan_days(
     events recorded on each day (the loan's and its linked account's), and the day and error
     if one raised (the days after it are not run)."""
     ran: dict[date, int] = {}
+    account_id = account_id_for(loan.id)  # a uuid5: once a loan, not twice a day
     for day in days:
         if loan.is_closed:
             break
         if loan.closed_through >= day:
             continue
-        before = _pending(loan, bank)
+        before = _pending(loan, account_id, bank)
         try:
             action(loan, day, bank)
         except Exception as error:  # one bad loan must not stop the others
             return ran, (day, error)
-        if recorded := _pending(loan, bank) - before:
+        if recorded := _pending(loan, account_id, bank) - before:
             ran[day] = recorded
     return ran, None
 

@@ -265,50 +265,55 @@ def floor_sqlite(db: Database, rows: int, batch_size: int, state: bytes) -> floa
 
 def _close_partition(
     url: str,
-    day: date,
+    days: list[date],
     partition: int,
     workers: int,
-    batch_size: int,
+    sizes: tuple[int, int],
     start: Any,
     ddl: Any,
     out: Any,
 ) -> None:
     # The library runs its CREATE ... statements on start-up; PostgreSQL refuses the same DDL
     # from two sessions at once ("tuple concurrently updated"), so the workers start in turn.
+    batch_size, resident = sizes
     with ddl:
-        app = LedgerApp.from_url(url, batch_size=batch_size)
+        app = LedgerApp.from_url(url, batch_size=batch_size, resident_loans=resident)
     try:
-        start.wait()
-        report = app.close_days(day, partition=partition, partitions=workers)
-        out.put((report.loans, report.events, len(report.failures)))
+        for day in days:  # one process for all the days, as a worker runs: loans kept
+            start.wait()
+            report = app.close_days(day, partition=partition, partitions=workers)
+            out.put((report.loans, report.events, len(report.failures)))
     finally:
         app.close()
 
 
-def close_in_workers(url: str, day: date, workers: int, batch_size: int) -> tuple[int, int, float]:
-    """Close ``day`` with ``workers`` processes, one partition each; wall-clock seconds."""
+def close_in_workers(
+    url: str, days: list[date], workers: int, sizes: tuple[int, int]
+) -> list[tuple[int, int, float]]:
+    """Close ``days`` with ``workers`` processes, one partition each, every process running
+    every day (``sizes``: batch size, loans kept); per day: loans, events, wall seconds."""
     ctx = multiprocessing.get_context("spawn")
     start = ctx.Barrier(workers + 1)
     ddl = ctx.Lock()
     out = ctx.Queue()
     procs = [
-        ctx.Process(
-            target=_close_partition, args=(url, day, i, workers, batch_size, start, ddl, out)
-        )
+        ctx.Process(target=_close_partition, args=(url, days, i, workers, sizes, start, ddl, out))
         for i in range(workers)
     ]
     for p in procs:
         p.start()
-    start.wait()
-    began = time.perf_counter()
-    results = [out.get() for _ in procs]
-    seconds = time.perf_counter() - began
+    per_day = []
+    for _day in days:
+        start.wait()
+        began = time.perf_counter()
+        results = [out.get() for _ in procs]
+        seconds = time.perf_counter() - began
+        if failures := sum(r[2] for r in results):
+            print(f"  {failures} failures")
+        per_day.append((sum(r[0] for r in results), sum(r[1] for r in results), seconds))
     for p in procs:
         p.join()
-    failures = sum(r[2] for r in results)
-    if failures:
-        print(f"  {failures} failures")
-    return sum(r[0] for r in results), sum(r[1] for r in results), seconds
+    return per_day
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -375,18 +380,21 @@ def main(argv: list[str] | None = None) -> int:
     events_table: str = recorder.events_table_name  # ledger_events / stored_events
     cob_rate = last_rate = 0.0
     try:
-        for offset in range(args.days):
-            day = date(2026, 1, 1 + offset)
-            if args.workers > 1:
-                loans, events, seconds = close_in_workers(args.db, day, args.workers, b)
+        days = [date(2026, 1, 1 + offset) for offset in range(args.days)]
+        if args.workers > 1:
+            sizes = (b, args.resident)
+            for day, (loans, events, seconds) in zip(
+                days, close_in_workers(args.db, days, args.workers, sizes), strict=True
+            ):
                 rate = loans / seconds
-                if offset == 0:
-                    cob_rate = rate
+                cob_rate = cob_rate or rate
+                last_rate = rate
                 print(
                     f"close-of-business {day} with {args.workers} worker processes: {loans} "
                     f"loans in {seconds:.1f} s = {rate:.0f} loans/s, {events} events written"
                 )
-                continue
+        for offset in range(args.days if args.workers == 1 else 0):
+            day = days[offset]
             if offset == 0 and args.profile:
                 profiler = cProfile.Profile()
                 report = profiler.runcall(app.close_days, day)
@@ -424,8 +432,8 @@ def main(argv: list[str] | None = None) -> int:
         f"ratio: {100 * cob_rate / floor_rate:.0f} % "
         "(close-of-business day one loans/s / floor rows/s; target >= 50 %)"
     )
-    if args.days > 1 and args.workers == 1:  # loans kept in memory since day one (--resident)
-        print(f"ratio, last day: {100 * last_rate / floor_rate:.0f} % ({len(app.resident)} kept)")
+    if args.days > 1:  # loans kept in memory since day one (--resident)
+        print(f"ratio, last day: {100 * last_rate / floor_rate:.0f} % (whole machine)")
     print(f"peak memory at the end: {peak_mib():.1f} MiB")
     return 0
 
