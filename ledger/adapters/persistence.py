@@ -317,10 +317,12 @@ class BatchReader:
                 f"SELECT s.id, (SELECT MAX(e.originator_version) FROM {table} e "
                 "WHERE e.originator_id = s.id) AS v FROM unnest(%s::uuid[]) AS s(id)"
             )
-            with self.datastore.get_connection() as conn, conn.cursor() as curs:
-                curs.execute("SET jit = off")  # see _rows
-                curs.execute(sql, [list(ids)])
-                return {r["id"]: int(r["v"]) for r in curs.fetchall() if r["v"] is not None}
+            from psycopg.rows import tuple_row
+
+            with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as c:
+                c.execute("SET jit = off")  # see _rows
+                c.execute(sql, [list(ids)])
+                return {r[0]: int(r[1]) for r in c.fetchall() if r[1] is not None}
         marks = ",".join("?" * len(ids))
         sql = (
             f"SELECT originator_id, MAX(originator_version) FROM {table} "
