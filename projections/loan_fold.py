@@ -15,6 +15,8 @@ from fractions import Fraction
 from typing import Any, get_type_hints
 from uuid import UUID
 
+import orjson
+
 from ledger.domain.credit import credit_defaults
 from ledger.domain.evolve import evolve
 from ledger.domain.installment import Installment
@@ -88,24 +90,24 @@ class LoanFold(LoanState):
     # ------------------------------------------------------------------ storage
 
     def to_json(self) -> str:
+        """The fold as canonical JSON (keys sorted, no spaces), written by ``orjson`` in one
+        pass: amounts as exact strings (:func:`_json_default`), dates ISO, enums by value."""
         state: dict[str, Any] = {
             "loan_id": str(self.loan_id),
             "version": self.version,
             "reference": self.reference,
             "chain_head": self.chain_head,
-            "terms": {k: plain(v) for k, v in self.terms.as_event_fields().items()},
+            "terms": self.terms.as_event_fields(),
             "last_k": self.last_k,
             "status": self.status,
             "installments": [_row(i) for i in self.installments],
-            "extra": {
-                k: v.as_json() if hasattr(v, "as_json") else v for k, v in self.extra.items()
-            },
+            "extra": self.extra,
         }
         for name in (*DECIMAL_FIELDS, *DATE_FIELDS):
-            state[name] = plain(getattr(self, name))
+            state[name] = getattr(self, name)
         if self.holiday_through:  # section 16, only where a payment holiday set it
             state["holiday_through"] = self.holiday_through
-        return json.dumps(state, sort_keys=True, separators=(",", ":"))
+        return orjson.dumps(state, default=_json_default, option=FOLD_JSON).decode()
 
     @classmethod
     def from_json(cls, text: str) -> LoanFold:
@@ -147,6 +149,21 @@ TERM_DECIMALS = (
 INSTALLMENT_DATES = {"due_date", "overdue_from", "settled_on", "last_paid_on"}
 
 
+FOLD_JSON = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+
+
+def _json_default(value: Any) -> Any:
+    """What ``orjson`` does not write itself: amounts, exact accruals, a projection's
+    objects with ``as_json()``."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Fraction):  # an exact accrual, always with its denominator
+        return fraction_text(value)
+    if hasattr(value, "as_json"):
+        return value.as_json()
+    raise TypeError(f"a fold cannot hold {type(value).__name__}")
+
+
 def plain(value: Any) -> Any:
     """A JSON value: amounts as exact strings, dates ISO."""
     if isinstance(value, Decimal):
@@ -165,7 +182,7 @@ def _day(value: str | None) -> date | None:
 def _row(i: Installment) -> list[Any]:
     """An installment's fields in order; ``holiday`` (section 16, the last) only when true,
     so a fold of every other loan is saved as before it existed."""
-    row = [plain(getattr(i, name)) for name in INSTALLMENT_FIELDS]
+    row = [getattr(i, name) for name in INSTALLMENT_FIELDS]
     return row if i.holiday else row[:-1]
 
 
