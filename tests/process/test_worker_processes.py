@@ -103,19 +103,25 @@ def expected_pairs(ids: list[uuid.UUID], through: date) -> set[tuple[str, str]]:
     return {(str(i), d) for i in ids for d in days}
 
 
+def kill_once_stored(
+    pg_url: str, process: subprocess.Popen[str], pairs: int, *, within: float
+) -> dict[tuple[str, str], int]:
+    """SIGKILL ``process`` once ``pairs`` (loan, day) accruals are stored (or after
+    ``within`` seconds); the accruals stored then."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline and len(accrual_counts(pg_url)) < pairs:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    return accrual_counts(pg_url)
+
+
 def test_a_worker_killed_mid_pass_resumes_with_one_accrual_per_loan_per_day(pg_url: str) -> None:
     ids = open_book(pg_url, 60)
     through = date(2026, 2, 28)  # 60 loans x 59 days, in batches of 10 loans
     first = worker(pg_url, "--through", through.isoformat())
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # wait until it is well into the pass
-        if len(accrual_counts(pg_url)) >= 60 * 20:
-            break
-        time.sleep(0.05)
-    first.send_signal(signal.SIGKILL)
-    first.wait(timeout=30)
-    assert first.returncode == -signal.SIGKILL
-    partial = accrual_counts(pg_url)
+    partial = kill_once_stored(pg_url, first, 60 * 20, within=60)  # well into the pass
     assert 0 < len(partial) < len(expected_pairs(ids, through)), "killed half-way"
 
     second = worker(pg_url, "--through", through.isoformat(), "--json")
@@ -136,15 +142,7 @@ def test_a_worker_killed_mid_way_through_a_multi_day_catch_up_accrues_each_day_o
     through = FIRST + timedelta(days=149)
     spans = {"LEDGER_CATCH_UP_LOAN_DAYS": "300"}
     first = worker(pg_url, "--through", through.isoformat(), **spans)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:  # into the third span: two spans' days are closed
-        if len(accrual_counts(pg_url)) >= 60 * 70:
-            break
-        time.sleep(0.05)
-    first.send_signal(signal.SIGKILL)
-    first.wait(timeout=30)
-    assert first.returncode == -signal.SIGKILL
-    partial = accrual_counts(pg_url)
+    partial = kill_once_stored(pg_url, first, 60 * 70, within=120)  # into the third span
     assert 60 * 60 < len(partial) < len(expected_pairs(ids, through)), "killed half-way"
     assert set(partial.values()) == {1}
 
