@@ -18,6 +18,8 @@ from api.models_approvals import ApprovalAnswer
 from api.problems import LOAN_COMMAND, LOAN_QUERY, Operations
 from ledger.adapters.api_keys import ApiKey
 from ledger.domain.errors import CommandRefused
+from ledger.domain.restructure import MAX_HOLIDAY
+from ledger.domain.terms import MAX_TERM
 from ledger.read import views
 from ledger.read.restructuring import preview_view
 from ledger.services import approvals
@@ -26,14 +28,14 @@ from ledger.services.parsing import decimal_text
 TERM = Field(
     default=None,
     ge=1,
-    le=360,
+    le=MAX_TERM,
     description="The new term: the number of the last installment (more than those fixed)",
 )
 RATE = Field(default=None, description="The new rate, in the loan's own form (daily or annual)")
 HOLIDAY = Field(
     default=None,
     ge=1,
-    le=12,
+    le=MAX_HOLIDAY,
     description="A payment holiday: the next installments not yet fixed moved (not with term)",
 )
 

@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from ledger.adapters.quarantine import Quarantine
-from ledger.adapters.sql import Cursor, Sql
+from ledger.adapters.sql import Cursor, Sql, upsert_statement
 from ledger.domain.errors import Quarantined
 from projections.facts import DISBURSED_TOPIC, LOAN_TOPICS, Fact
 from projections.quarantine import apply_batch, read_facts
@@ -47,12 +47,8 @@ ProgressCallback = Callable[[str, int, int], None]
 
 def upsert(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
     """``INSERT`` of ``columns``, or on a conflict on ``key`` an update of all the others
-    (``?`` placeholders; SQLite and PostgreSQL)."""
-    others = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
-    return (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {others}"
-    )
+    (``?`` placeholders; :func:`ledger.adapters.sql.upsert_statement`)."""
+    return upsert_statement(table, columns, key)
 
 
 def events_table(app: Any, sql: Sql) -> tuple[str, str]:

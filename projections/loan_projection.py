@@ -10,7 +10,7 @@ from uuid import UUID
 
 from ledger.adapters.sql import Cursor, Sql
 from ledger.domain.loan import Loan
-from projections.base import DEFAULT_CACHE, Projection, upsert
+from projections.base import DEFAULT_CACHE, Projection
 from projections.facts import Fact
 from projections.loan_fold import LoanFold
 
@@ -66,22 +66,6 @@ class LoanProjection(Projection):
                 fold = LoanFold.from_json(state)
                 self.cache[fold.loan_id] = fold
 
-    def _save_folds(self, c: Cursor, rows: list[tuple[str, int, str]]) -> None:
-        """Upsert the folds a batch moved: on PostgreSQL one statement over binary arrays
-        (a batch moves thousands), elsewhere a statement a row."""
-        if not c.sql.is_postgres:
-            c.executemany(upsert(self.t_folds, ("loan_id", "version", "state"), ("loan_id",)), rows)
-            return
-        if rows:
-            ids, versions, states = (list(column) for column in zip(*rows, strict=True))
-            c.curs.execute(
-                f"INSERT INTO {self.t_folds} (loan_id, version, state) SELECT i, v, s "
-                "FROM unnest(%b::text[], %b::bigint[], %b::text[]) AS f(i, v, s) "
-                "ON CONFLICT (loan_id) DO UPDATE SET version = excluded.version, "
-                "state = excluded.state",
-                [ids, versions, states],
-            )
-
     def apply(self, facts: list[Fact], c: Cursor) -> None:
         opened = {f.loan_id for f in facts if isinstance(f.event, Loan.Disbursed)}
         self._load({f.loan_id for f in facts} - opened, c)
@@ -105,7 +89,12 @@ class LoanProjection(Projection):
                 self.after(fold, fact)
             dirty[fact.loan_id] = fold
         self.write(c)
-        self._save_folds(c, [(str(i), f.version, f.to_json()) for i, f in dirty.items()])
+        c.upsert_rows(
+            self.t_folds,
+            (("loan_id", "text"), ("version", "bigint"), ("state", "text")),
+            "loan_id",
+            [(str(i), f.version, f.to_json()) for i, f in dirty.items()],
+        )
         for loan_id in dirty:
             self.cache.move_to_end(loan_id)
         while len(self.cache) > self.cache_size:

@@ -137,7 +137,17 @@ class Checkpoints:
         seq = (last.seq if last else 0) + 1
         try:
             with self.sql.transaction() as c:
-                self._anchor(c, sorted((str(i), v, h) for i, (v, h) in heads.items()), seq)
+                c.upsert_rows(  # in loan id order; one statement on PostgreSQL
+                    self.a,
+                    (
+                        ("loan_id", "text"),
+                        ("version", "bigint"),
+                        ("chain", "text"),
+                        ("seq", "bigint"),
+                    ),
+                    "loan_id",
+                    sorted((str(i), v, h, seq) for i, (v, h) in heads.items()),
+                )
                 loans, digest = self._digest(c)
                 draft = Checkpoint(
                     seq, day.isoformat(), position, loans, digest,
@@ -152,26 +162,6 @@ class Checkpoints:
             return None
         return made
 
-    def _anchor(self, c: Cursor, heads: list[tuple[str, int, str]], seq: int) -> None:
-        """Upsert the anchors (in loan id order): on PostgreSQL one statement over arrays,
-        not a statement a loan."""
-        upsert = (
-            "ON CONFLICT (loan_id) DO UPDATE SET version = excluded.version, "
-            "chain = excluded.chain, seq = excluded.seq"
-        )
-        if not self.sql.is_postgres:
-            c.executemany(
-                f"INSERT INTO {self.a} (loan_id, version, chain, seq) VALUES (?, ?, ?, ?) {upsert}",
-                [(i, v, h, seq) for i, v, h in heads],
-            )
-        elif heads:  # binary arrays (%b): the driver does not text-escape 50,000 strings
-            ids, versions, chains = (list(column) for column in zip(*heads, strict=True))
-            c.curs.execute(
-                f"INSERT INTO {self.a} (loan_id, version, chain, seq) SELECT i, v, h, %b "
-                f"FROM unnest(%b::text[], %b::bigint[], %b::text[]) AS a(i, v, h) {upsert}",
-                [seq, ids, versions, chains],
-            )
-
     def heads_digest(self) -> tuple[int, str]:
         """The digest of the anchors as they stand, read a page at a time (a verify of the
         whole book checks it: memory does not grow with the book)."""
@@ -179,10 +169,6 @@ class Checkpoints:
             return _digest(s.stream(f"{HEADS} FROM {self.a} ORDER BY loan_id"))
 
     def _digest(self, c: Cursor) -> tuple[int, str]:
-        if self.sql.is_postgres:  # tuples, not the library's dicts: every anchor is read
-            from psycopg.rows import tuple_row
-
-            c.curs.row_factory = tuple_row
         c.execute(f"{HEADS} FROM {self.a} ORDER BY loan_id")
         return _digest(c.fetchall())
 

@@ -29,6 +29,15 @@ class Sql:
             return statement.replace("%", "%%").replace("?", "%s")
         return statement
 
+    def tuples(self, curs: Any) -> Any:
+        """``curs`` reading rows as tuples: on PostgreSQL the library's connections make
+        dicts (a dict a row costs, and two computed columns of one name collapse)."""
+        if self.is_postgres:
+            from psycopg.rows import tuple_row
+
+            curs.row_factory = tuple_row
+        return curs
+
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
         with self.datastore.transaction(commit=True) as curs:
@@ -44,19 +53,28 @@ class Sql:
             yield c
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Rows as tuples (on PostgreSQL asked as tuples, not the library's dicts)."""
+        """Rows as tuples."""
         with self.datastore.transaction(commit=False) as curs:
-            if self.is_postgres:
-                from psycopg.rows import tuple_row
+            self.tuples(curs).execute(self._sql(statement), list(params))
+            return [tuple(r) for r in curs.fetchall()]
 
-                curs.row_factory = tuple_row
-            curs.execute(self._sql(statement), list(params))
-            return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in curs.fetchall()]
+
+def upsert_statement(
+    table: str, columns: Sequence[str], key: Sequence[str], *, values: str | None = None
+) -> str:
+    """``INSERT`` of ``columns`` (``?`` placeholders, or the rows ``values`` selects), or on
+    a conflict on ``key`` an update of all the others (SQLite and PostgreSQL)."""
+    others = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+    rows = values or f"VALUES ({', '.join('?' * len(columns))})"
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) {rows} "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {others}"
+    )
 
 
 class Cursor:
     def __init__(self, curs: Any, sql: Sql) -> None:
-        self.curs = curs
+        self.curs = sql.tuples(curs)  # rows as tuples, whoever made the cursor
         self.sql = sql
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> int:
@@ -69,10 +87,31 @@ class Cursor:
         if rows:
             self.curs.executemany(self.sql._sql(statement), [list(r) for r in rows])
 
+    def upsert_rows(
+        self,
+        table: str,
+        columns: Sequence[tuple[str, str]],
+        key: str,
+        rows: Sequence[Sequence[Any]],
+    ) -> None:
+        """Insert ``rows`` (values of ``columns``: name and PostgreSQL type), or on a conflict
+        on ``key`` update the other columns. On PostgreSQL one statement over binary arrays
+        (``unnest(%b::type[], ...)``: thousands of rows without a statement or a text escape
+        a row); on SQLite a statement a row."""
+        if not rows:
+            return
+        names = [name for name, _ in columns]
+        if not self.sql.is_postgres:
+            self.executemany(upsert_statement(table, names, (key,)), rows)
+            return
+        arrays = ", ".join(f"%b::{kind}[]" for _, kind in columns)
+        self.curs.execute(  # %b: the statement bypasses _sql's ? placeholders
+            upsert_statement(table, names, (key,), values=f"SELECT * FROM unnest({arrays})"),
+            [list(column) for column in zip(*rows, strict=True)],
+        )
+
     def fetchall(self) -> list[tuple[Any, ...]]:
-        return [
-            tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in self.curs.fetchall()
-        ]
+        return [tuple(r) for r in self.curs.fetchall()]
 
 
 STREAM_PAGE = 1_000  # rows per fetch of a streamed read
@@ -87,15 +126,15 @@ class Snapshot:
     transaction and ``fetchmany``, which steps the statement only as far as asked."""
 
     def __init__(self, curs: Any, sql: Sql) -> None:
-        self.curs = curs
+        self.curs = sql.tuples(curs)  # rows as tuples, whoever made the cursor
         self.sql = sql
         self.pages = 0  # pages fetched by stream(), for the tests that it streams
         self.streams = 0
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """A small read, every row at once (see :meth:`Sql.query` on naming columns)."""
+        """A small read, every row at once."""
         self.curs.execute(self.sql._sql(statement), list(params))
-        return [_row(r) for r in self.curs.fetchall()]
+        return [tuple(r) for r in self.curs.fetchall()]
 
     def stream(
         self, statement: str, params: Sequence[Any] = (), *, page: int = STREAM_PAGE
@@ -103,7 +142,9 @@ class Snapshot:
         """The rows of ``statement``, fetched ``page`` at a time as they are consumed."""
         self.streams += 1
         if self.sql.is_postgres:
-            cursor = self.curs.connection.cursor(name=f"ledger_stream_{self.streams}")
+            cursor = self.sql.tuples(
+                self.curs.connection.cursor(name=f"ledger_stream_{self.streams}")
+            )
         else:
             cursor = self.curs.sqlite_cursor.connection.cursor()
         try:
@@ -114,13 +155,9 @@ class Snapshot:
                 if not rows:
                     return
                 for r in rows:
-                    yield _row(r)
+                    yield tuple(r)
         finally:
             cursor.close()
-
-
-def _row(r: Any) -> tuple[Any, ...]:
-    return tuple(r.values()) if isinstance(r, dict) else tuple(r)
 
 
 @contextmanager

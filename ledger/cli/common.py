@@ -15,6 +15,7 @@ from click.core import ParameterSource
 from ledger.adapters.config import Settings
 from ledger.adapters.persistence import parse_database_url
 from ledger.domain.errors import InvalidInput, StoreUnavailable
+from ledger.domain.restructure import MAX_HOLIDAY
 from ledger.services import parsing
 
 if TYPE_CHECKING:
@@ -133,7 +134,7 @@ RATE = StrictType("RATE", parsing.decimal_text)
 FACTOR = StrictType("FACTOR", parsing.decimal_text)
 STEP = StrictType("AMOUNT", parsing.decimal_text)  # checked as an amount by the products
 TERM = StrictType("MONTHS", _integer(1, 360))
-HOLIDAY = StrictType("INSTALLMENTS", _integer(1, 12))  # a payment holiday (loan-rules 16)
+HOLIDAY = StrictType("INSTALLMENTS", _integer(1, MAX_HOLIDAY))  # a payment holiday (rules 16)
 DAYS = StrictType("DAYS", _integer(0, 90))
 VERSION = StrictType("VERSION", _integer(1, 2_000_000_000))
 

@@ -262,7 +262,7 @@ class LoanCommands(LoanState):
             reason=reason,
             credit_rules=credit_rules,
             waivers_not_reproduced=list(waivers_not_reproduced),
-            **({"result": result} if result is not None else {}),
+            result=result,
         )
 
     # ------------------------------------------------------------------ helpers

@@ -43,11 +43,10 @@ class Loan(Aggregate, Collections, NonAccruals, WriteOffs, Restructurings, Remed
         """Every loan event after ``Disbursed``: it carries ``chain``, the hash linking it to
         the loan's previous event (:mod:`ledger.domain.chain`).
 
-        Version 2 of every loan event added ``chain``; a version-1 event (recorded before)
-        is read with ``chain = ""``, i.e. unchained. Version 3 added ``recorded_by``, who
-        asked (:mod:`ledger.domain.actor`); older events read it as ``""``. That is how an
-        event class changes without breaking old events: raise ``class_version`` and add
-        ``upcast_vN_vN+1``."""
+        Version 2 of every loan event added ``chain``; a version-1 event (recorded before) is
+        read with ``chain = ""``, unchained. Version 3 added ``recorded_by``, who asked
+        (:mod:`ledger.domain.actor`), read as ``""`` from older events. That is how an event
+        class changes without breaking old events: raise ``class_version``, add an upcast."""
 
         chain: str
         recorded_by: str
@@ -58,9 +57,8 @@ class Loan(Aggregate, Collections, NonAccruals, WriteOffs, Restructurings, Remed
 
         def __post_init__(self) -> None:
             super().__post_init__()
-            for name in ABSENT_WHEN_NONE:  # not stored, not hashed: the event reads as before
-                if vars(self).get(name, False) is None:
-                    del vars(self)[name]
+            for name in [n for n in ABSENT_WHEN_NONE if vars(self).get(n, False) is None]:
+                del vars(self)[name]  # not stored, not hashed: the event reads as before
 
         def apply(self, aggregate: Any) -> None:
             from ledger.domain.evolve import evolve  # it dispatches on these very classes
@@ -402,8 +400,10 @@ class Loan(Aggregate, Collections, NonAccruals, WriteOffs, Restructurings, Remed
         return cls._create(cls.Disbursed, id=loan_id, chain=chain, **data)
 
     def trigger_event(self, event_class: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        """Every event is linked to the previous one (:mod:`ledger.domain.chain`)."""
+        """Every event is linked to the previous one (:mod:`ledger.domain.chain`); optional
+        fields (:data:`ABSENT_WHEN_NONE`) given as ``None`` are left out, as if not given."""
         version = self.version + 1
+        kwargs = {k: v for k, v in kwargs.items() if v is not None or k not in ABSENT_WHEN_NONE}
         kwargs["recorded_by"] = current_actor()
         chain = link(self.chain_head, event_class.__name__, self.id, version, kwargs)
         super().trigger_event(event_class, chain=chain, **kwargs)

@@ -30,8 +30,7 @@ from typing import TYPE_CHECKING, Any
 from ledger.domain import rules
 from ledger.domain.errors import CommandRefused
 from ledger.domain.money import ZERO
-
-MAX_TERM = 360  # the longest term of a loan (ledger.services.products.MAX_TERM)
+from ledger.domain.terms import MAX_TERM
 
 NEW_TERM, NEW_RATE, NEW_TERM_AND_RATE = "new_term", "new_rate", "new_term_and_rate"
 HOLIDAY, HOLIDAY_AND_RATE = "payment_holiday", "payment_holiday_and_rate"
@@ -150,10 +149,8 @@ class Restructurings(_Base):
         last_k = self.last_k if term is None else term
         periods, remaining = last_k - fixed, self.principal_not_due
         kind = NEW_RATE if term is None else NEW_TERM if rate is None else NEW_TERM_AND_RATE
-        optional: dict[str, Any] = {}
         if holiday is not None:  # the plan after the holiday, over as many installments
             kind, last_k = (HOLIDAY if rate is None else HOLIDAY_AND_RATE), last_k + holiday
-            optional["holiday"] = holiday
         self.trigger_event(
             self.Restructured,
             on=on,
@@ -173,7 +170,7 @@ class Restructurings(_Base):
             principal_step=rules.principal_per_installment(remaining, periods, t.rounding),
             actor=actor,
             reason=reason,
-            **optional,
+            holiday=holiday,
         )
 
     def _check_asked(

@@ -121,6 +121,7 @@ PRESETS: dict[str, Preset] = {
     )
 }
 
+MAX_TERM = 360  # installments: 30 years of months (a new loan, a restructuring, a holiday)
 DEFAULT_PENALTY_MULTIPLIER = Decimal("1.5")
 DEFAULT_GRACE_DAYS = 0
 DEFAULT_INSTALLMENT_MULTIPLE = Decimal("0.01")

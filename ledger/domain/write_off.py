@@ -142,7 +142,7 @@ class WriteOffs(_Base):
             outstanding_after=outstanding - amount,
             actor=actor,
             reason=reason,
-            **({} if result is None else {"result": result}),  # section 17
+            result=result,  # section 17
         )
 
 

@@ -19,6 +19,7 @@ from ledger.domain.terms import (
     DEFAULT_GRACE_DAYS,
     DEFAULT_INSTALLMENT_MULTIPLE,
     DEFAULT_PENALTY_MULTIPLIER,
+    MAX_TERM,
     PRESETS,
     DayCount,
     InterestMethod,
@@ -35,7 +36,6 @@ MAX_ANNUAL_RATE = Decimal("3.65")
 MIN_ANNUAL_RATE = Decimal("0.0001")  # 0.01 % a year
 MAX_PRINCIPAL = Decimal("100000000")
 MIN_PRINCIPAL = Decimal("1.00")
-MAX_TERM = 360  # installments: 30 years of months
 MAX_FEE_RATE_PER_PERIOD = Decimal("0.1")  # 10 % of the principal a month: above is a typo
 RATE_PLACES = 10  # decimals a rate or a multiplier may have
 WIDE = 999_999_999  # whole numbers are read within this; each field has its own bounds

@@ -19,6 +19,7 @@ from ledger.domain.business_day import advance_to
 from ledger.domain.errors import CommandRefused
 from ledger.domain.loan import Loan
 from ledger.domain.restructure import MAX_HOLIDAY
+from ledger.domain.terms import MAX_TERM
 from ledger.services.store import LedgerStore
 
 Row = tuple[int, date, Decimal, Decimal]  # k, due date, principal, interest (as planned)
@@ -115,8 +116,8 @@ def check_inputs(
     payment holiday's 1 to ``MAX_HOLIDAY`` installments."""
     from ledger.services import products  # pydantic: loaded by the commands that need it
 
-    if term is not None and not 1 <= term <= products.MAX_TERM:
-        raise CommandRefused(f"term: must be 1 to {products.MAX_TERM} installments, got {term}")
+    if term is not None and not 1 <= term <= MAX_TERM:
+        raise CommandRefused(f"term: must be 1 to {MAX_TERM} installments, got {term}")
     if holiday is not None and not 1 <= holiday <= MAX_HOLIDAY:
         raise CommandRefused(f"holiday: must be 1 to {MAX_HOLIDAY} installments, got {holiday}")
     if rate is None:
